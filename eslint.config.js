@@ -1,0 +1,27 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.stack/', '.demo/', '.bench/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    // The detection core is pure: no Kafka, no clock.
+    files: ['src/detect/**/*.ts', 'src/model/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['kafkajs', '@kafkajs/*', '**/kafka/**', '**/app/**'] }],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'The core runs on event time; never read the clock.' },
+        { object: 'performance', property: 'now', message: 'The core runs on event time; never read the clock.' },
+      ],
+    },
+  },
+);

@@ -1,0 +1,46 @@
+/** The MailboxAccessAlert record as `avro/MailboxAccessAlert.avsc` defines it. Timestamps are epoch ms. */
+export const RULES = ['non_owner_burst', 'cross_domain_burst', 'mailbox_sweep'] as const;
+export type RuleName = (typeof RULES)[number];
+
+export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export interface OperationCount {
+  operation: string;
+  count: number;
+}
+
+export interface MailboxAccessAlert {
+  alert_id: string;
+  rule: RuleName;
+  severity: Severity;
+  organization_id: string;
+  mailbox_guid: string | null;
+  mailbox_owner_upn: string | null;
+  actor_user_id: string;
+  actor_sid: string | null;
+  actor_display_name: string | null;
+  actor_domain: string | null;
+  first_seen: number;
+  last_seen: number;
+  detected_at: number;
+  event_count: number;
+  distinct_mailbox_count: number;
+  threshold: number;
+  window_ms: number;
+  external_access_seen: boolean;
+  sample_record_ids: string[];
+  client_ips: string[];
+  operations: OperationCount[];
+  mailboxes: string[];
+}
+
+/** The alert as JSON for people and files: field names of the schema, timestamps ISO-8601 UTC. */
+export function alertToJson(alert: MailboxAccessAlert): Record<string, unknown> {
+  return {
+    ...alert,
+    first_seen: new Date(alert.first_seen).toISOString(),
+    last_seen: new Date(alert.last_seen).toISOString(),
+    detected_at: new Date(alert.detected_at).toISOString(),
+  };
+}
