@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# The local stack without Docker: real Apache Kafka (KRaft, single node) and Apicurio Registry (its
+# Confluent-compatible API under /apis/ccompat/v7), both from Maven Central, run with the machine's JDK
+# on loopback. Everything lives in .stack/ (ignored): downloads, broker data, logs, pids.
+#
+#   scripts/stack.sh up      download once, format once, start what is not running, wait until both answer
+#   scripts/stack.sh down    stop what this script started (by pid), nothing else
+#   scripts/stack.sh status  say what runs
+#   scripts/stack.sh env     print KAFKA_BROKERS and SCHEMA_REGISTRY_URL for the stack
+#   scripts/stack.sh reset   down, then delete broker data and registry state (downloads are kept)
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STACK=${MAILBOX_RADAR_STACK_DIR:-$ROOT/.stack}
+LIBS=$STACK/kafka-libs
+APICURIO=$STACK/apicurio
+DATA=$STACK/kafka-data
+LOGS=$STACK/logs
+PIDS=$STACK/pids
+KAFKA_PORT=9092
+REGISTRY_PORT=8081
+KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7
+APICURIO_VERSION=$(sed -n 's:.*<apicurio.version>\(.*\)</apicurio.version>.*:\1:p' "$ROOT/stack/pom.xml")
+WAIT_SECONDS=${STACK_WAIT_SECONDS:-120}
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# The pid in a pid file, if that process still runs.
+running_pid() {
+  local file=$PIDS/$1.pid pid
+  [ -f "$file" ] || return 1
+  pid=$(cat "$file")
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    echo "$pid"
+    return 0
+  fi
+  rm -f "$file"
+  return 1
+}
+
+need_java() {
+  command -v java >/dev/null || die "java not found: the local stack needs a JDK 17+ (apt-get install openjdk-17-jre-headless)"
+}
+
+fetch_kafka() {
+  [ -f "$LIBS/.complete" ] && return 0
+  command -v mvn >/dev/null || die "mvn not found: the local stack downloads Kafka from Maven Central with Maven"
+  log "downloading Apache Kafka from Maven Central into $LIBS"
+  rm -rf "$LIBS"
+  mvn -q -B -f "$ROOT/stack/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$LIBS" -DincludeScope=runtime >"$STACK/mvn-kafka.log" 2>&1 ||
+    die "maven could not fetch Kafka; see $STACK/mvn-kafka.log"
+  touch "$LIBS/.complete"
+}
+
+fetch_registry() {
+  [ -f "$APICURIO/.complete" ] && return 0
+  command -v mvn >/dev/null || die "mvn not found: the local stack downloads Apicurio Registry with Maven"
+  log "downloading Apicurio Registry $APICURIO_VERSION from Maven Central into $APICURIO"
+  rm -rf "$APICURIO"
+  mvn -q -B -f "$ROOT/stack/pom.xml" dependency:unpack \
+    -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:zip:all" \
+    -DoutputDirectory="$APICURIO" >"$STACK/mvn-apicurio.log" 2>&1 ||
+    die "maven could not fetch Apicurio Registry; see $STACK/mvn-apicurio.log"
+  ls "$APICURIO"/*-runner.jar >/dev/null 2>&1 || die "no runner jar in the Apicurio zip ($APICURIO)"
+  touch "$APICURIO/.complete"
+}
+
+format_kafka() {
+  [ -f "$DATA/meta.properties" ] && return 0
+  log "formatting KRaft storage in $DATA"
+  mkdir -p "$DATA"
+  local cluster_id
+  cluster_id=$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+  java -cp "$LIBS/*" kafka.tools.StorageTool format -t "$cluster_id" -c "$STACK/server.properties" \
+    >>"$LOGS/kafka-format.log" 2>&1 || die "formatting Kafka storage failed; see $LOGS/kafka-format.log"
+}
+
+start_kafka() {
+  if pid=$(running_pid kafka); then
+    log "kafka already running (pid $pid)"
+    return 0
+  fi
+  if port_open "$KAFKA_PORT"; then
+    log "something not started by this script listens on 127.0.0.1:$KAFKA_PORT; using it as the broker"
+    return 0
+  fi
+  sed "s:@DATA_DIR@:$DATA:" "$ROOT/stack/server.properties" >"$STACK/server.properties"
+  format_kafka
+  log "starting kafka on $KAFKA_BROKERS"
+  # setsid: the broker outlives the shell that started it, and a Ctrl-C there does not reach it.
+  KAFKA_HEAP=${KAFKA_HEAP:--Xms256m -Xmx768m}
+  # shellcheck disable=SC2086
+  setsid nohup java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$ROOT/stack/log4j2.properties" \
+    -cp "$LIBS/*" kafka.Kafka "$STACK/server.properties" >"$LOGS/kafka.log" 2>&1 </dev/null &
+  echo $! >"$PIDS/kafka.pid"
+}
+
+start_registry() {
+  if pid=$(running_pid registry); then
+    log "registry already running (pid $pid)"
+    return 0
+  fi
+  if port_open "$REGISTRY_PORT"; then
+    log "something not started by this script listens on 127.0.0.1:$REGISTRY_PORT; using it as the registry"
+    return 0
+  fi
+  log "starting Apicurio Registry on http://127.0.0.1:$REGISTRY_PORT (Confluent API: $SCHEMA_REGISTRY_URL)"
+  local jar
+  jar=$(ls "$APICURIO"/*-runner.jar | head -n 1)
+  REGISTRY_HEAP=${REGISTRY_HEAP:--Xms128m -Xmx512m}
+  # In-memory H2 storage: a restart of the registry forgets schemas, and the pipeline re-registers them.
+  # shellcheck disable=SC2086
+  (cd "$APICURIO" && setsid nohup java $REGISTRY_HEAP -Djava.awt.headless=true \
+    -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.log.level=WARN -Dquarkus.log.category.\"io.apicurio\".level=INFO \
+    -Dapicurio.ccompat.legacy-id-mode.enabled=false \
+    -jar "$jar" >"$LOGS/registry.log" 2>&1 </dev/null &
+    echo $! >"$PIDS/registry.pid")
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + WAIT_SECONDS)) kafka_ok=0 registry_ok=0
+  while [ $SECONDS -lt $deadline ]; do
+    if [ $kafka_ok = 0 ] && port_open "$KAFKA_PORT"; then
+      # The port opens before the broker has a controller; the log line says it can serve.
+      if ! [ -f "$PIDS/kafka.pid" ] || grep -q 'Kafka Server started' "$LOGS/kafka.log" 2>/dev/null; then
+        kafka_ok=1
+        log "kafka answers on $KAFKA_BROKERS"
+      fi
+    fi
+    if [ $registry_ok = 0 ] && curl -fsS -o /dev/null "$SCHEMA_REGISTRY_URL/subjects" 2>/dev/null; then
+      registry_ok=1
+      log "registry answers on $SCHEMA_REGISTRY_URL"
+    fi
+    [ $kafka_ok = 1 ] && [ $registry_ok = 1 ] && return 0
+    for name in kafka registry; do
+      if [ -f "$PIDS/$name.pid" ] && ! running_pid "$name" >/dev/null; then
+        tail -n 30 "$LOGS/$name.log" >&2 || true
+        die "$name exited during start-up; see $LOGS/$name.log"
+      fi
+    done
+    sleep 0.5
+  done
+  [ $kafka_ok = 1 ] || { tail -n 30 "$LOGS/kafka.log" >&2 || true; }
+  [ $registry_ok = 1 ] || { tail -n 30 "$LOGS/registry.log" >&2 || true; }
+  die "the stack did not answer within ${WAIT_SECONDS}s"
+}
+
+write_env() {
+  printf 'KAFKA_BROKERS=%s\nSCHEMA_REGISTRY_URL=%s\n' "$KAFKA_BROKERS" "$SCHEMA_REGISTRY_URL" >"$STACK/env"
+}
+
+up() {
+  local started=$SECONDS
+  need_java
+  mkdir -p "$STACK" "$LOGS" "$PIDS"
+  fetch_kafka
+  fetch_registry
+  start_kafka
+  start_registry
+  wait_ready
+  write_env
+  log "up in $((SECONDS - started))s"
+  print_env
+}
+
+stop_one() {
+  local name=$1 pid
+  if ! pid=$(running_pid "$name"); then
+    log "$name: not started by this script"
+    return 0
+  fi
+  log "stopping $name (pid $pid)"
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "$name did not stop in 30s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$PIDS/$name.pid"
+}
+
+down() {
+  stop_one registry
+  stop_one kafka
+}
+
+status() {
+  local rc=0 pid
+  for name in kafka registry; do
+    if pid=$(running_pid "$name"); then
+      echo "$name: running (pid $pid)"
+    else
+      echo "$name: not running"
+      rc=3
+    fi
+  done
+  if port_open "$KAFKA_PORT"; then echo "kafka: answers on $KAFKA_BROKERS"; else echo "kafka: no answer on $KAFKA_BROKERS"; fi
+  if curl -fsS -o /dev/null "$SCHEMA_REGISTRY_URL/subjects" 2>/dev/null; then
+    echo "registry: answers on $SCHEMA_REGISTRY_URL"
+  else
+    echo "registry: no answer on $SCHEMA_REGISTRY_URL"
+  fi
+  return $rc
+}
+
+print_env() {
+  printf 'KAFKA_BROKERS=%s\nSCHEMA_REGISTRY_URL=%s\n' "$KAFKA_BROKERS" "$SCHEMA_REGISTRY_URL"
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  env) print_env ;;
+  reset)
+    down
+    rm -rf "$DATA" "$LOGS" "$STACK/env" "$STACK/server.properties"
+    log "broker data and logs removed"
+    ;;
+  *)
+    echo "usage: $0 up|down|status|env|reset" >&2
+    exit 64
+    ;;
+esac

@@ -1,0 +1,37 @@
+import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
+
+/** A complete activity record (all 29 fields set), with overrides. */
+export function fullActivity(n: number, overrides: Partial<ExchangeMailboxActivity> = {}): ExchangeMailboxActivity {
+  return {
+    id: `0f1e2d3c-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    record_type: 50,
+    creation_time: Date.UTC(2026, 10, 25, 12, 0, n),
+    operation: 'MailItemsAccessed',
+    organization_id: '2ad3fc79-1859-42fa-9011-6f8df2251b22',
+    user_type: 0,
+    user_key: `10032000C757D2${n}`,
+    workload: 'Exchange',
+    result_status: 'Succeeded',
+    object_id: `/Inbox/${n}`,
+    user_id: 'mallory@fabrikam.com',
+    client_ip: '[2603:10b6:5:345::11]:443',
+    scope: 'online',
+    logon_type: 2,
+    internal_logon_type: 2,
+    mailbox_guid: '1799af14-918d-4035-98f7-536ec791ef58',
+    mailbox_owner_upn: 'AdeleV@contoso.com',
+    mailbox_owner_sid: 'S-1-5-21-430410588-604023349-2071471134-35151074',
+    mailbox_owner_master_account_sid: 'S-1-5-10',
+    logon_user_sid: 'S-1-5-21-430410588-604023349-2071471134-99999',
+    logon_user_display_name: 'Mallory',
+    external_access: true,
+    originating_server: 'MWHPR06MB3440 (15.20.4065.028)',
+    organization_name: 'contoso.onmicrosoft.com',
+    client_info_string: 'Client=OWA;Action=ViaProxy',
+    client_ip_address: '2603:10b6:5:345::11',
+    client_machine_name: 'LAPTOP-1',
+    client_process_name: 'outlook.exe',
+    client_version: '16.0.1',
+    ...overrides,
+  };
+}
