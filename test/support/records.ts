@@ -35,3 +35,71 @@ export function fullActivity(n: number, overrides: Partial<ExchangeMailboxActivi
     ...overrides,
   };
 }
+
+const MINUTE = 60_000;
+
+/** `count` non-owner reads of one mailbox by one actor, `spacingMs` apart from `start`. */
+export function burst(
+  prefix: string,
+  count: number,
+  start: number,
+  spacingMs: number,
+  who: { actor: string; owner: string; mailbox: string; external?: boolean },
+): ExchangeMailboxActivity[] {
+  return Array.from({ length: count }, (_, i) =>
+    fullActivity(0, {
+      id: `${prefix}-${i}`,
+      creation_time: start + i * spacingMs,
+      user_id: who.actor,
+      logon_user_sid: `S-1-5-21-1-2-3-${hash(who.actor)}`,
+      logon_user_display_name: who.actor.split('@')[0] ?? who.actor,
+      logon_type: 2,
+      internal_logon_type: 2,
+      mailbox_guid: who.mailbox,
+      mailbox_owner_upn: who.owner,
+      mailbox_owner_sid: `S-1-5-21-1-2-3-${hash(who.owner)}`,
+      mailbox_owner_master_account_sid: null,
+      external_access: who.external ?? false,
+    }),
+  );
+}
+
+/** One actor reading `mailboxes` distinct mailboxes once each. */
+export function sweep(prefix: string, mailboxes: number, start: number, actor: string): ExchangeMailboxActivity[] {
+  return Array.from({ length: mailboxes }, (_, i) =>
+    burst(`${prefix}-${i}`, 1, start + i * 10_000, 0, {
+      actor,
+      owner: `user${i}@contoso.com`,
+      mailbox: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    })[0]!,
+  );
+}
+
+/** Owners reading their own mail: never alertable. */
+export function ownerNoise(prefix: string, count: number, start: number): ExchangeMailboxActivity[] {
+  return Array.from({ length: count }, (_, i) => {
+    const owner = `owner${i % 7}@contoso.com`;
+    const sid = `S-1-5-21-9-9-9-${i % 7}`;
+    return fullActivity(0, {
+      id: `${prefix}-${i}`,
+      creation_time: start + i * 1_000,
+      user_id: owner,
+      logon_type: 0,
+      internal_logon_type: 0,
+      logon_user_sid: sid,
+      mailbox_owner_sid: sid,
+      mailbox_owner_upn: owner,
+      mailbox_guid: `11111111-0000-4000-8000-${String(i % 7).padStart(12, '0')}`,
+      mailbox_owner_master_account_sid: null,
+      external_access: false,
+    });
+  });
+}
+
+export const minutes = (n: number): number => n * MINUTE;
+
+function hash(text: string): number {
+  let h = 0;
+  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) >>> 0;
+  return h % 100_000;
+}

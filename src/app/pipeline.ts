@@ -1,0 +1,386 @@
+/**
+ * `mailbox-radar run`: the Kafka pipeline of DESIGN.md, wired top-down.
+ *
+ *   source   kafkajs consumer group, eachBatch; a batch is done only when processed and its alerts acked
+ *   decode   Confluent framing → registry (cached) → avsc resolver → parseRecord; poison → dead-letter topic
+ *   core     the pure RxJS detection core behind a Subject, fed records, watermarks and checkpoints
+ *   sink     Avro alerts, one topic per rule, key = alert_id, idempotent producer, acks = all
+ *   offsets  committed per partition only past records that no open window still needs
+ *
+ * Batches are processed one at a time (eachBatch is awaited), which is the backpressure: the consumer
+ * fetches the next batch only when this one's alerts are acknowledged. On every group join the core is
+ * rebuilt empty: kafkajs resumes every assigned partition from its committed offset, and re-reading from
+ * there rebuilds exactly the state the windows need (re-emitted alerts keep their alert_id).
+ */
+import { Subject, type Subscription } from 'rxjs';
+import type { Admin, Consumer, EachBatchPayload, Message, Producer } from 'kafkajs';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import { detect } from '../detect/detect.js';
+import { parseRecord } from '../detect/parse-record.js';
+import type { CoreInput, CoreOutput, CoreStats } from '../detect/types.js';
+import { ErrorCodes, RadarError } from '../errors.js';
+import { AvroCodec } from '../kafka/avro-codec.js';
+import { AvroTopicWriter } from '../kafka/avro-producer.js';
+import { createKafka } from '../kafka/client.js';
+import { deadLetter } from '../kafka/dead-letter.js';
+import { OffsetTracker } from '../kafka/offset-tracker.js';
+import { RegistryClient } from '../kafka/registry.js';
+import { ensureTopics } from '../kafka/topics.js';
+import { PartitionWatermarks } from '../kafka/watermarks.js';
+import type { ExchangeMailboxActivity } from '../model/activity.js';
+import { RULES, type MailboxAccessAlert, type RuleName } from '../model/alert.js';
+import { activityType, alertSchema, alertType } from '../model/schemas.js';
+import { startHttp } from './http.js';
+import { createMetrics, type Metrics } from './metrics.js';
+
+const HEARTBEAT_EVERY = 2_000; // records between heartbeats inside a long batch
+
+interface Core {
+  input: Subject<CoreInput>;
+  subscription: Subscription;
+  alerts: MailboxAccessAlert[];
+  checkpoint: { watermark: number; neededFrom: number; stats: CoreStats } | undefined;
+  reported: CoreStats | undefined;
+}
+
+export class Pipeline {
+  readonly metrics: Metrics;
+  /** Resolves with the process exit code once the pipeline has stopped. */
+  readonly done: Promise<number>;
+
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly registry: RegistryClient;
+  private readonly codec: AvroCodec<ExchangeMailboxActivity>;
+  private readonly writers: Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
+  private readonly tracker = new OffsetTracker();
+  private readonly watermarks: PartitionWatermarks;
+  private core: Core;
+  private checkpointId = 0;
+  private turn: Promise<unknown> = Promise.resolve();
+  private committed = new Map<number, number>();
+  private lastCommitAt = 0;
+  private awaitingFirstFetch = new Set<number>();
+  private joined = false;
+  private failed = false;
+  private stopping: Promise<void> | undefined;
+  private http: Server | undefined;
+  private tick: NodeJS.Timeout | undefined;
+  private finish!: (code: number) => void;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+  ) {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+    this.metrics = createMetrics();
+    const kafka = createKafka(config.kafka, logger.child({ component: 'kafka' }));
+    this.consumer = kafka.consumer({
+      groupId: config.kafka.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      // Latency: return a fetch as soon as there is data, wait at most 100 ms otherwise.
+      maxWaitTimeInMs: 100,
+      retry: {
+        retries: 10,
+        // The registry being gone for good is not a reason to restart forever: stop with a clear error.
+        restartOnFailure: async (error) =>
+          !(error instanceof RadarError && error.code === ErrorCodes.REGISTRY_UNAVAILABLE),
+      },
+    });
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.admin = kafka.admin();
+    this.registry = new RegistryClient({
+      url: config.registry.url,
+      username: config.registry.username,
+      password: config.registry.password,
+      retries: config.registry.retries,
+    });
+    this.codec = new AvroCodec(this.registry, activityType);
+    const topics = config.topics.alerts;
+    const topicOf: Record<RuleName, string> = {
+      non_owner_burst: topics.nonOwnerBurst,
+      cross_domain_burst: topics.crossDomainBurst,
+      mailbox_sweep: topics.mailboxSweep,
+    };
+    this.writers = Object.fromEntries(
+      RULES.map((rule) => [rule, new AvroTopicWriter(this.producer, this.registry, topicOf[rule], alertType, alertSchema)]),
+    ) as Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
+    this.watermarks = new PartitionWatermarks(config.detection.allowedLatenessMs, config.pipeline.partitionIdleMs);
+    this.core = this.newCore();
+  }
+
+  async start(): Promise<void> {
+    const { config, logger } = this;
+    this.http = await startHttp(config.http.host, config.http.port, this.healthSource(), this.metrics.registry);
+    logger.info({ host: config.http.host, port: config.http.port }, 'health and metrics listening');
+
+    await this.admin.connect();
+    const created = await ensureTopics(this.admin, [
+      { topic: config.topics.activity, partitions: config.kafka.topicPartitions, replicationFactor: config.kafka.replicationFactor },
+      { topic: config.topics.deadLetter, partitions: config.kafka.topicPartitions, replicationFactor: config.kafka.replicationFactor },
+      ...RULES.map((rule) => ({
+        topic: this.writers[rule].topic,
+        partitions: config.kafka.topicPartitions,
+        replicationFactor: config.kafka.replicationFactor,
+      })),
+    ]);
+    if (created.length > 0) logger.info({ topics: created }, 'created topics');
+    // Fail fast when the registry is unreachable; this also registers the alert schemas once.
+    for (const rule of RULES) await this.writers[rule].schemaIdForTopic();
+
+    await this.producer.connect();
+    await this.consumer.connect();
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => this.onGroupJoin(event.payload.memberAssignment));
+    this.consumer.on(this.consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) void this.fail(event.payload.error);
+      else logger.warn({ err: event.payload.error }, 'consumer crashed; kafkajs restarts it');
+    });
+    await this.consumer.subscribe({ topics: [config.topics.activity], fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatchAutoResolve: true,
+      eachBatch: (payload) => this.serialize(() => this.processBatch(payload)),
+    });
+    // Idle topics still advance: watermark, state eviction and commits move on a timer too.
+    this.tick = setInterval(
+      () => void this.serialize(() => this.advance()).catch((error) => this.fail(error)),
+      Math.max(1_000, Math.min(config.pipeline.commitIntervalMs, config.pipeline.partitionIdleMs / 2)),
+    );
+    this.tick.unref();
+    logger.info({ topic: config.topics.activity, groupId: config.kafka.groupId }, 'pipeline running');
+  }
+
+  /** Finish the batch in flight, commit, disconnect. Idempotent. */
+  stop(reason: string, code = 0): Promise<void> {
+    this.stopping ??= this.shutdown(reason, code);
+    return this.stopping;
+  }
+
+  private async shutdown(reason: string, code: number): Promise<void> {
+    this.logger.info({ reason }, 'stopping');
+    if (this.tick) clearInterval(this.tick);
+    const timeout = setTimeout(() => {
+      this.logger.error({ timeoutMs: this.config.pipeline.shutdownTimeoutMs }, 'shutdown timed out');
+      this.finish(1);
+    }, this.config.pipeline.shutdownTimeoutMs);
+    timeout.unref();
+    try {
+      await this.consumer.stop(); // waits for the batch in flight
+      if (!this.failed) await this.serialize(() => this.commit(true));
+    } catch (error) {
+      this.logger.error({ err: error }, 'final commit failed');
+      code = code || 1;
+    }
+    await Promise.allSettled([this.consumer.disconnect(), this.producer.disconnect(), this.admin.disconnect()]);
+    this.core.subscription.unsubscribe();
+    await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
+    clearTimeout(timeout);
+    this.logger.info({ code }, 'stopped');
+    this.finish(code);
+  }
+
+  private async fail(error: unknown): Promise<void> {
+    if (this.failed) return;
+    this.failed = true;
+    this.logger.fatal({ err: error }, error instanceof Error ? error.message : 'pipeline failed');
+    await this.stop('failure', 1);
+  }
+
+  /** One turn at a time: batches and timer ticks never interleave around the core. */
+  private serialize<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.turn.then(work, work);
+    this.turn = next.catch(() => undefined);
+    return next;
+  }
+
+  private async processBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const started = performance.now();
+    const { topic, partition, messages } = batch;
+    this.metrics.consumed.inc(messages.length);
+
+    await this.codec.prepare(messages.map((m) => m.value)); // registry I/O, retried; throws when gone
+    const now = Date.now();
+    const dead: Message[] = [];
+    let maxEventTime = Number.NEGATIVE_INFINITY;
+    let decoded = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i]!;
+      let record: ExchangeMailboxActivity;
+      try {
+        record = parseRecord(this.codec.decode(message.value));
+      } catch (error) {
+        const code = error instanceof RadarError ? error.code : 'UNEXPECTED';
+        this.metrics.rejected.inc({ code });
+        this.logger.warn({ topic, partition, offset: message.offset, code, reason: (error as Error).message }, 'record dead-lettered');
+        dead.push(deadLetter(message, { topic, partition, offset: message.offset, timestamp: message.timestamp }, error));
+        continue;
+      }
+      decoded++;
+      if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
+      this.watermarks.observe(partition, record.creation_time, now);
+      this.core.input.next({ kind: 'record', record });
+      if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
+    }
+    this.metrics.decoded.inc(decoded);
+    const next = Number(messages[messages.length - 1]!.offset) + 1;
+    this.tracker.track(partition, Number(messages[0]!.offset), next, maxEventTime);
+    this.checkpoint(now);
+
+    await this.publish(dead);
+    this.awaitingFirstFetch.delete(partition);
+    this.metrics.lag.set({ topic, partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - next));
+    if (Date.now() - this.lastCommitAt >= this.config.pipeline.commitIntervalMs) await this.commit(false);
+    this.metrics.batchSeconds.observe((performance.now() - started) / 1_000);
+  }
+
+  /** Timer turn: move the watermark on wall-clock idleness, publish what that releases, commit. */
+  private async advance(): Promise<void> {
+    if (this.stopping || !this.joined) return;
+    this.checkpoint(Date.now());
+    await this.publish([]);
+    await this.commit(false);
+  }
+
+  /** Feed the watermark and a checkpoint marker; the core answers synchronously. */
+  private checkpoint(now: number): void {
+    this.core.input.next({ kind: 'watermark', time: this.watermarks.watermark(now) });
+    this.core.input.next({ kind: 'checkpoint', id: ++this.checkpointId });
+  }
+
+  /** Alerts gathered from the core and dead letters, sent and acknowledged (acks = all). */
+  private async publish(dead: Message[]): Promise<void> {
+    const alerts = this.core.alerts.splice(0);
+    const sends: Promise<unknown>[] = [];
+    for (const rule of RULES) {
+      const mine = alerts.filter((a) => a.rule === rule);
+      if (mine.length > 0) sends.push(this.writers[rule].send(mine.map((a) => ({ key: a.alert_id, value: a }))));
+    }
+    if (dead.length > 0)
+      sends.push(this.producer.send({ topic: this.config.topics.deadLetter, acks: -1, messages: dead }));
+    await Promise.all(sends);
+    for (const alert of alerts) {
+      this.metrics.alerts.inc({ rule: alert.rule });
+      this.logger.info(
+        { alert_id: alert.alert_id, rule: alert.rule, mailbox: alert.mailbox_owner_upn, actor: alert.actor_user_id, count: alert.event_count },
+        'alert published',
+      );
+    }
+    this.metrics.deadLettered.inc(dead.length);
+  }
+
+  /** Commit, per partition, up to the first record an open window may still need. */
+  private async commit(force: boolean): Promise<void> {
+    const checkpoint = this.core.checkpoint;
+    if (checkpoint === undefined) return;
+    const offsets = this.tracker.committable(checkpoint.neededFrom);
+    const changed = [...offsets].filter(([partition, offset]) => (this.committed.get(partition) ?? -1) < offset);
+    if (changed.length === 0 && !force) return;
+    if (changed.length > 0) {
+      const topic = this.config.topics.activity;
+      await this.consumer.commitOffsets(changed.map(([partition, offset]) => ({ topic, partition, offset: String(offset) })));
+      for (const [partition, offset] of changed) {
+        this.committed.set(partition, offset);
+        this.metrics.committed.set({ topic, partition: String(partition) }, offset);
+      }
+      this.logger.debug({ offsets: Object.fromEntries(changed) }, 'committed');
+    }
+    this.lastCommitAt = Date.now();
+  }
+
+  private newCore(): Core {
+    const core: Core = {
+      input: new Subject<CoreInput>(),
+      subscription: undefined as unknown as Subscription,
+      alerts: [],
+      checkpoint: undefined,
+      reported: undefined,
+    };
+    core.subscription = core.input
+      .pipe(detect(this.config.detection, { watermarks: 'external' }))
+      .subscribe({
+        next: (output: CoreOutput) => {
+          if (output.kind === 'alert') core.alerts.push(output.alert);
+          else {
+            core.checkpoint = { watermark: output.watermark, neededFrom: output.neededFrom, stats: output.stats };
+            this.report(core, output.stats, output.watermark);
+          }
+        },
+        error: (error: unknown) => void this.fail(error),
+      });
+    return core;
+  }
+
+  /** Core statistics are cumulative per core; metrics get the increments. */
+  private report(core: Core, stats: CoreStats, watermark: number): void {
+    const before = core.reported;
+    const delta = (key: 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain') =>
+      stats[key] - (before?.[key] ?? 0);
+    this.metrics.duplicates.inc(delta('duplicates'));
+    this.metrics.late.inc(delta('late'));
+    this.metrics.classified.inc({ class: 'system' }, delta('system'));
+    this.metrics.classified.inc({ class: 'owner' }, delta('owner'));
+    this.metrics.classified.inc({ class: 'allow_listed' }, delta('allowListed'));
+    this.metrics.classified.inc({ class: 'non_owner' }, delta('nonOwner'));
+    this.metrics.classified.inc({ class: 'cross_domain' }, delta('crossDomain'));
+    this.metrics.openKeys.set(stats.openKeys);
+    this.metrics.retained.set(stats.retainedRecords);
+    if (Number.isFinite(watermark)) this.metrics.watermark.set(watermark / 1_000);
+    core.reported = { ...stats, alerts: { ...stats.alerts } };
+  }
+
+  /** A (re)join: every assigned partition resumes from its committed offset, so state restarts empty. */
+  private onGroupJoin(assignment: Record<string, number[]>): void {
+    const partitions = assignment[this.config.topics.activity] ?? [];
+    this.metrics.rebalances.inc();
+    this.core.subscription.unsubscribe();
+    this.core = this.newCore();
+    this.tracker.clear();
+    this.watermarks.clear();
+    this.committed = new Map();
+    const now = Date.now();
+    for (const partition of partitions) this.watermarks.assign(partition, now);
+    this.joined = true;
+    this.awaitingFirstFetch = new Set(partitions);
+    this.logger.info({ partitions }, 'joined the group; state rebuilds from committed offsets');
+    // Partitions with nothing to read are caught up already.
+    void this.caughtUpPartitions(partitions).then(
+      (done) => done.forEach((p) => this.awaitingFirstFetch.delete(p)),
+      (error) => this.logger.warn({ err: error }, 'could not read partition offsets for readiness'),
+    );
+  }
+
+  private async caughtUpPartitions(partitions: number[]): Promise<number[]> {
+    const topic = this.config.topics.activity;
+    const [ends, committed] = await Promise.all([
+      this.admin.fetchTopicOffsets(topic),
+      this.admin.fetchOffsets({ groupId: this.config.kafka.groupId, topics: [topic] }),
+    ]);
+    const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
+    return partitions.filter((partition) => {
+      const end = ends.find((e) => e.partition === partition);
+      const low = Number(end?.low ?? 0);
+      const high = Number(end?.high ?? 0);
+      const from = committedOf.get(partition) ?? -1;
+      return high === low || (from >= 0 && from >= high);
+    });
+  }
+
+  private healthSource() {
+    return {
+      live: () => !this.failed,
+      ready: () => this.joined && this.awaitingFirstFetch.size === 0 && !this.failed && !this.stopping,
+      describe: () => ({
+        joined: this.joined,
+        awaitingFirstFetch: [...this.awaitingFirstFetch],
+        watermark: this.core.checkpoint?.watermark ?? null,
+        openKeys: this.core.checkpoint?.stats.openKeys ?? 0,
+      }),
+    };
+  }
+}

@@ -1,0 +1,187 @@
+/** Runs `mailbox-radar run` as a child process against the test stack, on unique topics and group. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { AvroCodec } from '../../src/kafka/avro-codec.js';
+import { AvroTopicWriter } from '../../src/kafka/avro-producer.js';
+import { RegistryClient } from '../../src/kafka/registry.js';
+import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
+import type { MailboxAccessAlert, RuleName } from '../../src/model/alert.js';
+import { activitySchema, activityType, alertType } from '../../src/model/schemas.js';
+import { kafkaFor, uniqueName, type Stack } from './stack.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+export interface Topics {
+  activity: string;
+  deadLetter: string;
+  alerts: Record<RuleName, string>;
+  groupId: string;
+}
+
+export function uniqueTopics(): Topics {
+  const base = uniqueName('it');
+  return {
+    activity: `${base}.activity`,
+    deadLetter: `${base}.dlq`,
+    alerts: {
+      non_owner_burst: `${base}.alerts.non-owner-burst`,
+      cross_domain_burst: `${base}.alerts.cross-domain-burst`,
+      mailbox_sweep: `${base}.alerts.mailbox-sweep`,
+    },
+    groupId: `${base}.group`,
+  };
+}
+
+export function allTopics(t: Topics): string[] {
+  return [t.activity, t.deadLetter, ...Object.values(t.alerts)];
+}
+
+export function pipelineEnv(stack: Stack, topics: Topics, port: number, extra: Record<string, string> = {}) {
+  return {
+    ...process.env,
+    KAFKA_BROKERS: stack.brokers.join(','),
+    SCHEMA_REGISTRY_URL: stack.registryUrl,
+    MAILBOX_RADAR_TOPICS__ACTIVITY: topics.activity,
+    MAILBOX_RADAR_TOPICS__DEAD_LETTER: topics.deadLetter,
+    MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST: topics.alerts.non_owner_burst,
+    MAILBOX_RADAR_TOPICS__ALERTS__CROSS_DOMAIN_BURST: topics.alerts.cross_domain_burst,
+    MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP: topics.alerts.mailbox_sweep,
+    MAILBOX_RADAR_KAFKA__GROUP_ID: topics.groupId,
+    MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS: '3',
+    MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
+    MAILBOX_RADAR_HTTP__PORT: String(port),
+    MAILBOX_RADAR_PIPELINE__COMMIT_INTERVAL_MS: '200',
+    MAILBOX_RADAR_LOG__LEVEL: 'info',
+    ...extra,
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RunningPipeline {
+  process: ChildProcess;
+  port: number;
+  exit: Promise<number | null>;
+  output: () => string;
+}
+
+export function startPipeline(env: NodeJS.ProcessEnv, args: string[] = []): RunningPipeline {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', ...args], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let text = '';
+  child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (text += d.toString()));
+  const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { process: child, port: Number(env.MAILBOX_RADAR_HTTP__PORT), exit, output: () => text };
+}
+
+/** Polls /readyz until it answers 200. */
+export async function waitReady(p: RunningPipeline, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (p.process.exitCode !== null) throw new Error(`pipeline exited ${p.process.exitCode}:\n${p.output()}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${p.port}/readyz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await sleep(200);
+  }
+  throw new Error(`pipeline not ready within ${timeoutMs} ms:\n${p.output()}`);
+}
+
+/** A metric's value from /metrics (sum over labels). */
+export async function metric(p: RunningPipeline, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Produces activity as Confluent-framed Avro, keyed by mailbox_guid like the real input. */
+export async function produceActivity(stack: Stack, kafka: Kafka, topic: string, records: ExchangeMailboxActivity[]) {
+  const producer = kafka.producer({ idempotent: true });
+  await producer.connect();
+  try {
+    const writer = new AvroTopicWriter(producer, new RegistryClient({ url: stack.registryUrl }), topic, activityType, activitySchema);
+    for (let i = 0; i < records.length; i += 500) {
+      await writer.send(records.slice(i, i + 500).map((r) => ({ key: r.mailbox_guid, value: r })));
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Reads every message of some topics from the beginning for `quietMs` after the last one (or until `want`). */
+export async function readTopics(
+  stack: Stack,
+  topics: string[],
+  options: { want?: number; timeoutMs?: number; quietMs?: number } = {},
+): Promise<{ topic: string; message: KafkaMessage }[]> {
+  const consumer = kafkaFor(stack).consumer({ groupId: uniqueName('reader') });
+  await consumer.connect();
+  const got: { topic: string; message: KafkaMessage }[] = [];
+  let last = Date.now();
+  try {
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, message }) => {
+        got.push({ topic, message });
+        last = Date.now();
+      },
+    });
+    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+    const quiet = options.quietMs ?? 2_000;
+    while (Date.now() < deadline) {
+      if (options.want !== undefined && got.length >= options.want && Date.now() - last >= quiet) break;
+      if (options.want === undefined && got.length > 0 && Date.now() - last >= quiet) break;
+      await sleep(100);
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return got;
+}
+
+export async function readAlerts(
+  stack: Stack,
+  topics: Topics,
+  options: { want?: number; timeoutMs?: number; quietMs?: number } = {},
+): Promise<{ topic: string; key: string; alert: MailboxAccessAlert }[]> {
+  const messages = await readTopics(stack, Object.values(topics.alerts), options);
+  const codec = new AvroCodec<MailboxAccessAlert>(new RegistryClient({ url: stack.registryUrl }), alertType);
+  await codec.prepare(messages.map((m) => m.message.value));
+  return messages.map(({ topic, message }) => ({
+    topic,
+    key: message.key?.toString() ?? '',
+    alert: { ...codec.decode(message.value) },
+  }));
+}
