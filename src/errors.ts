@@ -75,6 +75,6 @@ export class DecodeError extends RadarError {
 
 function formatValue(value: unknown): string {
   if (value === undefined) return '(missing)';
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

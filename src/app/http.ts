@@ -11,7 +11,12 @@ export interface HealthSource {
 }
 
 /** /healthz, /readyz and /metrics (Prometheus text format) on one port. */
-export async function startHttp(host: string, port: number, health: HealthSource, registry: Registry): Promise<Server> {
+export async function startHttp(
+  host: string,
+  port: number,
+  health: HealthSource,
+  registry: Registry,
+): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const reply = (status: number, body: string, type = 'application/json') => {

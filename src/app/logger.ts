@@ -7,7 +7,16 @@ export function createLogger(level: string, name = 'mailbox-radar'): Logger {
       name,
       level,
       redact: {
-        paths: ['password', '*.password', '*.*.password', 'sasl', '*.sasl', 'authorization', '*.authorization', 'config.registry.password'],
+        paths: [
+          'password',
+          '*.password',
+          '*.*.password',
+          'sasl',
+          '*.sasl',
+          'authorization',
+          '*.authorization',
+          'config.registry.password',
+        ],
         censor: '[redacted]',
       },
       timestamp: pino.stdTimeFunctions.isoTime,

@@ -9,27 +9,64 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry, prefix: 'mailbox_radar_process_' });
   const m = {
     registry,
-    consumed: new Counter({ name: 'mailbox_radar_records_consumed_total', help: 'Activity messages read from Kafka', registers: [registry] }),
-    decoded: new Counter({ name: 'mailbox_radar_records_decoded_total', help: 'Activity records decoded and valid', registers: [registry] }),
+    consumed: new Counter({
+      name: 'mailbox_radar_records_consumed_total',
+      help: 'Activity messages read from Kafka',
+      registers: [registry],
+    }),
+    decoded: new Counter({
+      name: 'mailbox_radar_records_decoded_total',
+      help: 'Activity records decoded and valid',
+      registers: [registry],
+    }),
     rejected: new Counter({
       name: 'mailbox_radar_records_rejected_total',
       help: 'Activity messages that could not be decoded or validated, by error code',
       labelNames: ['code'],
       registers: [registry],
     }),
-    deadLettered: new Counter({ name: 'mailbox_radar_records_dead_lettered_total', help: 'Messages written to the dead-letter topic', registers: [registry] }),
-    duplicates: new Counter({ name: 'mailbox_radar_duplicates_total', help: 'Records counted once already (same record id)', registers: [registry] }),
-    late: new Counter({ name: 'mailbox_radar_late_records_total', help: 'Records older than the watermark, dropped', registers: [registry] }),
+    deadLettered: new Counter({
+      name: 'mailbox_radar_records_dead_lettered_total',
+      help: 'Messages written to the dead-letter topic',
+      registers: [registry],
+    }),
+    duplicates: new Counter({
+      name: 'mailbox_radar_duplicates_total',
+      help: 'Records counted once already (same record id)',
+      registers: [registry],
+    }),
+    late: new Counter({
+      name: 'mailbox_radar_late_records_total',
+      help: 'Records older than the watermark, dropped',
+      registers: [registry],
+    }),
     classified: new Counter({
       name: 'mailbox_radar_records_classified_total',
       help: 'Records by access class',
       labelNames: ['class'],
       registers: [registry],
     }),
-    alerts: new Counter({ name: 'mailbox_radar_alerts_total', help: 'Alerts published, by rule', labelNames: ['rule'], registers: [registry] }),
-    openKeys: new Gauge({ name: 'mailbox_radar_open_keys', help: 'Keys with open window state', registers: [registry] }),
-    retained: new Gauge({ name: 'mailbox_radar_retained_records', help: 'Records held in window state', registers: [registry] }),
-    watermark: new Gauge({ name: 'mailbox_radar_watermark_seconds', help: 'Event-time watermark (unix seconds)', registers: [registry] }),
+    alerts: new Counter({
+      name: 'mailbox_radar_alerts_total',
+      help: 'Alerts published, by rule',
+      labelNames: ['rule'],
+      registers: [registry],
+    }),
+    openKeys: new Gauge({
+      name: 'mailbox_radar_open_keys',
+      help: 'Keys with open window state',
+      registers: [registry],
+    }),
+    retained: new Gauge({
+      name: 'mailbox_radar_retained_records',
+      help: 'Records held in window state',
+      registers: [registry],
+    }),
+    watermark: new Gauge({
+      name: 'mailbox_radar_watermark_seconds',
+      help: 'Event-time watermark (unix seconds)',
+      registers: [registry],
+    }),
     lag: new Gauge({
       name: 'mailbox_radar_consumer_lag',
       help: 'Messages between the high watermark and the next offset to read, per partition',
@@ -48,7 +85,11 @@ export function createMetrics() {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    rebalances: new Counter({ name: 'mailbox_radar_rebalances_total', help: 'Group joins (state rebuilt from committed offsets)', registers: [registry] }),
+    rebalances: new Counter({
+      name: 'mailbox_radar_rebalances_total',
+      help: 'Group joins (state rebuilt from committed offsets)',
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -107,21 +107,40 @@ export class Pipeline {
       mailbox_sweep: topics.mailboxSweep,
     };
     this.writers = Object.fromEntries(
-      RULES.map((rule) => [rule, new AvroTopicWriter(this.producer, this.registry, topicOf[rule], alertType, alertSchema)]),
+      RULES.map((rule) => [
+        rule,
+        new AvroTopicWriter(this.producer, this.registry, topicOf[rule], alertType, alertSchema),
+      ]),
     ) as Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
-    this.watermarks = new PartitionWatermarks(config.detection.allowedLatenessMs, config.pipeline.partitionIdleMs);
+    this.watermarks = new PartitionWatermarks(
+      config.detection.allowedLatenessMs,
+      config.pipeline.partitionIdleMs,
+    );
     this.core = this.newCore();
   }
 
   async start(): Promise<void> {
     const { config, logger } = this;
-    this.http = await startHttp(config.http.host, config.http.port, this.healthSource(), this.metrics.registry);
+    this.http = await startHttp(
+      config.http.host,
+      config.http.port,
+      this.healthSource(),
+      this.metrics.registry,
+    );
     logger.info({ host: config.http.host, port: config.http.port }, 'health and metrics listening');
 
     await this.admin.connect();
     const created = await ensureTopics(this.admin, [
-      { topic: config.topics.activity, partitions: config.kafka.topicPartitions, replicationFactor: config.kafka.replicationFactor },
-      { topic: config.topics.deadLetter, partitions: config.kafka.topicPartitions, replicationFactor: config.kafka.replicationFactor },
+      {
+        topic: config.topics.activity,
+        partitions: config.kafka.topicPartitions,
+        replicationFactor: config.kafka.replicationFactor,
+      },
+      {
+        topic: config.topics.deadLetter,
+        partitions: config.kafka.topicPartitions,
+        replicationFactor: config.kafka.replicationFactor,
+      },
       ...RULES.map((rule) => ({
         topic: this.writers[rule].topic,
         partitions: config.kafka.topicPartitions,
@@ -134,7 +153,9 @@ export class Pipeline {
 
     await this.producer.connect();
     await this.consumer.connect();
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => this.onGroupJoin(event.payload.memberAssignment));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) =>
+      this.onGroupJoin(event.payload.memberAssignment),
+    );
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       if (!event.payload.restart) void this.fail(event.payload.error);
       else logger.warn({ err: event.payload.error }, 'consumer crashed; kafkajs restarts it');
@@ -176,7 +197,11 @@ export class Pipeline {
       this.logger.error({ err: error }, 'final commit failed');
       code = code || 1;
     }
-    await Promise.allSettled([this.consumer.disconnect(), this.producer.disconnect(), this.admin.disconnect()]);
+    await Promise.allSettled([
+      this.consumer.disconnect(),
+      this.producer.disconnect(),
+      this.admin.disconnect(),
+    ]);
     this.core.subscription.unsubscribe();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     clearTimeout(timeout);
@@ -217,8 +242,17 @@ export class Pipeline {
       } catch (error) {
         const code = error instanceof RadarError ? error.code : 'UNEXPECTED';
         this.metrics.rejected.inc({ code });
-        this.logger.warn({ topic, partition, offset: message.offset, code, reason: (error as Error).message }, 'record dead-lettered');
-        dead.push(deadLetter(message, { topic, partition, offset: message.offset, timestamp: message.timestamp }, error));
+        this.logger.warn(
+          { topic, partition, offset: message.offset, code, reason: (error as Error).message },
+          'record dead-lettered',
+        );
+        dead.push(
+          deadLetter(
+            message,
+            { topic, partition, offset: message.offset, timestamp: message.timestamp },
+            error,
+          ),
+        );
         continue;
       }
       decoded++;
@@ -234,7 +268,10 @@ export class Pipeline {
 
     await this.publish(dead);
     this.awaitingFirstFetch.delete(partition);
-    this.metrics.lag.set({ topic, partition: String(partition) }, Math.max(0, Number(batch.highWatermark) - next));
+    this.metrics.lag.set(
+      { topic, partition: String(partition) },
+      Math.max(0, Number(batch.highWatermark) - next),
+    );
     if (Date.now() - this.lastCommitAt >= this.config.pipeline.commitIntervalMs) await this.commit(false);
     this.metrics.batchSeconds.observe((performance.now() - started) / 1_000);
   }
@@ -259,7 +296,8 @@ export class Pipeline {
     const sends: Promise<unknown>[] = [];
     for (const rule of RULES) {
       const mine = alerts.filter((a) => a.rule === rule);
-      if (mine.length > 0) sends.push(this.writers[rule].send(mine.map((a) => ({ key: a.alert_id, value: a }))));
+      if (mine.length > 0)
+        sends.push(this.writers[rule].send(mine.map((a) => ({ key: a.alert_id, value: a }))));
     }
     if (dead.length > 0)
       sends.push(this.producer.send({ topic: this.config.topics.deadLetter, acks: -1, messages: dead }));
@@ -267,7 +305,13 @@ export class Pipeline {
     for (const alert of alerts) {
       this.metrics.alerts.inc({ rule: alert.rule });
       this.logger.info(
-        { alert_id: alert.alert_id, rule: alert.rule, mailbox: alert.mailbox_owner_upn, actor: alert.actor_user_id, count: alert.event_count },
+        {
+          alert_id: alert.alert_id,
+          rule: alert.rule,
+          mailbox: alert.mailbox_owner_upn,
+          actor: alert.actor_user_id,
+          count: alert.event_count,
+        },
         'alert published',
       );
     }
@@ -279,11 +323,15 @@ export class Pipeline {
     const checkpoint = this.core.checkpoint;
     if (checkpoint === undefined) return;
     const offsets = this.tracker.committable(checkpoint.neededFrom);
-    const changed = [...offsets].filter(([partition, offset]) => (this.committed.get(partition) ?? -1) < offset);
+    const changed = [...offsets].filter(
+      ([partition, offset]) => (this.committed.get(partition) ?? -1) < offset,
+    );
     if (changed.length === 0 && !force) return;
     if (changed.length > 0) {
       const topic = this.config.topics.activity;
-      await this.consumer.commitOffsets(changed.map(([partition, offset]) => ({ topic, partition, offset: String(offset) })));
+      await this.consumer.commitOffsets(
+        changed.map(([partition, offset]) => ({ topic, partition, offset: String(offset) })),
+      );
       for (const [partition, offset] of changed) {
         this.committed.set(partition, offset);
         this.metrics.committed.set({ topic, partition: String(partition) }, offset);
@@ -301,26 +349,29 @@ export class Pipeline {
       checkpoint: undefined,
       reported: undefined,
     };
-    core.subscription = core.input
-      .pipe(detect(this.config.detection, { watermarks: 'external' }))
-      .subscribe({
-        next: (output: CoreOutput) => {
-          if (output.kind === 'alert') core.alerts.push(output.alert);
-          else {
-            core.checkpoint = { watermark: output.watermark, neededFrom: output.neededFrom, stats: output.stats };
-            this.report(core, output.stats, output.watermark);
-          }
-        },
-        error: (error: unknown) => void this.fail(error),
-      });
+    core.subscription = core.input.pipe(detect(this.config.detection, { watermarks: 'external' })).subscribe({
+      next: (output: CoreOutput) => {
+        if (output.kind === 'alert') core.alerts.push(output.alert);
+        else {
+          core.checkpoint = {
+            watermark: output.watermark,
+            neededFrom: output.neededFrom,
+            stats: output.stats,
+          };
+          this.report(core, output.stats, output.watermark);
+        }
+      },
+      error: (error: unknown) => void this.fail(error),
+    });
     return core;
   }
 
   /** Core statistics are cumulative per core; metrics get the increments. */
   private report(core: Core, stats: CoreStats, watermark: number): void {
     const before = core.reported;
-    const delta = (key: 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain') =>
-      stats[key] - (before?.[key] ?? 0);
+    const delta = (
+      key: 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain',
+    ) => stats[key] - (before?.[key] ?? 0);
     this.metrics.duplicates.inc(delta('duplicates'));
     this.metrics.late.inc(delta('late'));
     this.metrics.classified.inc({ class: 'system' }, delta('system'));

@@ -17,11 +17,18 @@ export function frame(schemaId: number, payload: Buffer): Buffer {
 
 /** The schema id of a framed value, or a DecodeError saying why there is none. */
 export function schemaIdOf(value: Buffer | null): number {
-  if (value === null || value.length === 0) throw new DecodeError(ErrorCodes.DECODE_EMPTY, 'empty message value');
+  if (value === null || value.length === 0)
+    throw new DecodeError(ErrorCodes.DECODE_EMPTY, 'empty message value');
   if (value[0] !== MAGIC_BYTE)
-    throw new DecodeError(ErrorCodes.DECODE_NO_MAGIC_BYTE, `no Confluent magic byte (first byte 0x${value[0]!.toString(16)})`);
+    throw new DecodeError(
+      ErrorCodes.DECODE_NO_MAGIC_BYTE,
+      `no Confluent magic byte (first byte 0x${value[0]!.toString(16)})`,
+    );
   if (value.length < HEADER_SIZE)
-    throw new DecodeError(ErrorCodes.DECODE_TRUNCATED, `message of ${value.length} bytes is shorter than the 5-byte header`);
+    throw new DecodeError(
+      ErrorCodes.DECODE_TRUNCATED,
+      `message of ${value.length} bytes is shorter than the 5-byte header`,
+    );
   return value.readUInt32BE(1);
 }
 
@@ -66,12 +73,19 @@ export class AvroCodec<T> {
     try {
       result = this.reader.decode(value!, HEADER_SIZE, writer.resolver);
     } catch (error) {
-      throw new DecodeError(ErrorCodes.DECODE_CORRUPT, `invalid Avro for schema id ${id}: ${(error as Error).message}`, {
-        cause: error,
-      });
+      throw new DecodeError(
+        ErrorCodes.DECODE_CORRUPT,
+        `invalid Avro for schema id ${id}: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      );
     }
     if (result.offset < 0)
-      throw new DecodeError(ErrorCodes.DECODE_TRUNCATED, `Avro payload truncated (schema id ${id}, ${value!.length} bytes)`);
+      throw new DecodeError(
+        ErrorCodes.DECODE_TRUNCATED,
+        `Avro payload truncated (schema id ${id}, ${value!.length} bytes)`,
+      );
     if (result.offset !== value!.length)
       throw new DecodeError(
         ErrorCodes.DECODE_CORRUPT,
@@ -87,7 +101,8 @@ export class AvroCodec<T> {
     } catch (error) {
       // An answer (404, or not Avro) makes the id poison; no answer at all is thrown to the caller.
       if (!(error instanceof RegistryResponseError) || error.retriable) throw error;
-      const code = error.status === 404 ? ErrorCodes.DECODE_UNKNOWN_SCHEMA : ErrorCodes.DECODE_INCOMPATIBLE_SCHEMA;
+      const code =
+        error.status === 404 ? ErrorCodes.DECODE_UNKNOWN_SCHEMA : ErrorCodes.DECODE_INCOMPATIBLE_SCHEMA;
       // Cached for this process (ids are never reused); a restart asks again.
       this.writers.set(id, { error: new DecodeError(code, `schema id ${id}: ${error.message}`) });
       return;
@@ -97,7 +112,10 @@ export class AvroCodec<T> {
       writer = avro.Type.forSchema(schema as avro.Schema);
     } catch (error) {
       this.writers.set(id, {
-        error: new DecodeError(ErrorCodes.DECODE_INCOMPATIBLE_SCHEMA, `schema id ${id} is not valid Avro: ${(error as Error).message}`),
+        error: new DecodeError(
+          ErrorCodes.DECODE_INCOMPATIBLE_SCHEMA,
+          `schema id ${id} is not valid Avro: ${(error as Error).message}`,
+        ),
       });
       return;
     }

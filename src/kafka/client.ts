@@ -6,8 +6,20 @@ import type { Logger } from 'pino';
 export interface KafkaOptions {
   brokers: readonly string[];
   clientId: string;
-  ssl?: boolean | { ca?: string | undefined; cert?: string | undefined; key?: string | undefined; rejectUnauthorized?: boolean | undefined } | null | undefined;
-  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string } | null | undefined;
+  ssl?:
+    | boolean
+    | {
+        ca?: string | undefined;
+        cert?: string | undefined;
+        key?: string | undefined;
+        rejectUnauthorized?: boolean | undefined;
+      }
+    | null
+    | undefined;
+  sasl?:
+    | { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+    | null
+    | undefined;
   connectionTimeoutMs?: number | undefined;
   requestTimeoutMs?: number | undefined;
 }

@@ -36,7 +36,8 @@ export class OffsetTracker {
   committable(neededFrom: number): Map<number, number> {
     const result = new Map<number, number>();
     for (const [partition, state] of this.partitions) {
-      while (state.head < state.segments.length && state.segments[state.head]!.maxEventTime < neededFrom) state.head++;
+      while (state.head < state.segments.length && state.segments[state.head]!.maxEventTime < neededFrom)
+        state.head++;
       // Compact now and then so the array does not grow without bound.
       if (state.head > 1024 && state.head * 2 > state.segments.length) {
         state.segments.splice(0, state.head);

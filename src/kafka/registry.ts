@@ -18,7 +18,9 @@ export class RegistryResponseError extends RadarError {
     message: string,
   ) {
     // 5xx, 408 and 429 may pass; a 4xx answer will not change on retry.
-    super(ErrorCodes.REGISTRY_UNAVAILABLE, message, { retriable: status >= 500 || status === 408 || status === 429 });
+    super(ErrorCodes.REGISTRY_UNAVAILABLE, message, {
+      retriable: status >= 500 || status === 408 || status === 429,
+    });
     this.name = 'RegistryResponseError';
   }
 }
@@ -92,7 +94,11 @@ export class RegistryClient {
   }
 
   private async once(method: string, path: string, body?: unknown): Promise<unknown> {
-    const init: RequestInit = { method, headers: { ...this.headers }, signal: AbortSignal.timeout(this.timeoutMs) };
+    const init: RequestInit = {
+      method,
+      headers: { ...this.headers },
+      signal: AbortSignal.timeout(this.timeoutMs),
+    };
     if (body !== undefined) {
       (init.headers as Record<string, string>)['Content-Type'] = 'application/vnd.schemaregistry.v1+json';
       init.body = JSON.stringify(body);
@@ -109,7 +115,11 @@ export class RegistryClient {
       } catch {
         // not JSON: keep the text
       }
-      throw new RegistryResponseError(response.status, code, `registry answered ${response.status} to ${method} ${path}: ${message}`);
+      throw new RegistryResponseError(
+        response.status,
+        code,
+        `registry answered ${response.status} to ${method} ${path}: ${message}`,
+      );
     }
     return text === '' ? null : JSON.parse(text);
   }

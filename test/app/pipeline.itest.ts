@@ -38,13 +38,25 @@ test('bursts of all three rules plus noise give exactly the expected alerts on t
   const records = [
     ...ownerNoise('noise', 300, start),
     // non_owner_burst: 25 reads in 2.5 minutes, same domain.
-    ...burst('nob', 25, start + minutes(1), 6_000, { actor: 'eve@contoso.com', owner: 'ceo@contoso.com', mailbox: 'mbx-ceo' }),
+    ...burst('nob', 25, start + minutes(1), 6_000, {
+      actor: 'eve@contoso.com',
+      owner: 'ceo@contoso.com',
+      mailbox: 'mbx-ceo',
+    }),
     // cross_domain_burst: 6 reads from another domain (below the non-owner threshold).
-    ...burst('cdb', 6, start + minutes(2), 20_000, { actor: 'mallory@fabrikam.com', owner: 'cfo@contoso.com', mailbox: 'mbx-cfo' }),
+    ...burst('cdb', 6, start + minutes(2), 20_000, {
+      actor: 'mallory@fabrikam.com',
+      owner: 'cfo@contoso.com',
+      mailbox: 'mbx-cfo',
+    }),
     // mailbox_sweep: 12 distinct mailboxes, once each.
     ...sweep('swp', 12, start + minutes(3), 'trent@contoso.com'),
     // Slow drip, under every threshold.
-    ...burst('drip', 8, start, minutes(4), { actor: 'bob@contoso.com', owner: 'alice@contoso.com', mailbox: 'mbx-alice' }),
+    ...burst('drip', 8, start, minutes(4), {
+      actor: 'bob@contoso.com',
+      owner: 'alice@contoso.com',
+      mailbox: 'mbx-alice',
+    }),
   ];
   const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
   t.after(() => pipeline.process.kill('SIGKILL'));
@@ -84,7 +96,11 @@ test('poison records of each kind go to the dead-letter topic with headers; good
   const goodBytes = frame(goodId, avro.Type.forSchema(activitySchema as avro.Schema).toBuffer(good));
   const invalid = { ...fullActivity(2), id: '' }; // decodes, fails validation
   const poison = [
-    { key: 'no-magic', value: Buffer.from('{"id":"json is not accepted on Kafka"}'), code: 'DECODE_NO_MAGIC_BYTE' },
+    {
+      key: 'no-magic',
+      value: Buffer.from('{"id":"json is not accepted on Kafka"}'),
+      code: 'DECODE_NO_MAGIC_BYTE',
+    },
     { key: 'unknown-id', value: frame(987_654, Buffer.from([2, 4, 6])), code: 'DECODE_UNKNOWN_SCHEMA' },
     { key: 'truncated', value: goodBytes.subarray(0, 40), code: 'DECODE_TRUNCATED' },
     { key: 'wrong-schema', value: frame(otherId, Buffer.from([2])), code: 'DECODE_INCOMPATIBLE_SCHEMA' },
@@ -102,10 +118,18 @@ test('poison records of each kind go to the dead-letter topic with headers; good
   await producer.send({ topic: topics.activity, messages: poison.map(({ key, value }) => ({ key, value })) });
   await producer.disconnect();
   await produceActivity(stack, kafkaFor(stack), topics.activity, [
-    ...burst('after-poison', 20, base(), 5_000, { actor: 'eve@contoso.com', owner: 'ceo@contoso.com', mailbox: 'mbx-1' }),
+    ...burst('after-poison', 20, base(), 5_000, {
+      actor: 'eve@contoso.com',
+      owner: 'ceo@contoso.com',
+      mailbox: 'mbx-1',
+    }),
   ]);
 
-  const dead = await readTopics(stack, [topics.deadLetter], { want: poison.length, timeoutMs: 30_000, quietMs: 1_000 });
+  const dead = await readTopics(stack, [topics.deadLetter], {
+    want: poison.length,
+    timeoutMs: 30_000,
+    quietMs: 1_000,
+  });
   assert.equal(dead.length, poison.length);
   for (const p of poison) {
     const d = dead.find((m) => m.message.key?.toString() === p.key);
@@ -134,14 +158,21 @@ test('SIGKILL in the middle of a burst: after a restart the alert is there, dupl
   t.after(cleanup);
   const port = await freePort();
   const env = pipelineEnv(stack, topics, port);
-  const records = burst('kill', 25, base(), 5_000, { actor: 'eve@contoso.com', owner: 'ceo@contoso.com', mailbox: 'mbx-k' });
+  const records = burst('kill', 25, base(), 5_000, {
+    actor: 'eve@contoso.com',
+    owner: 'ceo@contoso.com',
+    mailbox: 'mbx-k',
+  });
   const noise = ownerNoise('kill-noise', 50, base());
 
   const first = startPipeline(env);
   t.after(() => first.process.kill('SIGKILL'));
   await waitReady(first);
   await produceActivity(stack, kafkaFor(stack), topics.activity, [...noise, ...records.slice(0, 12)]);
-  await waitFor('the first half consumed', async () => (await metric(first, 'mailbox_radar_records_consumed_total')) === 62);
+  await waitFor(
+    'the first half consumed',
+    async () => (await metric(first, 'mailbox_radar_records_consumed_total')) === 62,
+  );
   await new Promise((r) => setTimeout(r, 500)); // let a commit happen, if it would
   first.process.kill('SIGKILL');
   await first.exit;
@@ -172,11 +203,18 @@ test('records written with a v2 writer schema (an extra field) are decoded and d
   await registry.registerValueSchema(topics.activity, activitySchema);
   const v2Schema = {
     ...activitySchema,
-    fields: [...(activitySchema.fields as object[]), { name: 'app_id', type: ['null', 'string'], default: null }],
+    fields: [
+      ...(activitySchema.fields as object[]),
+      { name: 'app_id', type: ['null', 'string'], default: null },
+    ],
   };
   const v2Id = await registry.registerValueSchema(topics.activity, v2Schema);
   const v2Type = avro.Type.forSchema(v2Schema as avro.Schema);
-  const records = burst('v2', 20, base(), 3_000, { actor: 'eve@contoso.com', owner: 'ceo@contoso.com', mailbox: 'mbx-v2' });
+  const records = burst('v2', 20, base(), 3_000, {
+    actor: 'eve@contoso.com',
+    owner: 'ceo@contoso.com',
+    mailbox: 'mbx-v2',
+  });
   const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
   t.after(() => pipeline.process.kill('SIGKILL'));
   await waitReady(pipeline);
@@ -184,7 +222,10 @@ test('records written with a v2 writer schema (an extra field) are decoded and d
   await producer.connect();
   await producer.send({
     topic: topics.activity,
-    messages: records.map((r) => ({ key: r.mailbox_guid, value: frame(v2Id, v2Type.toBuffer({ ...r, app_id: 'x' })) })),
+    messages: records.map((r) => ({
+      key: r.mailbox_guid,
+      value: frame(v2Id, v2Type.toBuffer({ ...r, app_id: 'x' })),
+    })),
   });
   await producer.disconnect();
   const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 30_000 });
@@ -199,11 +240,15 @@ test('a bad config value stops start-up with exit code 2 and one clear message',
   const dir = mkdtempSync(join(tmpdir(), 'radar-'));
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, 'detection:\n  rules:\n    nonOwnerBurst: { threshold: -3 }\n');
-  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', file], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    timeout: 30_000,
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'src/cli/main.ts', 'run', '--config', file],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 30_000,
+    },
+  );
   assert.equal(result.status, 2, result.stderr);
   const lines = result.stderr.trim().split('\n');
   assert.equal(lines.length, 1, result.stderr);
@@ -217,12 +262,17 @@ test('SIGTERM finishes cleanly and commits the offsets of records no window need
   const topics = uniqueTopics();
   const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
   t.after(cleanup);
-  const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort(), { MAILBOX_RADAR_PIPELINE__COMMIT_INTERVAL_MS: '60000' }));
+  const pipeline = startPipeline(
+    pipelineEnv(stack, topics, await freePort(), { MAILBOX_RADAR_PIPELINE__COMMIT_INTERVAL_MS: '60000' }),
+  );
   t.after(() => pipeline.process.kill('SIGKILL'));
   await waitReady(pipeline);
   // Owners only: no window holds anything, so everything read may be committed.
   await produceActivity(stack, kafkaFor(stack), topics.activity, ownerNoise('term', 120, base()));
-  await waitFor('all consumed', async () => (await metric(pipeline, 'mailbox_radar_records_consumed_total')) === 120);
+  await waitFor(
+    'all consumed',
+    async () => (await metric(pipeline, 'mailbox_radar_records_consumed_total')) === 120,
+  );
   const started = Date.now();
   pipeline.process.kill('SIGTERM');
   assert.equal(await pipeline.exit, 0);

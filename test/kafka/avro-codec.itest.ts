@@ -16,11 +16,17 @@ async function consumeAll(stack: Stack, topic: string, count: number): Promise<K
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     const messages: KafkaMessage[] = [];
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`got ${messages.length} of ${count} messages`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`got ${messages.length} of ${count} messages`)),
+        30_000,
+      );
       void consumer.run({
         eachMessage: async ({ message }) => {
           messages.push(message);
-          if (messages.length === count) (clearTimeout(timer), resolve());
+          if (messages.length === count) {
+            clearTimeout(timer);
+            resolve();
+          }
         },
       });
     });
@@ -50,7 +56,20 @@ test('activity records round-trip through the real broker and registry in Conflu
     {
       ...fullActivity(3),
       ...Object.fromEntries(
-        ACTIVITY_FIELDS.filter((f) => !['id', 'record_type', 'creation_time', 'operation', 'organization_id', 'user_type', 'user_key', 'user_id', 'client_ip'].includes(f)).map((f) => [f, null]),
+        ACTIVITY_FIELDS.filter(
+          (f) =>
+            ![
+              'id',
+              'record_type',
+              'creation_time',
+              'operation',
+              'organization_id',
+              'user_type',
+              'user_key',
+              'user_id',
+              'client_ip',
+            ].includes(f),
+        ).map((f) => [f, null]),
       ),
     } as ExchangeMailboxActivity,
   ];
@@ -65,13 +84,17 @@ test('activity records round-trip through the real broker and registry in Conflu
   });
 
   const messages = await consumeAll(stack, topic, records.length);
-  const codec = new AvroCodec<ExchangeMailboxActivity>(new RegistryClient({ url: stack.registryUrl }), activityType);
+  const codec = new AvroCodec<ExchangeMailboxActivity>(
+    new RegistryClient({ url: stack.registryUrl }),
+    activityType,
+  );
   await codec.prepare(messages.map((m) => m.value));
   const decoded = messages.map((m) => codec.decode(m.value));
   decoded.sort((a, b) => a.creation_time - b.creation_time);
   assert.equal(decoded.length, 3);
   for (let i = 0; i < records.length; i++) {
-    for (const field of ACTIVITY_FIELDS) assert.deepEqual(decoded[i]![field], records[i]![field], `record ${i} field ${field}`);
+    for (const field of ACTIVITY_FIELDS)
+      assert.deepEqual(decoded[i]![field], records[i]![field], `record ${i} field ${field}`);
     assert.equal(Object.keys(decoded[i]!).length, 29);
   }
   // The library decodes them too (timestamp-millis as its logical type or a number, either way the same instant).
@@ -87,23 +110,40 @@ test('a record from a v2 writer schema with an extra field decodes with the v1 r
   t.after(cleanup);
 
   const library = new SchemaRegistry({ host: stack.registryUrl });
-  const v1 = await library.register({ type: SchemaType.AVRO, schema: JSON.stringify(activitySchema) }, { subject: `${topic}-value` });
+  const v1 = await library.register(
+    { type: SchemaType.AVRO, schema: JSON.stringify(activitySchema) },
+    { subject: `${topic}-value` },
+  );
   const fields = (activitySchema.fields as object[]).slice();
-  fields.splice(5, 0, { name: 'app_access_context', type: ['null', 'string'], default: null, doc: 'added in v2' });
+  fields.splice(5, 0, {
+    name: 'app_access_context',
+    type: ['null', 'string'],
+    default: null,
+    doc: 'added in v2',
+  });
   fields.push({ name: 'session_id', type: 'string', default: '' });
   const v2Schema = { ...activitySchema, fields };
-  const v2 = await library.register({ type: SchemaType.AVRO, schema: JSON.stringify(v2Schema) }, { subject: `${topic}-value` });
+  const v2 = await library.register(
+    { type: SchemaType.AVRO, schema: JSON.stringify(v2Schema) },
+    { subject: `${topic}-value` },
+  );
   assert.notEqual(v2.id, v1.id, 'v2 is a new version of the subject');
 
   const record = { ...fullActivity(7), app_access_context: 'ctx-123', session_id: 's-9' };
   const producer = kafkaFor(stack).producer({ idempotent: true });
   await producer.connect();
   t.after(() => producer.disconnect());
-  await producer.send({ topic, messages: [{ key: record.mailbox_guid, value: await library.encode(v2.id, record) }] });
+  await producer.send({
+    topic,
+    messages: [{ key: record.mailbox_guid, value: await library.encode(v2.id, record) }],
+  });
 
   const [message] = await consumeAll(stack, topic, 1);
   assert.equal(message!.value!.readUInt32BE(1), v2.id, 'written with the v2 schema id');
-  const codec = new AvroCodec<ExchangeMailboxActivity>(new RegistryClient({ url: stack.registryUrl }), activityType);
+  const codec = new AvroCodec<ExchangeMailboxActivity>(
+    new RegistryClient({ url: stack.registryUrl }),
+    activityType,
+  );
   await codec.prepare([message!.value]);
   const decoded = codec.decode(message!.value);
   assert.deepEqual({ ...decoded }, fullActivity(7));

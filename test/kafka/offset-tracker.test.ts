@@ -10,7 +10,11 @@ test('commits past segments whose records are all older than what the core needs
   assert.equal(t.committable(Number.NEGATIVE_INFINITY).get(0), 0, 'everything needed: commit nothing');
   assert.equal(t.committable(1_500).get(0), 100);
   assert.equal(t.committable(2_500).get(0), 200);
-  assert.equal(t.committable(Number.POSITIVE_INFINITY).get(0), 250, 'nothing held: commit up to what was read');
+  assert.equal(
+    t.committable(Number.POSITIVE_INFINITY).get(0),
+    250,
+    'nothing held: commit up to what was read',
+  );
   assert.equal(t.size(), 0);
 });
 

@@ -110,12 +110,17 @@ export async function metric(p: RunningPipeline, name: string): Promise<number> 
   const text = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
@@ -127,11 +132,22 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Produces activity as Confluent-framed Avro, keyed by mailbox_guid like the real input. */
-export async function produceActivity(stack: Stack, kafka: Kafka, topic: string, records: ExchangeMailboxActivity[]) {
+export async function produceActivity(
+  stack: Stack,
+  kafka: Kafka,
+  topic: string,
+  records: ExchangeMailboxActivity[],
+) {
   const producer = kafka.producer({ idempotent: true });
   await producer.connect();
   try {
-    const writer = new AvroTopicWriter(producer, new RegistryClient({ url: stack.registryUrl }), topic, activityType, activitySchema);
+    const writer = new AvroTopicWriter(
+      producer,
+      new RegistryClient({ url: stack.registryUrl }),
+      topic,
+      activityType,
+      activitySchema,
+    );
     for (let i = 0; i < records.length; i += 500) {
       await writer.send(records.slice(i, i + 500).map((r) => ({ key: r.mailbox_guid, value: r })));
     }

@@ -1,7 +1,10 @@
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 
 /** A complete activity record (all 29 fields set), with overrides. */
-export function fullActivity(n: number, overrides: Partial<ExchangeMailboxActivity> = {}): ExchangeMailboxActivity {
+export function fullActivity(
+  n: number,
+  overrides: Partial<ExchangeMailboxActivity> = {},
+): ExchangeMailboxActivity {
   return {
     id: `0f1e2d3c-0000-4000-8000-${String(n).padStart(12, '0')}`,
     record_type: 50,
@@ -65,13 +68,20 @@ export function burst(
 }
 
 /** One actor reading `mailboxes` distinct mailboxes once each. */
-export function sweep(prefix: string, mailboxes: number, start: number, actor: string): ExchangeMailboxActivity[] {
-  return Array.from({ length: mailboxes }, (_, i) =>
-    burst(`${prefix}-${i}`, 1, start + i * 10_000, 0, {
-      actor,
-      owner: `user${i}@contoso.com`,
-      mailbox: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-    })[0]!,
+export function sweep(
+  prefix: string,
+  mailboxes: number,
+  start: number,
+  actor: string,
+): ExchangeMailboxActivity[] {
+  return Array.from(
+    { length: mailboxes },
+    (_, i) =>
+      burst(`${prefix}-${i}`, 1, start + i * 10_000, 0, {
+        actor,
+        owner: `user${i}@contoso.com`,
+        mailbox: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      })[0]!,
   );
 }
 

@@ -29,7 +29,8 @@ export function findStack(): Promise<Stack | string> {
 export async function requireStack(t: TestContext): Promise<Stack | undefined> {
   const stack = await findStack();
   if (typeof stack !== 'string') return stack;
-  if (process.env.CI === 'true') throw new Error(`integration test needs Kafka and a schema registry: ${stack}`);
+  if (process.env.CI === 'true')
+    throw new Error(`integration test needs Kafka and a schema registry: ${stack}`);
   t.skip(stack);
   return undefined;
 }
@@ -39,7 +40,9 @@ async function locate(): Promise<Stack | string> {
   const envRegistry = process.env.SCHEMA_REGISTRY_URL;
   if (envBrokers && envRegistry) {
     const stack: Stack = { brokers: envBrokers.split(','), registryUrl: envRegistry, source: 'env' };
-    return (await reachable(stack)) ? stack : `KAFKA_BROKERS=${envBrokers} / SCHEMA_REGISTRY_URL=${envRegistry} do not answer`;
+    return (await reachable(stack))
+      ? stack
+      : `KAFKA_BROKERS=${envBrokers} / SCHEMA_REGISTRY_URL=${envRegistry} do not answer`;
   }
   if (await dockerAnswers()) return startContainers();
   const local = localStackEnv();
@@ -67,7 +70,9 @@ async function reachable(stack: Stack): Promise<boolean> {
   const [host, port] = splitHostPort(stack.brokers[0] ?? '');
   if (!(await tcpAnswers(host, port))) return false;
   try {
-    const response = await fetch(`${stack.registryUrl.replace(/\/+$/, '')}/subjects`, { signal: AbortSignal.timeout(5_000) });
+    const response = await fetch(`${stack.registryUrl.replace(/\/+$/, '')}/subjects`, {
+      signal: AbortSignal.timeout(5_000),
+    });
     return response.ok;
   } catch {
     return false;
@@ -133,7 +138,10 @@ export async function createTopics(
 ): Promise<{ admin: Admin; cleanup: () => Promise<void> }> {
   const admin = kafkaFor(stack).admin();
   await admin.connect();
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions })), waitForLeaders: true });
+  await admin.createTopics({
+    topics: topics.map((topic) => ({ topic, numPartitions })),
+    waitForLeaders: true,
+  });
   return {
     admin,
     cleanup: async () => {
