@@ -1,0 +1,142 @@
+import { LogonType, type ExchangeMailboxActivity } from '../model/activity.js';
+import type { RuleName } from '../model/alert.js';
+import { accessRecord } from './records.js';
+import type { Random } from './random.js';
+import { outsider, type Person, type Tenant } from './tenant.js';
+
+/**
+ * The attacks `simulate` injects, one shape per rule, each built to fire its own rule and no other under
+ * the default configuration (non_owner_burst 20 within 5 min, cross_domain_burst 5 within 10 min,
+ * mailbox_sweep 10 distinct mailboxes within 10 min):
+ *
+ * - non_owner_burst: one internal actor reads one mailbox 25–32 times within 2.5 min (same organization,
+ *   one mailbox: neither cross-domain nor a sweep);
+ * - cross_domain_burst: one fabrikam.com actor reads one mailbox 8 times within 4 min (8 < 20: no
+ *   non-owner burst; one mailbox: no sweep);
+ * - mailbox_sweep: one internal actor reads 12–15 distinct mailboxes, 1–2 reads each, within 4 min (at
+ *   most 2 reads per mailbox: no burst; same organization: not cross-domain).
+ *
+ * Every attack has its own actor, drawn from people who do nothing else but read their own mail, so no
+ * background record adds to an attack's counts and no two attacks share a key. When the simulated span
+ * is shorter than an attack, the attack is squeezed into the span (it still fires: the windows are upper
+ * bounds).
+ */
+
+export const ATTACK_SHAPES = {
+  non_owner_burst: { reads: [25, 32], spanMs: 150_000 },
+  cross_domain_burst: { reads: [8, 8], spanMs: 240_000 },
+  mailbox_sweep: { mailboxes: [12, 15], readsPerMailbox: [1, 2], spanMs: 240_000 },
+} as const;
+
+export interface Attack {
+  rule: RuleName;
+  actor: Person;
+  /** The mailbox read (per-mailbox rules) or null (mailbox_sweep). */
+  mailbox: Person | null;
+  mailboxes: readonly Person[];
+  records: readonly ExchangeMailboxActivity[];
+}
+
+export interface AttackPlanOptions {
+  /** Attacks per rule. */
+  perRule: number;
+  /** Offset of the timeline's first instant (epoch ms) and its length. */
+  start: number;
+  spanMs: number;
+  /** Draws a record id (the simulation's id stream). */
+  nextId: () => string;
+}
+
+/** Plans `perRule` attacks of each rule at random times within the span; records sorted by time. */
+export function planAttacks(random: Random, tenant: Tenant, options: AttackPlanOptions): Attack[] {
+  const { perRule } = options;
+  if (perRule === 0) return [];
+  if (2 * perRule > tenant.regular.length)
+    throw new RangeError(
+      `${perRule} attacks per rule need ${2 * perRule} attackers; the tenant has ${tenant.regular.length}`,
+    );
+  const insiders = random.sample(tenant.regular, 2 * perRule);
+  const outsiders = new Set<string>();
+  const attacks: Attack[] = [];
+  for (let i = 0; i < perRule; i++) {
+    attacks.push(nonOwnerBurst(random, tenant, options, insiders[2 * i]!));
+    const actor = outsider(random, tenant, outsiders);
+    outsiders.add(actor.upn.toLowerCase());
+    attacks.push(crossDomainBurst(random, tenant, options, actor));
+    attacks.push(mailboxSweep(random, tenant, options, insiders[2 * i + 1]!));
+  }
+  return attacks;
+}
+
+function nonOwnerBurst(random: Random, tenant: Tenant, options: AttackPlanOptions, actor: Person): Attack {
+  const shape = ATTACK_SHAPES.non_owner_burst;
+  const mailbox = victim(random, tenant, actor);
+  const times = timesWithin(random, options, shape.spanMs, random.int(...shape.reads));
+  const records = times.map((time) =>
+    accessRecord(random, tenant, {
+      id: options.nextId(),
+      time,
+      actor,
+      owner: mailbox,
+      operation: random.chance(0.9) ? 'MailItemsAccessed' : 'MoveToDeletedItems',
+      logonType: LogonType.Delegated,
+      externalAccess: false,
+    }),
+  );
+  return { rule: 'non_owner_burst', actor, mailbox, mailboxes: [mailbox], records };
+}
+
+function crossDomainBurst(random: Random, tenant: Tenant, options: AttackPlanOptions, actor: Person): Attack {
+  const shape = ATTACK_SHAPES.cross_domain_burst;
+  const mailbox = victim(random, tenant, actor);
+  const times = timesWithin(random, options, shape.spanMs, random.int(...shape.reads));
+  const records = times.map((time) =>
+    accessRecord(random, tenant, {
+      id: options.nextId(),
+      time,
+      actor,
+      owner: mailbox,
+      operation: 'MailItemsAccessed',
+      logonType: LogonType.Delegated,
+      externalAccess: true,
+    }),
+  );
+  return { rule: 'cross_domain_burst', actor, mailbox, mailboxes: [mailbox], records };
+}
+
+function mailboxSweep(random: Random, tenant: Tenant, options: AttackPlanOptions, actor: Person): Attack {
+  const shape = ATTACK_SHAPES.mailbox_sweep;
+  const candidates = tenant.users.filter((u) => u.upn !== actor.upn);
+  const mailboxes = random.sample(candidates, random.int(...shape.mailboxes));
+  const owners = mailboxes.flatMap((m) => (random.int(...shape.readsPerMailbox) === 2 ? [m, m] : [m]));
+  // Readings in random order, so the second read of a mailbox may come much later than the first.
+  const order = random.sample(owners, owners.length);
+  const times = timesWithin(random, options, shape.spanMs, order.length);
+  const records = times.map((time, i) =>
+    accessRecord(random, tenant, {
+      id: options.nextId(),
+      time,
+      actor,
+      owner: order[i]!,
+      operation: 'MailItemsAccessed',
+      logonType: LogonType.Admin,
+      externalAccess: false,
+    }),
+  );
+  return { rule: 'mailbox_sweep', actor, mailbox: null, mailboxes, records };
+}
+
+function victim(random: Random, tenant: Tenant, actor: Person): Person {
+  for (;;) {
+    const owner = random.chance(0.3) ? random.pick(tenant.executives) : random.pick(tenant.users);
+    if (owner.upn !== actor.upn) return owner;
+  }
+}
+
+/** `count` sorted event times within a stretch of `spanMs` (or the whole timeline, if shorter). */
+function timesWithin(random: Random, options: AttackPlanOptions, spanMs: number, count: number): number[] {
+  const length = Math.min(spanMs, Math.max(0, options.spanMs - 1));
+  const begin = options.start + Math.floor(random.next() * (options.spanMs - length));
+  const times = Array.from({ length: count }, () => begin + Math.floor(random.next() * (length + 1)));
+  return times.sort((a, b) => a - b);
+}

@@ -1,0 +1,257 @@
+import type { ExchangeMailboxActivity } from '../model/activity.js';
+import { RULES, type RuleName } from '../model/alert.js';
+import { planAttacks, type Attack } from './attacks.js';
+import { BACKGROUND_KINDS, Background, type BackgroundKind } from './background.js';
+import { Random } from './random.js';
+import { ORGANIZATION_DOMAINS, PARTNER_DOMAIN, TENANT_DEFAULTS, buildTenant, type Tenant } from './tenant.js';
+
+/**
+ * One simulated run: a tenant, a timeline of `count` records (or `rate` × duration) with injected
+ * attacks, and re-deliveries of some records. Iterating it yields records in delivery order; the
+ * record's creation_time is its place on the simulation clock (`start` + offset). Iterating twice yields
+ * the same records: every draw comes from generators seeded from `seed`. Pure: no I/O, no clock.
+ */
+
+export type RecordKind = BackgroundKind | 'attack';
+export const RECORD_KINDS = [...BACKGROUND_KINDS, 'attack'] as const;
+
+export interface SimulationOptions {
+  seed: string;
+  /** Epoch ms of the timeline's first instant. */
+  start: number;
+  /** Records per second of simulated time. */
+  rate: number;
+  /** Distinct records in all (background + attacks); or give durationMs. */
+  count?: number | undefined;
+  durationMs?: number | undefined;
+  /** Attacks per rule (default 1). */
+  attacks?: number | undefined;
+  users?: number | undefined;
+  /** Share of records delivered twice (default 0.005). */
+  duplicates?: number | undefined;
+}
+
+export interface SimulatedRecord {
+  record: ExchangeMailboxActivity;
+  kind: RecordKind;
+  /** When the record is due on the simulation clock: creation_time, later for a re-delivery. */
+  deliverAt: number;
+  duplicate: boolean;
+}
+
+/** Re-deliveries come this long after the original (simulated time), within the timeline. */
+const REDELIVERY_DELAY_MS = { min: 1_000, max: 60_000 };
+
+export class Simulation implements Iterable<SimulatedRecord> {
+  readonly seed: string;
+  readonly start: number;
+  readonly rate: number;
+  readonly spanMs: number;
+  /** Distinct records of the timeline (background + attacks), duplicates excluded. */
+  readonly count: number;
+  readonly tenant: Tenant;
+  readonly attacks: readonly Attack[];
+  readonly duplicateShare: number;
+  private readonly backgroundCount: number;
+  private readonly attackRecords: readonly SimulatedRecord[];
+
+  constructor(options: SimulationOptions) {
+    const { seed, start, rate } = options;
+    if (!(rate > 0) || !Number.isFinite(rate))
+      throw new RangeError(`rate must be a positive number, got ${rate}`);
+    if ((options.count === undefined) === (options.durationMs === undefined))
+      throw new RangeError('give exactly one of count and durationMs');
+    const perRule = options.attacks ?? 1;
+    if (!Number.isInteger(perRule) || perRule < 0)
+      throw new RangeError(`attacks must be a whole number ≥ 0, got ${perRule}`);
+    this.duplicateShare = options.duplicates ?? 0.005;
+    if (!(this.duplicateShare >= 0 && this.duplicateShare <= 0.5))
+      throw new RangeError(`duplicates must be a share between 0 and 0.5, got ${this.duplicateShare}`);
+
+    this.seed = seed;
+    this.start = start;
+    this.rate = rate;
+    const count = options.count ?? Math.round((rate * options.durationMs!) / 1000);
+    if (!Number.isInteger(count) || count < 1)
+      throw new RangeError(`the simulation needs at least one record, got ${count}`);
+    this.count = count;
+    this.spanMs = Math.max(1, options.durationMs ?? Math.ceil((count * 1000) / rate));
+
+    const root = new Random(seed);
+    this.tenant = buildTenant(root.fork('tenant'), { users: options.users ?? TENANT_DEFAULTS.users });
+    const ids = root.fork('attack-ids');
+    this.attacks = planAttacks(root.fork('attacks'), this.tenant, {
+      perRule,
+      start,
+      spanMs: this.spanMs,
+      nextId: () => ids.uuid(),
+    });
+    this.attackRecords = this.attacks
+      .flatMap((a) => a.records)
+      .map((record) => ({
+        record,
+        kind: 'attack' as const,
+        deliverAt: record.creation_time,
+        duplicate: false,
+      }))
+      .sort((a, b) => a.deliverAt - b.deliverAt);
+    this.backgroundCount = count - this.attackRecords.length;
+    if (this.backgroundCount < 0)
+      throw new RangeError(
+        `${count} records cannot hold the ${this.attackRecords.length} records of ${perRule} attack(s) per rule; ask for more records or fewer attacks`,
+      );
+  }
+
+  get end(): number {
+    return this.start + this.spanMs;
+  }
+
+  *[Symbol.iterator](): Iterator<SimulatedRecord> {
+    const root = new Random(this.seed);
+    const ids = root.fork('background-ids');
+    const redelivery = root.fork('duplicates');
+    const background = new Background(
+      root.fork('background'),
+      this.tenant,
+      Math.max(this.backgroundCount, 1) / (this.spanMs / 1000),
+    );
+    // Pending re-deliveries, kept sorted by due time (a few hundred at most).
+    const pending: SimulatedRecord[] = [];
+    const last = this.end - 1;
+
+    const deliver = function* (item: SimulatedRecord, share: number): Generator<SimulatedRecord> {
+      while (pending.length > 0 && pending[0]!.deliverAt <= item.deliverAt) yield pending.shift()!;
+      yield item;
+      if (share > 0 && redelivery.chance(share)) {
+        const due = Math.min(
+          last,
+          item.deliverAt + redelivery.int(REDELIVERY_DELAY_MS.min, REDELIVERY_DELAY_MS.max),
+        );
+        const copy: SimulatedRecord = { ...item, deliverAt: Math.max(due, item.deliverAt), duplicate: true };
+        let at = pending.length;
+        while (at > 0 && pending[at - 1]!.deliverAt > copy.deliverAt) at--;
+        pending.splice(at, 0, copy);
+      }
+    };
+
+    let a = 0;
+    for (let i = 0; i < this.backgroundCount; i++) {
+      const time = this.start + Math.floor((i * this.spanMs) / this.backgroundCount);
+      while (a < this.attackRecords.length && this.attackRecords[a]!.deliverAt < time)
+        yield* deliver(this.attackRecords[a++]!, this.duplicateShare);
+      const { kind, record } = background.next(ids.uuid(), time);
+      yield* deliver({ record, kind, deliverAt: time, duplicate: false }, this.duplicateShare);
+    }
+    while (a < this.attackRecords.length) yield* deliver(this.attackRecords[a++]!, this.duplicateShare);
+    yield* pending;
+  }
+}
+
+/** What a run injected, for comparing with the alerts it raised (written by `simulate --manifest`). */
+export interface ManifestAttack {
+  rule: RuleName;
+  /** As the alert will carry it: UPNs lower case; mailbox fields null for mailbox_sweep. */
+  key: { mailbox_guid: string | null; mailbox_owner_upn: string | null; actor_user_id: string };
+  first_event_time: string;
+  last_event_time: string;
+  record_count: number;
+  distinct_mailbox_count: number;
+  mailboxes: string[];
+  record_ids: string[];
+}
+
+export interface Manifest {
+  generator: 'mailbox-radar simulate';
+  seed: string;
+  start: string;
+  end: string;
+  rate: number;
+  /** False when the run was stopped before every record was delivered. */
+  complete: boolean;
+  tenant: {
+    organization_id: string;
+    organization_name: string;
+    users: number;
+    organization_domains: string[];
+    partner_domain: string;
+  };
+  attacks: Record<RuleName, ManifestAttack[]>;
+  totals: {
+    /** Distinct records delivered. */
+    records: number;
+    /** Re-deliveries of a record already delivered (same id). */
+    duplicates: number;
+    /** records + duplicates: the messages written. */
+    messages: number;
+    attack_records: number;
+    by_kind: Record<RecordKind, number>;
+    attacks: Record<RuleName, number>;
+  };
+}
+
+/** Counts what was delivered, for the manifest's totals. */
+export class Tally {
+  records = 0;
+  duplicates = 0;
+  readonly byKind = Object.fromEntries(RECORD_KINDS.map((k) => [k, 0])) as Record<RecordKind, number>;
+
+  add(item: SimulatedRecord): void {
+    if (item.duplicate) {
+      this.duplicates++;
+      return;
+    }
+    this.records++;
+    this.byKind[item.kind]++;
+  }
+}
+
+export function buildManifest(simulation: Simulation, tally: Tally, complete: boolean): Manifest {
+  const attacks = Object.fromEntries(RULES.map((rule) => [rule, [] as ManifestAttack[]])) as Record<
+    RuleName,
+    ManifestAttack[]
+  >;
+  for (const attack of simulation.attacks) {
+    const times = attack.records.map((r) => r.creation_time);
+    attacks[attack.rule].push({
+      rule: attack.rule,
+      key: {
+        mailbox_guid: attack.mailbox?.mailboxGuid ?? null,
+        mailbox_owner_upn: attack.mailbox?.upn.toLowerCase() ?? null,
+        actor_user_id: attack.actor.upn.toLowerCase(),
+      },
+      first_event_time: new Date(Math.min(...times)).toISOString(),
+      last_event_time: new Date(Math.max(...times)).toISOString(),
+      record_count: attack.records.length,
+      distinct_mailbox_count: attack.mailboxes.length,
+      mailboxes: attack.mailboxes.map((m) => m.upn.toLowerCase()),
+      record_ids: attack.records.map((r) => r.id),
+    });
+  }
+  return {
+    generator: 'mailbox-radar simulate',
+    seed: simulation.seed,
+    start: new Date(simulation.start).toISOString(),
+    end: new Date(simulation.end).toISOString(),
+    rate: simulation.rate,
+    complete,
+    tenant: {
+      organization_id: simulation.tenant.organizationId,
+      organization_name: simulation.tenant.organizationName,
+      users: simulation.tenant.users.length,
+      organization_domains: [...ORGANIZATION_DOMAINS],
+      partner_domain: PARTNER_DOMAIN,
+    },
+    attacks,
+    totals: {
+      records: tally.records,
+      duplicates: tally.duplicates,
+      messages: tally.records + tally.duplicates,
+      attack_records: tally.byKind.attack,
+      by_kind: { ...tally.byKind },
+      attacks: Object.fromEntries(RULES.map((rule) => [rule, attacks[rule].length])) as Record<
+        RuleName,
+        number
+      >,
+    },
+  };
+}

@@ -1,0 +1,364 @@
+import type { Random } from './random.js';
+
+/**
+ * The synthetic tenant behind `mailbox-radar simulate`: a few hundred people in contoso.com and
+ * contoso.co.uk (one organization), their mailboxes and devices, and who may legitimately read whose
+ * mailbox — assistants their executives', helpdesk admins anyone's now and then, fabrikam.com partners
+ * the few mailboxes delegated to them. Everything is drawn from the seeded generator, so one seed gives
+ * one tenant. Pure: no I/O, no clock.
+ */
+
+export const ORGANIZATION_DOMAINS = ['contoso.com', 'contoso.co.uk'] as const;
+export const PARTNER_DOMAIN = 'fabrikam.com';
+
+/** How one device shows up in the audit log (client_ip keeps the log's shapes: port, brackets, IPv6). */
+export interface Device {
+  clientIp: string;
+  clientIpAddress: string | null;
+  clientInfoString: string;
+  machineName: string | null;
+  processName: string | null;
+  version: string | null;
+}
+
+export interface Person {
+  upn: string;
+  displayName: string;
+  sid: string;
+  /** The PUID the audit log writes as user_key. */
+  userKey: string;
+  domain: string;
+  /** Null for people outside the tenant (they have no mailbox here). */
+  mailboxGuid: string | null;
+  originatingServer: string;
+  devices: readonly Device[];
+}
+
+export interface Delegation {
+  actor: Person;
+  mailboxes: readonly Person[];
+}
+
+export interface Tenant {
+  organizationId: string;
+  organizationName: string;
+  /** Everyone with a mailbox in the tenant. */
+  users: readonly Person[];
+  executives: readonly Person[];
+  /** Assistants with delegate access to one or two executives' mailboxes. */
+  assistants: readonly Delegation[];
+  helpdesk: readonly Person[];
+  /** fabrikam.com people with delegate access to one or two mailboxes. */
+  partners: readonly Delegation[];
+  /** Users that never read another mailbox in the background traffic: the simulation's attackers come from here. */
+  regular: readonly Person[];
+}
+
+export interface TenantOptions {
+  users: number;
+  executives?: number;
+  assistants?: number;
+  helpdesk?: number;
+  partners?: number;
+}
+
+export const TENANT_DEFAULTS = {
+  users: 300,
+  executives: 8,
+  assistants: 12,
+  helpdesk: 4,
+  partners: 20,
+} as const;
+
+export function buildTenant(random: Random, options: TenantOptions = TENANT_DEFAULTS): Tenant {
+  const size = { ...TENANT_DEFAULTS, ...options };
+  const minimum = size.executives + size.assistants + size.helpdesk + 40;
+  if (size.users < minimum)
+    throw new RangeError(`a simulated tenant needs at least ${minimum} users, got ${size.users}`);
+
+  const names = new NameBook(random);
+  const domainSid = `S-1-5-21-${random.int(100_000_000, 4_000_000_000)}-${random.int(100_000_000, 4_000_000_000)}-${random.int(100_000_000, 4_000_000_000)}`;
+  let rid = random.int(10_000_000, 40_000_000);
+  const organizationId = random.uuid();
+
+  const users: Person[] = [];
+  for (let i = 0; i < size.users; i++) {
+    // About one in five people work for the UK entity: another domain, the same organization.
+    const domain = random.chance(0.2) ? 'contoso.co.uk' : 'contoso.com';
+    rid += random.int(1, 900);
+    users.push(internalPerson(random, names, domain, `${domainSid}-${rid}`));
+  }
+
+  const pool = random.sample(users, users.length);
+  const executives = pool.splice(0, size.executives);
+  const assistants: Delegation[] = pool.splice(0, size.assistants).map((actor, i) => ({
+    actor,
+    // Every executive has at least one assistant; some assistants serve two executives.
+    mailboxes:
+      random.chance(0.3) && executives.length > 1
+        ? random.sample(executives, 2)
+        : [executives[i % executives.length]!],
+  }));
+  const helpdesk = pool.splice(0, size.helpdesk).map((person) => ({
+    ...person,
+    displayName: `${person.displayName} (Helpdesk)`,
+  }));
+  const regular = pool;
+
+  const partnerSid = `S-1-5-21-${random.int(100_000_000, 4_000_000_000)}-${random.int(100_000_000, 4_000_000_000)}-${random.int(100_000_000, 4_000_000_000)}`;
+  const partners: Delegation[] = [];
+  for (let i = 0; i < size.partners; i++) {
+    const actor = externalPerson(random, names, `${partnerSid}-${random.int(1_000, 900_000)}`);
+    const candidates = random.chance(0.5) ? executives : regular;
+    partners.push({ actor, mailboxes: random.sample(candidates, random.chance(0.3) ? 2 : 1) });
+  }
+
+  // Helpdesk people keep their own mailbox; the renamed copies are who acts.
+  const byUpn = new Map(helpdesk.map((h) => [h.upn, h]));
+  return {
+    organizationId,
+    organizationName: 'contoso.onmicrosoft.com',
+    users: users.map((u) => byUpn.get(u.upn) ?? u),
+    executives,
+    assistants,
+    helpdesk,
+    partners,
+    regular,
+  };
+}
+
+/** A fabrikam.com person who is not one of the tenant's partners (the cross-domain attackers). */
+export function outsider(random: Random, tenant: Tenant, taken: ReadonlySet<string>): Person {
+  const names = new NameBook(
+    random,
+    new Set([...taken, ...tenant.partners.map((p) => p.actor.upn.toLowerCase())]),
+  );
+  return externalPerson(
+    random,
+    names,
+    `S-1-5-21-${random.int(100_000_000, 4_000_000_000)}-${random.int(1_000, 900_000)}`,
+  );
+}
+
+function internalPerson(random: Random, names: NameBook, domain: string, sid: string): Person {
+  const { first, last } = names.next();
+  const local = domain === 'contoso.com' ? `${first}${last[0]}` : `${first}.${last}`.toLowerCase();
+  const upn = names.unique(local, domain);
+  const eu = domain === 'contoso.co.uk';
+  return {
+    upn,
+    displayName: `${first} ${last}`,
+    sid,
+    userKey: puid(random),
+    domain,
+    mailboxGuid: random.uuid(),
+    originatingServer: server(random, eu),
+    devices: Array.from({ length: random.int(1, 3) }, () => device(random, eu ? 'eu' : 'us')),
+  };
+}
+
+function externalPerson(random: Random, names: NameBook, sid: string): Person {
+  const { first, last } = names.next();
+  const upn = names.unique(`${first[0]}.${last}`.toLowerCase(), PARTNER_DOMAIN);
+  return {
+    upn,
+    displayName: `${first} ${last} (Fabrikam)`,
+    sid,
+    userKey: puid(random),
+    domain: PARTNER_DOMAIN,
+    mailboxGuid: null,
+    originatingServer: server(random, false),
+    devices: [device(random, 'partner')],
+  };
+}
+
+/** The PUID shape of user_key: 16 upper-case hex digits starting 1003. */
+function puid(random: Random): string {
+  return `1003${random.hex(12)}`;
+}
+
+const SERVER_PREFIXES = {
+  us: ['MWHPR', 'BN6PR', 'CY4PR', 'SN6PR', 'DM6PR'],
+  eu: ['AM0PR', 'DB8PR', 'LO2P', 'VI1PR', 'HE1PR'],
+};
+
+function server(random: Random, eu: boolean): string {
+  const prefix = random.pick(eu ? SERVER_PREFIXES.eu : SERVER_PREFIXES.us);
+  return `${prefix}${random.int(10, 19)}MB${random.int(1000, 9999)} (15.20.${random.int(4000, 8999)}.${String(random.int(0, 40)).padStart(3, '0')})`;
+}
+
+const CLIENTS = [
+  {
+    info: 'Client=OUTLOOK.EXE;Client=MSExchangeRPC',
+    process: 'OUTLOOK.EXE',
+    version: () => '16.0.17928.20114',
+  },
+  { info: 'Client=OWA;Action=ViaProxy', process: null, version: () => null },
+  { info: 'Client=REST;Client=RESTSystem;;', process: null, version: () => null },
+  {
+    info: 'Client=OutlookService;Outlook-iOS/2.0;',
+    process: null,
+    version: () => null,
+  },
+  { info: 'Client=Microsoft Outlook 16.0.17928', process: 'outlook.exe', version: () => '16.0.17928.20114' },
+] as const;
+
+/**
+ * Documentation address ranges only (RFC 5737, RFC 3849), written in the shapes the audit log uses:
+ * a bare IPv4, IPv4 with a port, a bracketed IPv6 with a port, a bare IPv6.
+ */
+function device(random: Random, where: 'us' | 'eu' | 'partner'): Device {
+  const client = random.pick(CLIENTS);
+  const v6 = random.chance(0.35);
+  let address: string;
+  if (v6) {
+    const site = where === 'partner' ? 'fab' : where === 'eu' ? 'e0' : 'a0';
+    address = `2001:db8:${site}:${random.hex(3).toLowerCase()}::${random.int(1, 0xfff).toString(16)}`;
+  } else {
+    const net = where === 'partner' ? '198.51.100' : where === 'eu' ? '192.0.2' : '203.0.113';
+    address = `${net}.${random.int(1, 254)}`;
+  }
+  const port = random.int(1025, 65000);
+  const shape = random.int(0, 2);
+  const clientIp = v6
+    ? shape === 0
+      ? address
+      : `[${address}]:${port}`
+    : shape === 0
+      ? `${address}:${port}`
+      : address;
+  return {
+    clientIp,
+    clientIpAddress: random.chance(0.85) ? address : null,
+    clientInfoString: client.info,
+    machineName:
+      client.process === null ? null : `${where === 'eu' ? 'UK' : 'US'}-LT${random.int(1000, 9999)}`,
+    processName: client.process,
+    version: client.version(),
+  };
+}
+
+const FIRST = [
+  'Adele',
+  'Alex',
+  'Allan',
+  'Amara',
+  'Ben',
+  'Bianca',
+  'Brian',
+  'Carla',
+  'Chen',
+  'Christie',
+  'Dan',
+  'Diego',
+  'Elena',
+  'Emily',
+  'Enrico',
+  'Farah',
+  'Grady',
+  'Hana',
+  'Henrietta',
+  'Isaiah',
+  'Ivana',
+  'Jamal',
+  'Joni',
+  'Kenji',
+  'Lee',
+  'Lidia',
+  'Lynne',
+  'Megan',
+  'Miriam',
+  'Nestor',
+  'Nia',
+  'Omar',
+  'Patti',
+  'Pradeep',
+  'Quinn',
+  'Raul',
+  'Rosa',
+  'Sanjay',
+  'Sofia',
+  'Tariq',
+  'Tomas',
+  'Uma',
+  'Victor',
+  'Wen',
+  'Xavier',
+  'Yara',
+  'Zoe',
+];
+const LAST = [
+  'Vance',
+  'Wilber',
+  'Deyoung',
+  'Okafor',
+  'Stein',
+  'Rossi',
+  'Holt',
+  'Mendes',
+  'Wei',
+  'Cline',
+  'Park',
+  'Alvarez',
+  'Ivanova',
+  'Braun',
+  'Ricci',
+  'Haddad',
+  'Archie',
+  'Sato',
+  'Gerhart',
+  'Langer',
+  'Novak',
+  'Jones',
+  'Sherman',
+  'Ito',
+  'Gu',
+  'Holloway',
+  'Guthrie',
+  'Bowen',
+  'Cohen',
+  'Fernandes',
+  'Adeyemi',
+  'Nasser',
+  'Fernandez',
+  'Kumar',
+  'Byrne',
+  'Ortiz',
+  'Silva',
+  'Iyer',
+  'Costa',
+  'Aziz',
+  'Kral',
+  'Thurman',
+  'Moreau',
+  'Zhang',
+  'Dubois',
+  'Haddad',
+  'Meyer',
+];
+
+/** Draws names and keeps UPNs unique (AdeleV, AdeleV2, …). */
+class NameBook {
+  private readonly taken: Set<string>;
+
+  constructor(
+    private readonly random: Random,
+    taken: ReadonlySet<string> = new Set(),
+  ) {
+    this.taken = new Set(taken);
+  }
+
+  next(): { first: string; last: string } {
+    return { first: this.random.pick(FIRST), last: this.random.pick(LAST) };
+  }
+
+  unique(local: string, domain: string): string {
+    for (let n = 1; ; n++) {
+      const upn = `${n === 1 ? local : `${local}${n}`}@${domain}`;
+      if (!this.taken.has(upn.toLowerCase())) {
+        this.taken.add(upn.toLowerCase());
+        return upn;
+      }
+    }
+  }
+}
