@@ -20,6 +20,10 @@ PIDS=$STACK/pids
 KAFKA_PORT=9092
 REGISTRY_PORT=8081
 KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
+KAFKA_SASL_PORT=9094
+# A test-only user on the SASL listener (loopback only): PLAIN and SCRAM-SHA-256/512.
+SASL_USER=radar
+SASL_PASSWORD=radar-test-secret
 SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7
 APICURIO_VERSION=$(sed -n 's:.*<apicurio.version>\(.*\)</apicurio.version>.*:\1:p' "$ROOT/stack/pom.xml")
 WAIT_SECONDS=${STACK_WAIT_SECONDS:-120}
@@ -77,6 +81,8 @@ format_kafka() {
   local cluster_id
   cluster_id=$(java -cp "$LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
   java -cp "$LIBS/*" kafka.tools.StorageTool format -t "$cluster_id" -c "$STACK/server.properties" \
+    --add-scram "SCRAM-SHA-256=[name=$SASL_USER,password=$SASL_PASSWORD]" \
+    --add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]" \
     >>"$LOGS/kafka-format.log" 2>&1 || die "formatting Kafka storage failed; see $LOGS/kafka-format.log"
 }
 
@@ -89,7 +95,8 @@ start_kafka() {
     log "something not started by this script listens on 127.0.0.1:$KAFKA_PORT; using it as the broker"
     return 0
   fi
-  sed "s:@DATA_DIR@:$DATA:" "$ROOT/stack/server.properties" >"$STACK/server.properties"
+  sed -e "s:@DATA_DIR@:$DATA:" -e "s:@SASL_USER@:$SASL_USER:" -e "s:@SASL_PASSWORD@:$SASL_PASSWORD:" \
+    "$ROOT/stack/server.properties" >"$STACK/server.properties"
   format_kafka
   log "starting kafka on $KAFKA_BROKERS"
   # setsid: the broker outlives the shell that started it, and a Ctrl-C there does not reach it.
@@ -153,7 +160,7 @@ wait_ready() {
 }
 
 write_env() {
-  printf 'KAFKA_BROKERS=%s\nSCHEMA_REGISTRY_URL=%s\n' "$KAFKA_BROKERS" "$SCHEMA_REGISTRY_URL" >"$STACK/env"
+  print_env >"$STACK/env"
 }
 
 up() {
@@ -215,6 +222,7 @@ status() {
 
 print_env() {
   printf 'KAFKA_BROKERS=%s\nSCHEMA_REGISTRY_URL=%s\n' "$KAFKA_BROKERS" "$SCHEMA_REGISTRY_URL"
+  printf 'KAFKA_SASL_BROKERS=127.0.0.1:%s\nKAFKA_SASL_USER=%s\nKAFKA_SASL_PASSWORD=%s\n' "$KAFKA_SASL_PORT" "$SASL_USER" "$SASL_PASSWORD"
 }
 
 case "${1:-}" in

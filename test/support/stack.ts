@@ -15,6 +15,8 @@ export interface Stack {
   brokers: string[];
   registryUrl: string;
   source: 'env' | 'testcontainers' | 'local';
+  /** A SASL listener with a user for PLAIN and SCRAM-SHA-256/512, where the stack has one. */
+  sasl?: { brokers: string[]; username: string; password: string } | undefined;
 }
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -46,12 +48,17 @@ async function locate(): Promise<Stack | string> {
   }
   if (await dockerAnswers()) return startContainers();
   const local = localStackEnv();
-  const stack: Stack = { brokers: local.brokers, registryUrl: local.registryUrl, source: 'local' };
+  const stack: Stack = {
+    brokers: local.brokers,
+    registryUrl: local.registryUrl,
+    source: 'local',
+    sasl: local.sasl,
+  };
   if (await reachable(stack)) return stack;
   return `no Docker engine, and the local stack does not answer on ${local.brokers.join(',')} / ${local.registryUrl} (run \`make stack-up\`)`;
 }
 
-function localStackEnv(): { brokers: string[]; registryUrl: string } {
+function localStackEnv(): { brokers: string[]; registryUrl: string; sasl: Stack['sasl'] } {
   const file = `${ROOT}.stack/env`;
   const values: Record<string, string> = {};
   if (existsSync(file)) {
@@ -60,9 +67,18 @@ function localStackEnv(): { brokers: string[]; registryUrl: string } {
       if (at > 0) values[line.slice(0, at)] = line.slice(at + 1).trim();
     }
   }
+  const sasl =
+    values.KAFKA_SASL_BROKERS && values.KAFKA_SASL_USER && values.KAFKA_SASL_PASSWORD
+      ? {
+          brokers: values.KAFKA_SASL_BROKERS.split(','),
+          username: values.KAFKA_SASL_USER,
+          password: values.KAFKA_SASL_PASSWORD,
+        }
+      : undefined;
   return {
     brokers: (values.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
     registryUrl: values.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    sasl,
   };
 }
 
