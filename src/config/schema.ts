@@ -1,0 +1,236 @@
+import { z } from 'zod';
+import { LogonType } from '../model/activity.js';
+import { DURATION_HINT, parseDuration } from './duration.js';
+
+/**
+ * The configuration schema: every key optional, defaults from DESIGN.md, unknown keys refused. Durations
+ * (`window`, `allowedLateness`, and any `…Ms` key) accept `"5m"`-style strings or milliseconds and come out
+ * as milliseconds. Error messages are the *reason* part of a ConfigError ("must be a positive integer");
+ * load.ts adds the key and the value.
+ */
+
+const POSITIVE_INT = 'must be a positive integer';
+const NON_NEGATIVE_INT = 'must be a non-negative integer';
+
+const positiveInt = () =>
+  z.number({ error: POSITIVE_INT }).int({ error: POSITIVE_INT }).positive({ error: POSITIVE_INT });
+const nonNegativeInt = () =>
+  z
+    .number({ error: NON_NEGATIVE_INT })
+    .int({ error: NON_NEGATIVE_INT })
+    .nonnegative({ error: NON_NEGATIVE_INT });
+const text = () => z.string({ error: 'must be a string' }).trim().min(1, { error: 'must not be empty' });
+
+/** A duration in milliseconds; `positive` refuses 0. */
+const duration = (positive: boolean) =>
+  z.unknown().transform((value, ctx) => {
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: DURATION_HINT });
+      return z.NEVER;
+    }
+    if (positive && ms === 0) {
+      ctx.addIssue({ code: 'custom', message: 'must be longer than 0' });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const LOGON_TYPE_NAMES: ReadonlyMap<string, number> = new Map(
+  Object.entries(LogonType).map(([name, value]) => [name.toLowerCase(), value]),
+);
+
+const logonType = z.union([z.number(), z.string()]).transform((value, ctx) => {
+  const n = typeof value === 'number' ? value : LOGON_TYPE_NAMES.get(value.trim().toLowerCase());
+  if (n === undefined || !Number.isInteger(n) || n < 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be a logon type number or one of ${Object.keys(LogonType).join(', ')}`,
+    });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const domain = text().transform((d) => d.toLowerCase());
+
+const rule = (threshold: number, window: string) =>
+  z
+    .strictObject(
+      {
+        enabled: z.boolean({ error: 'must be true or false' }).default(true),
+        threshold: positiveInt().default(threshold),
+        window: duration(true).default(parseDuration(window) as number),
+      },
+      { error: 'must be an object {enabled, threshold, window}' },
+    )
+    .transform((r) => ({ enabled: r.enabled, threshold: r.threshold, windowMs: r.window }));
+
+const detection = z
+  .strictObject({
+    allowedLateness: duration(false).default(2 * 3_600_000), // two hours
+    ignoreLogonTypes: z.array(logonType, { error: 'must be a list of logon types' }).default([3, 4]),
+    ignoreSystem: z.boolean({ error: 'must be true or false' }).default(true),
+    organizationDomains: z
+      .array(
+        z.array(domain, {
+          error: 'each entry must be a list of domains, e.g. [[contoso.com, contoso.co.uk]]',
+        }),
+        { error: 'must be a list of domain lists, e.g. [[contoso.com, contoso.co.uk]]' },
+      )
+      .default([]),
+    allowlist: z
+      .strictObject({
+        actors: z.array(text(), { error: 'must be a list of user ids' }).default([]),
+        delegates: z
+          .record(z.string(), z.array(text(), { error: 'must be a list of user ids' }), {
+            error: 'must be a map of owner UPN to a list of user ids',
+          })
+          .default({}),
+      })
+      .prefault({}),
+    rules: z
+      .strictObject({
+        nonOwnerBurst: rule(20, '5m').prefault({}),
+        crossDomainBurst: rule(5, '10m').prefault({}),
+        mailboxSweep: rule(10, '10m').prefault({}),
+      })
+      .prefault({}),
+  })
+  .transform(({ allowedLateness, ...rest }) => ({ allowedLatenessMs: allowedLateness, ...rest }));
+
+/** `host:port` strings; a comma-separated string is accepted too (as KAFKA_BROKERS gives it). */
+const brokers = z.preprocess(
+  (value) =>
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((b) => b.trim())
+          .filter((b) => b !== '')
+      : value,
+  z
+    .array(text().regex(/^[^\s:]+:\d{1,5}$/, { error: 'must be host:port' }), {
+      error: 'must be a list of host:port',
+    })
+    .min(1, { error: 'must name at least one broker' }),
+);
+
+const ssl = z.preprocess(
+  (value) => (value === true ? {} : value),
+  z.union(
+    [
+      z.literal(false),
+      z.strictObject({
+        ca: text().optional(),
+        cert: text().optional(),
+        key: text().optional(),
+        rejectUnauthorized: z.boolean({ error: 'must be true or false' }).default(true),
+      }),
+    ],
+    { error: 'must be false, true or {ca, cert, key, rejectUnauthorized}' },
+  ),
+);
+
+const sasl = z
+  .strictObject(
+    {
+      mechanism: z.preprocess(
+        (value) => (typeof value === 'string' ? value.trim().toLowerCase() : value),
+        z.enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+          error: 'must be one of plain, scram-sha-256, scram-sha-512',
+        }),
+      ),
+      username: text(),
+      password: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }),
+    },
+    { error: 'must be null or {mechanism, username, password}' },
+  )
+  .nullable();
+
+const kafka = z.strictObject({
+  brokers: brokers.default(['localhost:9092']),
+  clientId: text().default('mailbox-radar'),
+  groupId: text().default('mailbox-radar'),
+  ssl: ssl.default(false),
+  sasl: sasl.default(null),
+  connectionTimeoutMs: duration(true).default(10_000),
+  requestTimeoutMs: duration(true).default(30_000),
+  topicPartitions: positiveInt().default(3),
+  replicationFactor: positiveInt().default(1),
+});
+
+const url = text().refine(
+  (value) => {
+    try {
+      const parsed = new URL(value);
+      return parsed.protocol === 'http:' || parsed.protocol === 'https:';
+    } catch {
+      return false;
+    }
+  },
+  { error: 'must be an http(s) URL' },
+);
+
+const registry = z.strictObject({
+  url: url.default('http://localhost:8081'),
+  username: text().optional(),
+  password: z.string({ error: 'must be a string' }).optional(),
+  retries: nonNegativeInt().default(5),
+});
+
+const topic = () =>
+  text().regex(/^[A-Za-z0-9._-]{1,249}$/, {
+    error: 'must be a Kafka topic name ([A-Za-z0-9._-], at most 249)',
+  });
+
+const topics = z.strictObject({
+  activity: topic().default('o365.exchange.mailbox-activity'),
+  deadLetter: topic().default('o365.exchange.mailbox-activity.dlq'),
+  alerts: z
+    .strictObject({
+      nonOwnerBurst: topic().default('mailbox-radar.alerts.non-owner-burst'),
+      crossDomainBurst: topic().default('mailbox-radar.alerts.cross-domain-burst'),
+      mailboxSweep: topic().default('mailbox-radar.alerts.mailbox-sweep'),
+    })
+    .prefault({}),
+});
+
+const PORT = 'must be a port number (0-65535)';
+
+const http = z.strictObject({
+  host: text().default('0.0.0.0'),
+  port: z
+    .number({ error: PORT })
+    .int({ error: PORT })
+    .min(0, { error: PORT })
+    .max(65_535, { error: PORT })
+    .default(9464),
+});
+
+const pipeline = z.strictObject({
+  maxInFlightRecords: positiveInt().default(50_000),
+  partitionIdleMs: duration(true).default(30_000), // thirty seconds
+  commitIntervalMs: duration(true).default(5_000),
+  shutdownTimeoutMs: duration(true).default(30_000),
+});
+
+const log = z.strictObject({
+  level: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+      error: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    })
+    .default('info'),
+});
+
+export const configSchema = z.strictObject(
+  {
+    detection: detection.prefault({}),
+    kafka: kafka.prefault({}),
+    registry: registry.prefault({}),
+    topics: topics.prefault({}),
+    http: http.prefault({}),
+    pipeline: pipeline.prefault({}),
+    log: log.prefault({}),
+  },
+  { error: 'the configuration must be a mapping of sections (detection, kafka, …)' },
+);

@@ -1,0 +1,114 @@
+/**
+ * The validated, frozen configuration (see DESIGN.md "Configuration file"). Durations are already
+ * milliseconds here: the file's `window: 5m` is `windowMs: 300000`, `allowedLateness: 2h` is
+ * `allowedLatenessMs: 7200000`.
+ */
+export interface RuleConfig {
+  readonly enabled: boolean;
+  /** N: records (or distinct mailboxes, for the sweep) that make a burst. */
+  readonly threshold: number;
+  /** T: the sliding window, event time, milliseconds. */
+  readonly windowMs: number;
+}
+
+export interface RulesConfig {
+  readonly nonOwnerBurst: RuleConfig;
+  readonly crossDomainBurst: RuleConfig;
+  readonly mailboxSweep: RuleConfig;
+}
+
+export interface AllowlistConfig {
+  /** Actors (UPN or SID) never alerted on. */
+  readonly actors: readonly string[];
+  /** Owner UPN → actors allowed to read that owner's mailbox. */
+  readonly delegates: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface DetectionConfig {
+  readonly allowedLatenessMs: number;
+  /** Logon types treated as system access (default Transport 3, SystemService 4). */
+  readonly ignoreLogonTypes: readonly number[];
+  /** When false, system principals are classified like anyone else. */
+  readonly ignoreSystem: boolean;
+  /** Groups of domains that belong to one organization (e.g. contoso.com with contoso.co.uk). */
+  readonly organizationDomains: readonly (readonly string[])[];
+  readonly allowlist: AllowlistConfig;
+  readonly rules: RulesConfig;
+}
+
+export interface KafkaSslConfig {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly rejectUnauthorized: boolean;
+}
+
+export type SaslMechanism = 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+export interface KafkaSaslConfig {
+  readonly mechanism: SaslMechanism;
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface KafkaConfig {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly groupId: string;
+  /** `false`, or TLS options (`ssl: true` in the file means TLS with the system CAs). */
+  readonly ssl: false | KafkaSslConfig;
+  readonly sasl: KafkaSaslConfig | null;
+  readonly connectionTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** Partitions and replication factor for the topics the tool creates. */
+  readonly topicPartitions: number;
+  readonly replicationFactor: number;
+}
+
+export interface RegistryConfig {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  readonly retries: number;
+}
+
+export interface AlertTopicsConfig {
+  readonly nonOwnerBurst: string;
+  readonly crossDomainBurst: string;
+  readonly mailboxSweep: string;
+}
+
+export interface TopicsConfig {
+  readonly activity: string;
+  readonly deadLetter: string;
+  readonly alerts: AlertTopicsConfig;
+}
+
+export interface HttpConfig {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+}
+
+export interface PipelineConfig {
+  readonly maxInFlightRecords: number;
+  readonly partitionIdleMs: number;
+  readonly commitIntervalMs: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface LogConfig {
+  readonly level: LogLevel;
+}
+
+export interface Config {
+  readonly detection: DetectionConfig;
+  readonly kafka: KafkaConfig;
+  readonly registry: RegistryConfig;
+  readonly topics: TopicsConfig;
+  readonly http: HttpConfig;
+  readonly pipeline: PipelineConfig;
+  readonly log: LogConfig;
+}
