@@ -1,0 +1,105 @@
+import type { MailboxAccessAlert, OperationCount, RuleName, Severity } from '../model/alert.js';
+import { alertId } from './alert-id.js';
+import { normaliseClientIp, normaliseSid, normaliseUpn } from './normalise.js';
+import type { Access, RuleConfig } from './types.js';
+
+const MAX_SAMPLE_IDS = 20;
+const MAX_CLIENT_IPS = 20;
+const MAX_OPERATIONS = 20;
+const MAX_MAILBOXES = 50;
+
+const BASE_SEVERITY: Record<RuleName, Severity> = {
+  non_owner_burst: 'medium',
+  cross_domain_burst: 'high',
+  mailbox_sweep: 'high',
+};
+
+const RAISED: Record<Severity, Severity> = {
+  low: 'medium',
+  medium: 'high',
+  high: 'critical',
+  critical: 'critical',
+};
+
+/**
+ * The alert for the window that reached a rule's threshold. `window` holds the counted records (sorted
+ * by event time); `detectedAt` is the event time at which the count reached the threshold. Severity is
+ * the rule's base (medium for non_owner_burst, high otherwise), one step up when any record had
+ * external_access or the count is at least twice the threshold (for the sweep: distinct mailboxes).
+ */
+export function buildAlert(
+  rule: RuleName,
+  config: RuleConfig,
+  key: string,
+  window: readonly Access[],
+  detectedAt: number,
+): MailboxAccessAlert {
+  const ordered = [...window].sort((a, b) => a.time - b.time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const first = ordered[0] as Access;
+  const last = ordered[ordered.length - 1] as Access;
+
+  const ids: string[] = [];
+  const ips = new Set<string>();
+  const operations = new Map<string, number>();
+  const mailboxes = new Map<string, string>(); // mailbox key → label (owner UPN, or GUID)
+  let externalSeen = false;
+  let actorSid: string | null = null;
+  let displayName: string | null = null;
+  let mailboxGuid: string | null = null;
+  for (const access of ordered) {
+    const record = access.record;
+    ids.push(access.id);
+    const ip = normaliseClientIp(record.client_ip === '' ? record.client_ip_address : record.client_ip);
+    if (ip !== '' && ips.size < MAX_CLIENT_IPS) ips.add(ip);
+    operations.set(record.operation, (operations.get(record.operation) ?? 0) + 1);
+    if (!mailboxes.has(access.mailbox)) mailboxes.set(access.mailbox, access.ownerUpn ?? access.mailbox);
+    if (record.external_access === true) externalSeen = true;
+    actorSid ??= normaliseSid(record.logon_user_sid);
+    if (
+      displayName === null &&
+      record.logon_user_display_name !== null &&
+      record.logon_user_display_name.trim() !== ''
+    ) {
+      displayName = record.logon_user_display_name.trim();
+    }
+    mailboxGuid ??= normaliseUpn(record.mailbox_guid);
+  }
+
+  const sweep = rule === 'mailbox_sweep';
+  const distinct = sweep ? mailboxes.size : 1;
+  const count = sweep ? distinct : ordered.length;
+  let severity = BASE_SEVERITY[rule];
+  if (externalSeen || count >= 2 * config.threshold) severity = RAISED[severity];
+
+  return {
+    alert_id: alertId(rule, key, ids),
+    rule,
+    severity,
+    organization_id: first.record.organization_id,
+    mailbox_guid: sweep ? null : mailboxGuid,
+    mailbox_owner_upn: sweep ? null : first.ownerUpn,
+    actor_user_id: first.actor,
+    actor_sid: actorSid,
+    actor_display_name: displayName,
+    actor_domain: first.actorDomain,
+    first_seen: first.time,
+    last_seen: last.time,
+    detected_at: detectedAt,
+    event_count: ordered.length,
+    distinct_mailbox_count: distinct,
+    threshold: config.threshold,
+    window_ms: config.windowMs,
+    external_access_seen: externalSeen,
+    sample_record_ids: ids.slice(0, MAX_SAMPLE_IDS),
+    client_ips: [...ips],
+    operations: topOperations(operations),
+    mailboxes: [...mailboxes.values()].slice(0, MAX_MAILBOXES),
+  };
+}
+
+function topOperations(counts: ReadonlyMap<string, number>): OperationCount[] {
+  return [...counts]
+    .map(([operation, count]) => ({ operation, count }))
+    .sort((a, b) => b.count - a.count || (a.operation < b.operation ? -1 : a.operation > b.operation ? 1 : 0))
+    .slice(0, MAX_OPERATIONS);
+}

@@ -1,0 +1,107 @@
+import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
+import { buildAlert } from './build-alert.js';
+import { absorb, findEpisode, openEpisode } from './episode.js';
+import { KeyedWindows, type WindowState } from './keyed-windows.js';
+import { insertSorted, lowerBound } from './sorted.js';
+import type { Access, CheckpointMark, RuleConfig } from './types.js';
+import type { RuleEngine } from './rule-operator.js';
+
+/**
+ * The engine behind the per-mailbox rules: per (mailbox, actor), the selected accesses in a sliding
+ * event-time window; an alert when any interval of length T holds N of them, wherever it falls and in
+ * whatever order they arrive. Records are kept sorted by event time; a new record is checked against
+ * the windows that contain it (for a record that arrives in order, just [t − T, t]). Window bounds are
+ * inclusive: records at 12:00:00 and 12:05:00 are within 5 minutes of each other.
+ */
+export function createBurstEngine(
+  rule: RuleName,
+  config: RuleConfig,
+  select: (access: Access) => boolean,
+): RuleEngine {
+  const windowMs = config.windowMs;
+  const threshold = config.threshold;
+  const windows = new KeyedWindows<WindowState>(windowMs, (key) => ({
+    key,
+    records: [],
+    episodes: [],
+    due: Infinity,
+  }));
+  let alerts = 0;
+
+  return {
+    add(access: Access): MailboxAccessAlert | null {
+      if (!select(access)) return null;
+      const state = windows.get(access.pairKey);
+      const records = state.records;
+      const time = access.time;
+
+      const inEpisode = findEpisode(state.episodes, time, windowMs);
+      if (inEpisode >= 0) {
+        // Part of a burst already alerted on: extend it.
+        const episode = state.episodes[inEpisode] as { start: number; end: number };
+        if (time < episode.start) episode.start = time;
+        if (time > episode.end) episode.end = time;
+        windows.retained -= absorb(state.episodes, episode, records, windowMs);
+        windows.expireAfter(state, episode.end + windowMs);
+        return null;
+      }
+
+      const at = insertSorted(records, access);
+      windows.retained++;
+      windows.expireAfter(state, time + windowMs);
+      if (records.length < threshold) return null;
+
+      let from = -1;
+      let to = -1;
+      if (at === records.length - 1) {
+        // In order: the only window to look at ends here.
+        const start = lowerBound(records, time - windowMs);
+        if (records.length - start >= threshold) {
+          from = start;
+          to = records.length;
+        }
+      } else {
+        // Out of order: every window [a, a + T] with a in [t − T, t]; the fullest one wins.
+        let best = threshold - 1;
+        let end = at + 1;
+        for (let i = lowerBound(records, time - windowMs); i <= at; i++) {
+          const limit = (records[i] as Access).time + windowMs;
+          while (end < records.length && (records[end] as Access).time <= limit) end++;
+          if (end - i > best) {
+            best = end - i;
+            from = i;
+            to = end;
+          }
+        }
+      }
+      if (from < 0) return null;
+
+      const window = records.slice(from, to);
+      const alert = buildAlert(rule, config, state.key, window, (window[threshold - 1] as Access).time);
+      alerts++;
+      const episode = openEpisode(
+        state.episodes,
+        (window[0] as Access).time,
+        (window[window.length - 1] as Access).time,
+      );
+      windows.retained -= absorb(state.episodes, episode, records, windowMs);
+      windows.expireAfter(state, episode.end + windowMs);
+      return alert;
+    },
+
+    advance(watermark: number): void {
+      windows.advance(watermark);
+    },
+
+    report(mark: CheckpointMark): void {
+      mark.stats.alerts[rule] = alerts;
+      mark.stats.openKeys += windows.states.size;
+      mark.stats.retainedRecords += windows.retained;
+      mark.neededFrom = Math.min(mark.neededFrom, windows.neededFrom());
+    },
+
+    clear(): void {
+      windows.clear();
+    },
+  };
+}

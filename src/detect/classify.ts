@@ -1,0 +1,144 @@
+import { Observable, type OperatorFunction } from 'rxjs';
+import type { ExchangeMailboxActivity } from '../model/activity.js';
+import { domainOf, isSid, normaliseSid, normaliseUpn, normaliseUserId, sameText } from './normalise.js';
+import type { Access, AccessClass, AccessFlow, DetectionConfig, TimedFlow } from './types.js';
+
+/**
+ * Classification of one activity, as DESIGN.md "Detection contract" says, in this order:
+ * 1. system — logon type in `ignoreLogonTypes`, logon SID S-1-5-18/19/20, or a user id that is one of
+ *    those SIDs or starts with `NT AUTHORITY\` (skipped when `ignoreSystem` is false);
+ * 2. owner — logon SID equals the owner SID or the owner's master account SID; when the SIDs to compare
+ *    are missing: logon type Owner (0), or user id equal to the owner UPN;
+ * 3. unattributable — no mailbox (neither GUID nor owner UPN) or no actor (neither user id nor logon SID);
+ * 4. allow-listed — actor in `allowlist.actors` or in `allowlist.delegates[owner UPN]`;
+ * 5. otherwise non-owner, cross-domain when the actor's and owner's domains are both known and not in
+ *    one organization group, or when external_access is true.
+ */
+export type Classifier = (record: ExchangeMailboxActivity) => Access | Exclude<AccessClass, 'non_owner'>;
+
+const SYSTEM_SIDS = ['S-1-5-18', 'S-1-5-19', 'S-1-5-20'];
+const NT_AUTHORITY = 'NT AUTHORITY\\';
+
+export function createClassifier(config: DetectionConfig): Classifier {
+  const ignoreLogonTypes = config.ignoreSystem ? [...config.ignoreLogonTypes] : [];
+  const ignoreSystem = config.ignoreSystem;
+  const groupOf = new Map<string, number>();
+  config.organizationDomains.forEach((group, index) => {
+    for (const domain of group) groupOf.set(domain.trim().toLowerCase(), index);
+  });
+  const allowedActors = new Set(config.allowlist.actors.map((actor) => normaliseUserId(actor)));
+  const delegates = new Map<string, Set<string | null>>();
+  for (const [owner, actors] of Object.entries(config.allowlist.delegates)) {
+    const key = normaliseUpn(owner);
+    if (key === null) continue;
+    const set = delegates.get(key) ?? new Set();
+    for (const actor of actors) set.add(normaliseUserId(actor));
+    delegates.set(key, set);
+  }
+
+  const sameOrganization = (a: string, b: string): boolean => {
+    if (a === b) return true;
+    const group = groupOf.get(a);
+    return group !== undefined && group === groupOf.get(b);
+  };
+
+  return (record) => {
+    const logonSid = record.logon_user_sid;
+    const userId = record.user_id;
+    if (ignoreSystem) {
+      if (record.logon_type !== null && ignoreLogonTypes.includes(record.logon_type)) return 'system';
+      if (isSystemSid(logonSid) || isSystemSid(userId) || isNtAuthority(userId)) return 'system';
+    }
+
+    const ownerSid = record.mailbox_owner_sid;
+    const masterSid = record.mailbox_owner_master_account_sid;
+    if (present(logonSid) && (present(ownerSid) || present(masterSid))) {
+      if (sameText(logonSid, ownerSid) || sameText(logonSid, masterSid)) return 'owner';
+    } else if (record.logon_type === 0 || sameText(userId.trim(), record.mailbox_owner_upn?.trim())) {
+      return 'owner';
+    }
+
+    const ownerUpn = normaliseUpn(record.mailbox_owner_upn);
+    const mailbox = normaliseUpn(record.mailbox_guid) ?? ownerUpn;
+    const actor = normaliseUserId(userId) ?? normaliseSid(logonSid);
+    if (mailbox === null || actor === null) return 'unattributable';
+
+    if (allowedActors.has(actor)) return 'allow_listed';
+    if (ownerUpn !== null && delegates.get(ownerUpn)?.has(actor) === true) return 'allow_listed';
+
+    const actorDomain = isSid(actor) ? null : domainOf(actor); // a SID has no domain
+    const ownerDomain = domainOf(ownerUpn);
+    const crossDomain =
+      record.external_access === true ||
+      (actorDomain !== null && ownerDomain !== null && !sameOrganization(actorDomain, ownerDomain));
+    return {
+      kind: 'access',
+      record,
+      id: record.id,
+      time: record.creation_time,
+      actor,
+      actorDomain,
+      mailbox,
+      ownerUpn,
+      pairKey: `${mailbox}\n${actor}`,
+      crossDomain,
+    };
+  };
+}
+
+function present(text: string | null): text is string {
+  return text !== null && text.length > 0;
+}
+
+function isSystemSid(text: string | null): boolean {
+  if (text === null || text.length < 8 || text.length > 10) return false;
+  return sameText(text, SYSTEM_SIDS[0]) || sameText(text, SYSTEM_SIDS[1]) || sameText(text, SYSTEM_SIDS[2]);
+}
+
+function isNtAuthority(userId: string): boolean {
+  return (
+    userId.length > NT_AUTHORITY.length &&
+    (userId.charCodeAt(0) | 0x20) === 110 /* n */ &&
+    userId.slice(0, NT_AUTHORITY.length).toUpperCase() === NT_AUTHORITY
+  );
+}
+
+/**
+ * Classifies each record: non-owner accesses go on as `Access`, the rest are counted and dropped.
+ * Watermarks pass; checkpoints pass with this stage's counters written into them.
+ *
+ * @example
+ * records$.pipe(watermark(lateness), classify(config.detection)) // → Access | WatermarkMark | CheckpointMark
+ */
+export function classify(config: DetectionConfig): OperatorFunction<TimedFlow, AccessFlow> {
+  return (source) =>
+    new Observable<AccessFlow>((subscriber) => {
+      const classifier = createClassifier(config);
+      let system = 0;
+      let owner = 0;
+      let unattributable = 0;
+      let allowListed = 0;
+      return source.subscribe({
+        next(flow) {
+          if (flow.kind === 'record') {
+            const result = classifier(flow.record);
+            if (typeof result === 'object') subscriber.next(result);
+            else if (result === 'owner') owner++;
+            else if (result === 'system') system++;
+            else if (result === 'allow_listed') allowListed++;
+            else unattributable++;
+          } else {
+            if (flow.kind === 'checkpoint') {
+              flow.stats.system = system;
+              flow.stats.owner = owner;
+              flow.stats.unattributable = unattributable;
+              flow.stats.allowListed = allowListed;
+            }
+            subscriber.next(flow);
+          }
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      });
+    });
+}

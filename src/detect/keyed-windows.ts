@@ -1,0 +1,96 @@
+import type { Episode } from './episode.js';
+import { expireEpisodes } from './episode.js';
+import { lowerBound } from './sorted.js';
+import { TimeHeap } from './time-heap.js';
+import type { Access } from './types.js';
+
+/** The window state of one key: held records (sorted by event time) and open episodes. */
+export interface WindowState {
+  readonly key: string;
+  readonly records: Access[];
+  readonly episodes: Episode[];
+  /** When the expiry schedule looks at this key next; +Infinity when not scheduled, NaN once deleted. */
+  due: number;
+}
+
+/**
+ * Per-key window state with an expiry schedule on event time. A record at time r can share a window
+ * with a record on time (≥ watermark) only while r ≥ watermark − T, and an episode can be extended only
+ * while end + T ≥ watermark; past that they are freed, and a key with nothing left is deleted. A min-heap
+ * holds at most a few entries per key, so freeing costs O(log keys) per key, not a scan.
+ */
+export class KeyedWindows<S extends WindowState> {
+  readonly states = new Map<string, S>();
+  /** Records held over all keys. */
+  retained = 0;
+  private readonly schedule = new TimeHeap<S>();
+
+  constructor(
+    readonly windowMs: number,
+    private readonly create: (key: string) => S,
+    /** Frees what a state keeps beside records and episodes; gets the time before which nothing counts. */
+    private readonly pruneExtra?: (state: S, horizon: number) => void,
+  ) {}
+
+  get(key: string): S {
+    let state = this.states.get(key);
+    if (state === undefined) {
+      state = this.create(key);
+      this.states.set(key, state);
+    }
+    return state;
+  }
+
+  /** Looks at `state` again once the watermark passes `time` (if that is sooner than planned). */
+  expireAfter(state: S, time: number): void {
+    if (time < state.due) {
+      state.due = time;
+      this.schedule.push(time, state);
+    }
+  }
+
+  /** Frees what the watermark has passed. */
+  advance(watermark: number): void {
+    const horizon = watermark - this.windowMs;
+    while (this.schedule.peekTime() < watermark) {
+      const due = this.schedule.peekTime();
+      const state = this.schedule.pop() as S;
+      if (state.due !== due) continue; // superseded by an earlier entry, or deleted
+      state.due = Infinity;
+      const records = state.records;
+      const old = lowerBound(records, horizon);
+      if (old > 0) {
+        records.splice(0, old);
+        this.retained -= old;
+      }
+      expireEpisodes(state.episodes, watermark, this.windowMs);
+      this.pruneExtra?.(state, horizon);
+      if (records.length === 0 && state.episodes.length === 0) {
+        this.states.delete(state.key);
+        state.due = NaN;
+      } else {
+        const first = records.length > 0 ? (records[0] as Access).time : Infinity;
+        const episodeEnd = state.episodes.length > 0 ? (state.episodes[0] as Episode).end : Infinity;
+        this.expireAfter(state, Math.min(first, episodeEnd) + this.windowMs);
+      }
+    }
+  }
+
+  /** The earliest event time any key still needs (first held record, start of an open episode). */
+  neededFrom(): number {
+    let min = Infinity;
+    for (const state of this.states.values()) {
+      const first = state.records[0];
+      if (first !== undefined && first.time < min) min = first.time;
+      const episode = state.episodes[0];
+      if (episode !== undefined && episode.start < min) min = episode.start;
+    }
+    return min;
+  }
+
+  clear(): void {
+    this.states.clear();
+    this.schedule.clear();
+    this.retained = 0;
+  }
+}

@@ -1,0 +1,16 @@
+import type { OperatorFunction } from 'rxjs';
+import { createBurstEngine } from './burst.js';
+import { ruleOperator } from './rule-operator.js';
+import type { AccessFlow, RuleConfig, RuleOutput } from './types.js';
+
+/**
+ * `non_owner_burst`: one actor's non-owner accesses to one mailbox reach N within T (default 20 within
+ * 5 minutes). Keyed by (mailbox, actor); one alert per burst episode; severity medium, high when
+ * external access was seen or the count is twice the threshold.
+ *
+ * @example
+ * accesses$.pipe(nonOwnerBurst({ enabled: true, threshold: 20, windowMs: 300_000 }))
+ */
+export function nonOwnerBurst(config: RuleConfig): OperatorFunction<AccessFlow, RuleOutput> {
+  return ruleOperator(() => createBurstEngine('non_owner_burst', config, () => true));
+}

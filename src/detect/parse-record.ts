@@ -1,0 +1,262 @@
+import { createHash } from 'node:crypto';
+import { map, type OperatorFunction } from 'rxjs';
+import { RecordError } from '../errors.js';
+import { LogonType, RecordType, UserType, type ExchangeMailboxActivity } from '../model/activity.js';
+import { parseTimestamp } from './timestamp.js';
+
+/**
+ * Turns one decoded JSON value into an ExchangeMailboxActivity, or throws a RecordError naming the field
+ * (as the input spells it) and what is wrong. Three shapes are read:
+ * - snake_case, as the Avro schema (`creation_time` epoch ms or ISO-8601);
+ * - PascalCase, as the Office 365 Management Activity API writes it (`CreationTime`, `ClientIP`, …);
+ * - the Microsoft Sentinel `OfficeActivity` export (`TimeGenerated [UTC]`, `Logon_Type` names, "TRUE",
+ *   numbers as text, `OfficeId` as the record id).
+ * Enum names are accepted where numbers are expected ("Owner", "Regular", "ExchangeItem").
+ *
+ * @example
+ * parseRecord(JSON.parse(line)); // → ExchangeMailboxActivity, or throws RecordError('creation_time', …)
+ */
+export function parseRecord(value: unknown): ExchangeMailboxActivity {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new RecordError(null, `not a JSON object: ${preview(value)}`);
+  }
+  const v = value as Record<string, unknown>;
+  if (v.id !== undefined || v.creation_time !== undefined) return fromSnakeCase(v);
+  if (v['TimeGenerated [UTC]'] !== undefined || v.TimeGenerated !== undefined) return fromSentinel(v);
+  if (v.Id !== undefined || v.CreationTime !== undefined) return fromManagementApi(v);
+  return fromSnakeCase(v); // reports the first missing field
+}
+
+/** The same as an operator: valid records pass, a RecordError stands in for each invalid one. */
+export function parseRecords(): OperatorFunction<unknown, ExchangeMailboxActivity | RecordError> {
+  return map((value) => {
+    try {
+      return parseRecord(value);
+    } catch (error) {
+      if (error instanceof RecordError) return error;
+      throw error;
+    }
+  });
+}
+
+// Object literals below list the fields in schema order, so every record shares one hidden class.
+
+function fromSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity {
+  return {
+    id: requiredId(v.id, 'id'),
+    record_type: requiredInt(v.record_type, 'record_type', RECORD_TYPES),
+    creation_time: requiredTime(v.creation_time, 'creation_time'),
+    operation: requiredString(v.operation, 'operation'),
+    organization_id: requiredString(v.organization_id, 'organization_id'),
+    user_type: requiredInt(v.user_type, 'user_type', USER_TYPES),
+    user_key: requiredString(v.user_key, 'user_key'),
+    workload: optionalString(v.workload, 'workload'),
+    result_status: optionalString(v.result_status, 'result_status'),
+    object_id: optionalString(v.object_id, 'object_id'),
+    user_id: requiredString(v.user_id, 'user_id'),
+    client_ip: requiredString(v.client_ip ?? v.client_ip_address, 'client_ip'),
+    scope: optionalString(v.scope, 'scope'),
+    logon_type: optionalInt(v.logon_type, 'logon_type', LOGON_TYPES),
+    internal_logon_type: optionalInt(v.internal_logon_type, 'internal_logon_type', LOGON_TYPES),
+    mailbox_guid: optionalString(v.mailbox_guid, 'mailbox_guid'),
+    mailbox_owner_upn: optionalString(v.mailbox_owner_upn, 'mailbox_owner_upn'),
+    mailbox_owner_sid: optionalString(v.mailbox_owner_sid, 'mailbox_owner_sid'),
+    mailbox_owner_master_account_sid: optionalString(
+      v.mailbox_owner_master_account_sid,
+      'mailbox_owner_master_account_sid',
+    ),
+    logon_user_sid: optionalString(v.logon_user_sid, 'logon_user_sid'),
+    logon_user_display_name: optionalString(v.logon_user_display_name, 'logon_user_display_name'),
+    external_access: optionalBoolean(v.external_access, 'external_access'),
+    originating_server: optionalString(v.originating_server, 'originating_server'),
+    organization_name: optionalString(v.organization_name, 'organization_name'),
+    client_info_string: optionalString(v.client_info_string, 'client_info_string'),
+    client_ip_address: optionalString(v.client_ip_address, 'client_ip_address'),
+    client_machine_name: optionalString(v.client_machine_name, 'client_machine_name'),
+    client_process_name: optionalString(v.client_process_name, 'client_process_name'),
+    client_version: optionalString(v.client_version, 'client_version'),
+  };
+}
+
+function fromManagementApi(v: Record<string, unknown>): ExchangeMailboxActivity {
+  return {
+    id: requiredId(v.Id, 'Id'),
+    record_type: requiredInt(v.RecordType, 'RecordType', RECORD_TYPES),
+    creation_time: requiredTime(v.CreationTime, 'CreationTime'),
+    operation: requiredString(v.Operation, 'Operation'),
+    organization_id: requiredString(v.OrganizationId, 'OrganizationId'),
+    user_type: requiredInt(v.UserType, 'UserType', USER_TYPES),
+    user_key: requiredString(v.UserKey, 'UserKey'),
+    workload: optionalString(v.Workload, 'Workload'),
+    result_status: optionalString(v.ResultStatus, 'ResultStatus'),
+    object_id: optionalString(v.ObjectId, 'ObjectId'),
+    user_id: requiredString(v.UserId, 'UserId'),
+    client_ip: requiredString(v.ClientIP ?? v.ClientIPAddress, 'ClientIP'),
+    scope: optionalString(v.Scope, 'Scope'),
+    logon_type: optionalInt(v.LogonType, 'LogonType', LOGON_TYPES),
+    internal_logon_type: optionalInt(v.InternalLogonType, 'InternalLogonType', LOGON_TYPES),
+    mailbox_guid: optionalString(v.MailboxGuid, 'MailboxGuid'),
+    mailbox_owner_upn: optionalString(v.MailboxOwnerUPN, 'MailboxOwnerUPN'),
+    mailbox_owner_sid: optionalString(v.MailboxOwnerSid, 'MailboxOwnerSid'),
+    mailbox_owner_master_account_sid: optionalString(
+      v.MailboxOwnerMasterAccountSid,
+      'MailboxOwnerMasterAccountSid',
+    ),
+    logon_user_sid: optionalString(v.LogonUserSid, 'LogonUserSid'),
+    logon_user_display_name: optionalString(v.LogonUserDisplayName, 'LogonUserDisplayName'),
+    external_access: optionalBoolean(v.ExternalAccess, 'ExternalAccess'),
+    originating_server: optionalString(v.OriginatingServer, 'OriginatingServer'),
+    organization_name: optionalString(v.OrganizationName, 'OrganizationName'),
+    client_info_string: optionalString(v.ClientInfoString, 'ClientInfoString'),
+    client_ip_address: optionalString(v.ClientIPAddress, 'ClientIPAddress'),
+    client_machine_name: optionalString(v.ClientMachineName, 'ClientMachineName'),
+    client_process_name: optionalString(v.ClientProcessName, 'ClientProcessName'),
+    client_version: optionalString(v.ClientVersion, 'ClientVersion'),
+  };
+}
+
+/**
+ * The Sentinel export: every value is text and "" means absent. The record id is `OfficeId` (the audit
+ * record's Id; `SourceRecordId` or `Id` where that is missing); a row with none gets a derived id, the
+ * first 32 hex digits of the SHA-256 of the row's JSON, so the same row always gets the same id.
+ */
+function fromSentinel(v: Record<string, unknown>): ExchangeMailboxActivity {
+  const id =
+    sentinelText(v.OfficeId, 'OfficeId') ??
+    sentinelText(v.SourceRecordId, 'SourceRecordId') ??
+    sentinelText(v.Id, 'Id');
+  return {
+    id: id ?? derivedId(v),
+    record_type: requiredInt(v.RecordType, 'RecordType', RECORD_TYPES),
+    creation_time: requiredTime(v['TimeGenerated [UTC]'] ?? v.TimeGenerated, 'TimeGenerated [UTC]'),
+    operation: requiredString(v.Operation, 'Operation'),
+    organization_id: requiredString(v.OrganizationId ?? v.OrganizationId_, 'OrganizationId'),
+    user_type: requiredInt(v.UserType, 'UserType', USER_TYPES),
+    user_key: requiredString(v.UserKey, 'UserKey'),
+    workload: sentinelText(v.OfficeWorkload, 'OfficeWorkload'),
+    result_status: sentinelText(v.ResultStatus, 'ResultStatus'),
+    object_id: sentinelText(v.OfficeObjectId, 'OfficeObjectId'),
+    user_id: requiredString(v.UserId ?? v.UserId_, 'UserId'),
+    client_ip: sentinelText(v.ClientIP ?? v.ClientIP_, 'ClientIP') ?? '',
+    scope: sentinelText(v.Scope, 'Scope'),
+    logon_type: optionalInt(v.Logon_Type ?? v.LogonType, 'Logon_Type', LOGON_TYPES),
+    internal_logon_type: optionalInt(v.InternalLogonType, 'InternalLogonType', LOGON_TYPES),
+    mailbox_guid: sentinelText(v.MailboxGuid, 'MailboxGuid'),
+    mailbox_owner_upn: sentinelText(v.MailboxOwnerUPN, 'MailboxOwnerUPN'),
+    mailbox_owner_sid: sentinelText(v.MailboxOwnerSid, 'MailboxOwnerSid'),
+    mailbox_owner_master_account_sid: sentinelText(
+      v.MailboxOwnerMasterAccountSid,
+      'MailboxOwnerMasterAccountSid',
+    ),
+    logon_user_sid: sentinelText(v.LogonUserSid, 'LogonUserSid'),
+    logon_user_display_name: sentinelText(v.LogonUserDisplayName, 'LogonUserDisplayName'),
+    external_access: optionalBoolean(v.ExternalAccess, 'ExternalAccess'),
+    originating_server: sentinelText(v.OriginatingServer, 'OriginatingServer'),
+    organization_name: sentinelText(v.OrganizationName, 'OrganizationName'),
+    client_info_string: sentinelText(v.ClientInfoString, 'ClientInfoString'),
+    client_ip_address: sentinelText(v.Client_IPAddress ?? v.ClientIPAddress, 'Client_IPAddress'),
+    client_machine_name: sentinelText(v.ClientMachineName, 'ClientMachineName'),
+    client_process_name: sentinelText(v.ClientProcessName, 'ClientProcessName'),
+    client_version: sentinelText(v.ClientVersion, 'ClientVersion'),
+  };
+}
+
+function derivedId(v: Record<string, unknown>): string {
+  return createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, 32);
+}
+
+// ---- field readers ---------------------------------------------------------------------------------
+
+function requiredId(value: unknown, field: string): string {
+  const id = requiredString(value, field);
+  if (id.length === 0) throw new RecordError(field, 'empty');
+  return id;
+}
+
+function requiredString(value: unknown, field: string): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) throw new RecordError(field, 'missing');
+  throw new RecordError(field, `expected a string, got ${describe(value)}`);
+}
+
+function optionalString(value: unknown, field: string): string | null {
+  if (typeof value === 'string') return value;
+  if (value === undefined || value === null) return null;
+  throw new RecordError(field, `expected a string or null, got ${describe(value)}`);
+}
+
+/** Sentinel text: trailing CR/LF and blanks trimmed, "" is absent. */
+function sentinelText(value: unknown, field: string): string | null {
+  const text = optionalString(value, field);
+  if (text === null || text.length === 0) return null;
+  const trimmed = text.charCodeAt(text.length - 1) <= 32 ? text.trimEnd() : text;
+  return trimmed.length === 0 ? null : trimmed;
+}
+
+function requiredTime(value: unknown, field: string): number {
+  if (value === undefined || value === null) throw new RecordError(field, 'missing');
+  const time = parseTimestamp(value);
+  if (time === undefined) throw new RecordError(field, `not a timestamp: ${preview(value)}`);
+  return time;
+}
+
+type EnumNames = ReadonlyMap<string, number> & { readonly label: string };
+
+function enumNames(
+  label: string,
+  values: Record<string, number>,
+  aliases: Record<string, number> = {},
+): EnumNames {
+  const names = new Map<string, number>();
+  for (const [name, n] of Object.entries({ ...values, ...aliases })) names.set(name.toLowerCase(), n);
+  return Object.assign(names, { label });
+}
+
+const LOGON_TYPES = enumNames('LogonType', LogonType, { Delegate: LogonType.Delegated });
+const USER_TYPES = enumNames('UserType', UserType);
+const RECORD_TYPES = enumNames('RecordType', RecordType);
+
+function requiredInt(value: unknown, field: string, names: EnumNames): number {
+  if (value === undefined || value === null) throw new RecordError(field, 'missing');
+  const n = toInt(value, names);
+  if (n === undefined) throw new RecordError(field, `not a ${names.label} number or name: ${preview(value)}`);
+  return n;
+}
+
+function optionalInt(value: unknown, field: string, names: EnumNames): number | null {
+  if (value === undefined || value === null || value === '') return null;
+  const n = toInt(value, names);
+  if (n === undefined) throw new RecordError(field, `not a ${names.label} number or name: ${preview(value)}`);
+  return n;
+}
+
+function toInt(value: unknown, names: EnumNames): number | undefined {
+  if (typeof value === 'number')
+    return Number.isInteger(value) && value >= -2_147_483_648 && value <= 2_147_483_647 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  const text = value.trim();
+  if (/^-?\d{1,10}$/.test(text)) return toInt(Number(text), names);
+  return names.get(text.toLowerCase());
+}
+
+function optionalBoolean(value: unknown, field: string): boolean | null {
+  if (typeof value === 'boolean') return value;
+  if (value === undefined || value === null || value === '') return null;
+  if (typeof value === 'string') {
+    const text = value.trim().toLowerCase();
+    if (text === 'true') return true;
+    if (text === 'false') return false;
+  }
+  throw new RecordError(field, `not a boolean: ${preview(value)}`);
+}
+
+function describe(value: unknown): string {
+  if (Array.isArray(value)) return 'an array';
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${preview(value)}`;
+}
+
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

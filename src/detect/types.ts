@@ -1,0 +1,111 @@
+import type { ExchangeMailboxActivity } from '../model/activity.js';
+import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
+
+export type { DetectionConfig, RuleConfig } from '../config/types.js';
+export type { RuleName } from '../model/alert.js';
+
+/** What the detection core consumes. */
+export type CoreInput =
+  | { kind: 'record'; record: ExchangeMailboxActivity } // already parsed/validated
+  | { kind: 'watermark'; time: number } // external watermark (event-time ms)
+  | { kind: 'checkpoint'; id: number }; // marker: answer with a checkpoint output
+
+/** What the detection core produces. */
+export type CoreOutput =
+  | { kind: 'alert'; alert: MailboxAccessAlert }
+  | { kind: 'checkpoint'; id: number; watermark: number; neededFrom: number; stats: CoreStats };
+
+/**
+ * Counters since the core started (monotonic), and the size of its state (gauges: openKeys, retainedRecords,
+ * rememberedIds). Every record lands in exactly one of late, system, owner, unattributable, allowListed,
+ * duplicates, nonOwner; crossDomain is the part of nonOwner that is also cross-domain.
+ */
+export interface CoreStats {
+  records: number;
+  duplicates: number;
+  late: number;
+  system: number;
+  owner: number;
+  allowListed: number;
+  nonOwner: number;
+  crossDomain: number;
+  /** Non-owner records with neither mailbox_guid nor mailbox_owner_upn: no mailbox to count them against. */
+  unattributable: number;
+  alerts: Record<RuleName, number>;
+  /** Keys with window or episode state, summed over the rules. */
+  openKeys: number;
+  /** Records held in window state, summed over the rules (a record two rules hold counts twice). */
+  retainedRecords: number;
+  /** Record ids remembered to drop duplicates. */
+  rememberedIds: number;
+}
+
+export function emptyStats(): CoreStats {
+  return {
+    records: 0,
+    duplicates: 0,
+    late: 0,
+    system: 0,
+    owner: 0,
+    allowListed: 0,
+    nonOwner: 0,
+    crossDomain: 0,
+    unattributable: 0,
+    alerts: { non_owner_burst: 0, cross_domain_burst: 0, mailbox_sweep: 0 },
+    openKeys: 0,
+    retainedRecords: 0,
+    rememberedIds: 0,
+  };
+}
+
+/** How one activity was classified (DESIGN.md "Detection contract"). */
+export type AccessClass = 'system' | 'owner' | 'unattributable' | 'allow_listed' | 'non_owner';
+
+/**
+ * A non-owner access the rules count: the record with its normalised forms. Internal to the core; the
+ * original record stays intact for the alert.
+ */
+export interface Access {
+  readonly kind: 'access';
+  readonly record: ExchangeMailboxActivity;
+  readonly id: string;
+  /** Event time, epoch ms (creation_time). */
+  readonly time: number;
+  /** The actor: user id lower-cased, or upper-cased when it is a SID. */
+  readonly actor: string;
+  /** Domain of the actor's UPN, lower case; null for a SID or another form. */
+  readonly actorDomain: string | null;
+  /** Mailbox key: mailbox_guid lower-cased, or the owner UPN when the GUID is missing. */
+  readonly mailbox: string;
+  /** Owner UPN, lower case. */
+  readonly ownerUpn: string | null;
+  /** `mailbox` + actor, the key of the per-mailbox rules. */
+  readonly pairKey: string;
+  readonly crossDomain: boolean;
+}
+
+/** Watermark progress inside the core. */
+export interface WatermarkMark {
+  readonly kind: 'watermark';
+  readonly time: number;
+}
+
+/**
+ * A checkpoint marker on its way through the stages; each stage adds what it knows (its counters, its
+ * state's needs) before passing it on. `branches` counts the rule operators that have answered.
+ */
+export interface CheckpointMark {
+  readonly kind: 'checkpoint';
+  readonly id: number;
+  watermark: number;
+  neededFrom: number;
+  stats: CoreStats;
+  branches: number;
+}
+
+/** Input of the watermark stage's successors: records on time, watermarks, checkpoints. */
+export type TimedFlow = Extract<CoreInput, { kind: 'record' }> | WatermarkMark | CheckpointMark;
+/** Input of the rules. */
+export type AccessFlow = Access | WatermarkMark | CheckpointMark;
+/** Output of a rule. */
+export type RuleOutput = Extract<CoreOutput, { kind: 'alert' }> | CheckpointMark;
