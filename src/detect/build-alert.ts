@@ -25,7 +25,7 @@ const RAISED: Record<Severity, Severity> = {
  * The alert for the window that reached a rule's threshold. `window` holds the counted records (sorted
  * by event time); `detectedAt` is the event time at which the count reached the threshold. Severity is
  * the rule's base (medium for non_owner_burst, high otherwise), one step up when any record had
- * external_access or the count is at least twice the threshold (for the sweep: distinct mailboxes).
+ * external_access or the count of records is at least twice the threshold.
  */
 export function buildAlert(
   rule: RuleName,
@@ -67,9 +67,10 @@ export function buildAlert(
 
   const sweep = rule === 'mailbox_sweep';
   const distinct = sweep ? mailboxes.size : 1;
-  const count = sweep ? distinct : ordered.length;
+  // "The count" is event_count. Alerts leave the moment the threshold is reached, so for the burst rules
+  // it is N then and only external access raises them; a sweep's records can be many more than N.
   let severity = BASE_SEVERITY[rule];
-  if (externalSeen || count >= 2 * config.threshold) severity = RAISED[severity];
+  if (externalSeen || ordered.length >= 2 * config.threshold) severity = RAISED[severity];
 
   return {
     alert_id: alertId(rule, key, ids),

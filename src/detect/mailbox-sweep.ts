@@ -18,7 +18,7 @@ interface SweepState extends WindowState {
  * `mailbox_sweep`: one actor reads N distinct mailboxes as non-owner within T (default 10 within 10
  * minutes) — 15 reads of one mailbox are not a sweep. Keyed by actor only, so it can run on its own
  * behind an actor-keyed repartition; severity high, critical when external access was seen or the
- * distinct count is twice the threshold. Sliding windows and episodes as the burst rules.
+ * window holds twice the threshold in records. Sliding windows and episodes as the burst rules.
  *
  * @example
  * accesses$.pipe(mailboxSweep({ enabled: true, threshold: 10, windowMs: 600_000 }))

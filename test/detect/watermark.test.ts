@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { map } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
+import type { CoreInput, TimedFlow } from '../../src/detect/types.js';
+import { watermark } from '../../src/detect/watermark.js';
+import { activity, at } from './helpers.js';
+
+const HOUR = 3_600_000;
+const record = (time: string): CoreInput => ({
+  kind: 'record',
+  record: activity({ creation_time: at(time) }),
+});
+
+/** What a flow item says, in short: r<hh:mm> for a record, w<hh:mm> for a watermark, c<id> for a checkpoint. */
+function label(flow: TimedFlow): string {
+  const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16);
+  if (flow.kind === 'record') return `r${hhmm(flow.record.creation_time)}`;
+  if (flow.kind === 'watermark') return `w${hhmm(flow.time)}`;
+  return `c${flow.id} late=${flow.stats.late} records=${flow.stats.records} wm=${hhmm(flow.watermark)}`;
+}
+
+function scheduler(): TestScheduler {
+  return new TestScheduler((actual, expected) => assert.deepEqual(actual, expected));
+}
+
+describe('watermark', () => {
+  it('follows the largest event time minus the lateness, and drops records older than it', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const inputs = cold<CoreInput>('a---b---c---d---(e|)', {
+        a: record('12:00'),
+        b: record('14:30'), // watermark 12:30
+        c: record('12:10'), // late
+        d: record('12:40'), // on time: after the watermark
+        e: { kind: 'checkpoint', id: 1 },
+      });
+      expectObservable(inputs.pipe(watermark(2 * HOUR), map(label))).toBe('(ay)(bx)----d---(e|)', {
+        a: 'r12:00',
+        y: 'w10:00',
+        b: 'r14:30',
+        x: 'w12:30',
+        d: 'r12:40',
+        e: 'c1 late=1 records=4 wm=12:30',
+      });
+    });
+  });
+
+  it('in external mode moves only on watermark inputs, and never back', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const inputs = cold<CoreInput>('a-b-c-d-e-f|', {
+        a: record('14:30'),
+        b: record('12:00'), // no watermark yet: on time
+        c: { kind: 'watermark', time: at('13:00') },
+        d: record('12:59'), // late
+        e: { kind: 'watermark', time: at('12:00') }, // ignored: backwards
+        f: { kind: 'checkpoint', id: 2 },
+      });
+      expectObservable(inputs.pipe(watermark(2 * HOUR, 'external'), map(label))).toBe('a-b-c-----f|', {
+        a: 'r14:30',
+        b: 'r12:00',
+        c: 'w13:00',
+        f: 'c2 late=1 records=3 wm=13:00',
+      });
+    });
+  });
+
+  it('tells downstream of the watermark in steps, and always before a checkpoint', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const inputs = cold<CoreInput>('a---b---(c|)', {
+        a: { kind: 'record', record: activity({ creation_time: 10_000 }) },
+        b: { kind: 'record', record: activity({ creation_time: 10_500 }) }, // moved 500 ms < 1 s step
+        c: { kind: 'checkpoint', id: 3 },
+      });
+      const kinds = inputs.pipe(
+        watermark(0),
+        map((flow) => (flow.kind === 'watermark' ? `w${flow.time}` : flow.kind)),
+      );
+      expectObservable(kinds).toBe('(ax)b---(yc|)', {
+        a: 'record',
+        x: 'w10000',
+        b: 'record',
+        y: 'w10500',
+        c: 'checkpoint',
+      });
+    });
+  });
+});
