@@ -296,7 +296,11 @@ function suggestKey(path: readonly string[], key: string): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(key.length / 4)) + 1;
   for (const candidate of known) {
-    const distance = candidate.toLowerCase() === key.toLowerCase() ? 0 : editDistance(candidate, key);
+    const a = candidate.toLowerCase();
+    const b = key.toLowerCase();
+    // Same letters, or one a prefix of the other (nonOwner → nonOwnerBurst), or a typo or two.
+    const distance =
+      a === b ? 0 : b.length >= 4 && (a.startsWith(b) || b.startsWith(a)) ? 1 : editDistance(a, b);
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;

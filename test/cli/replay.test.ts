@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'mailbox-radar-replay-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `mailbox-radar replay …` through tsx, as a user would. */
+function replay(
+  args: string[],
+  options: { env?: Record<string, string>; stdinFile?: string } = {},
+): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, ...options.env };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'replay', ...args], {
+      cwd: ROOT,
+      env,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    if (options.stdinFile !== undefined) createReadStream(options.stdinFile).pipe(child.stdin);
+    else child.stdin.end();
+  });
+}
+
+const alertsOf = (stdout: string) =>
+  stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+describe('mailbox-radar replay', () => {
+  it('reads the real Sentinel rows without an alert and sums them up', async () => {
+    const { code, stdout, stderr } = await replay([
+      '--input',
+      `${FIXTURES}sentinel-officeactivity-exchange.ndjson`,
+    ]);
+    assert.equal(code, 0);
+    assert.equal(stdout, '');
+    assert.match(stderr, /^replay: 10 records read from 10 lines, 0 rejected$/m);
+    assert.match(stderr, /owner 7, system 3, non-owner 0 \(cross-domain 0\)/);
+    assert.match(stderr, /alerts 0: non_owner_burst 0, cross_domain_burst 0, mailbox_sweep 0/);
+  });
+
+  it('writes one JSON line per alert on stdout, the same on every run', async () => {
+    const first = await replay(['--input', `${FIXTURES}burst.ndjson`]);
+    assert.equal(first.code, 0);
+    const alerts = alertsOf(first.stdout);
+    assert.equal(alerts.length, 1);
+    const [alert] = alerts;
+    assert.equal(alert?.rule, 'non_owner_burst');
+    assert.equal(alert?.mailbox_owner_upn, 'ceo@contoso.com');
+    assert.equal(alert?.actor_user_id, 'eve@contoso.com');
+    assert.equal(alert?.first_seen, '2024-01-15T12:00:00.000Z');
+    assert.equal(alert?.detected_at, '2024-01-15T12:01:35.000Z');
+    assert.deepEqual(alert?.client_ips, ['203.0.113.7']);
+    assert.match(first.stderr, /68 records read from 68 lines, 0 rejected/);
+    assert.match(first.stderr, /duplicates 3, late 0/);
+    assert.match(first.stderr, /owner 40, system 0, non-owner 25/);
+    assert.match(first.stderr, /alerts 1: non_owner_burst 1,/);
+    const second = await replay(['--input', `${FIXTURES}burst.ndjson`]);
+    assert.equal(second.stdout, first.stdout);
+  });
+
+  it('reads PascalCase records and content-blob arrays from standard input', async () => {
+    const { code, stdout, stderr } = await replay(['--input', '-'], {
+      stdinFile: `${FIXTURES}pascal-cross-domain.ndjson`,
+    });
+    assert.equal(code, 0);
+    const alerts = alertsOf(stdout);
+    assert.deepEqual(
+      alerts.map((a) => a.rule),
+      ['cross_domain_burst'],
+    );
+    assert.equal(alerts[0]?.actor_domain, 'fabrikam.com');
+    assert.deepEqual(alerts[0]?.client_ips, ['2001:db8::7']);
+    assert.match(stderr, /6 records read from 4 lines, 0 rejected/);
+  });
+
+  it('reports each rejected line with its number and reason, and goes on', async () => {
+    const { code, stderr } = await replay(['--input', `${FIXTURES}invalid-lines.ndjson`]);
+    assert.equal(code, 0);
+    const reported = stderr.split('\n').filter((line) => line.startsWith('line '));
+    assert.deepEqual(
+      reported.map((line) => line.replace(/not JSON: .*/, 'not JSON: …')),
+      [
+        'line 2: not JSON: …',
+        'line 3: creation_time: not a timestamp: "yesterday"',
+        'line 6: user_id: missing',
+        'line 7 [0]: not a JSON object: 1',
+        'line 8: logon_type: not a LogonType number or name: "Sometimes"',
+      ],
+    );
+    assert.match(stderr, /3 records read from 8 lines, 5 rejected/);
+  });
+
+  it('applies the configuration file and the environment', async () => {
+    const quiet = join(dir, 'quiet.yaml');
+    writeFileSync(quiet, 'detection:\n  rules:\n    nonOwnerBurst: { threshold: 30 }\n');
+    const withFile = await replay(['--input', `${FIXTURES}burst.ndjson`, '--config', quiet]);
+    assert.equal(withFile.code, 0);
+    assert.equal(withFile.stdout, '');
+    const withEnv = await replay(['--input', `${FIXTURES}burst.ndjson`, '--config', quiet], {
+      env: { MAILBOX_RADAR_DETECTION__RULES__NON_OWNER_BURST__THRESHOLD: '25' },
+    });
+    assert.equal(alertsOf(withEnv.stdout).length, 1);
+    const fromVariable = await replay(['--input', `${FIXTURES}burst.ndjson`], {
+      env: { MAILBOX_RADAR_CONFIG: quiet },
+    });
+    assert.equal(fromVariable.stdout, '');
+  });
+
+  it('exits 2 with one clear message for a missing input', async () => {
+    const { code, stdout, stderr } = await replay(['--input', join(dir, 'missing.ndjson')]);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.equal(stderr, `mailbox-radar: input ${join(dir, 'missing.ndjson')}: no such file\n`);
+  });
+
+  it('exits 2 with one clear message for a bad configuration', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'detection:\n  rules:\n    nonOwnerBurst: { threshold: -1 }\n');
+    const { code, stdout, stderr } = await replay(['--input', `${FIXTURES}burst.ndjson`, '--config', bad]);
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.equal(
+      stderr,
+      'mailbox-radar: invalid config detection.rules.nonOwnerBurst.threshold=-1: must be a positive integer\n',
+    );
+    const missing = await replay(['--input', `${FIXTURES}burst.ndjson`, '--config', join(dir, 'none.yaml')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /none\.yaml: no such file/);
+  });
+
+  it('exits 2 when --input is missing', async () => {
+    const { code, stderr } = await replay([]);
+    assert.equal(code, 2);
+    assert.match(stderr, /required option '-i, --input <file>'/);
+  });
+});
