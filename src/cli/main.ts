@@ -3,13 +3,21 @@ import { Command, CommanderError } from 'commander';
 import { ErrorCodes, RadarError } from '../errors.js';
 import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
+import { registerSchemas } from './schemas.js';
 import { registerSimulate } from './simulate.js';
+import { registerTail } from './tail.js';
 
 /**
  * `mailbox-radar`: one subcommand per file, each exporting a `register(program)` function. To add a
  * command, write `src/cli/<name>.ts` and list its register function here.
  */
-const COMMANDS: readonly ((program: Command) => void)[] = [registerRun, registerReplay, registerSimulate];
+const COMMANDS: readonly ((program: Command) => void)[] = [
+  registerRun,
+  registerReplay,
+  registerSimulate,
+  registerSchemas,
+  registerTail,
+];
 
 /** Errors that mean "the user must fix something" (exit 2), not "mailbox-radar broke" (exit 1). */
 const USAGE_ERRORS = new Set<string>([

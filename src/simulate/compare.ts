@@ -1,0 +1,97 @@
+import { RULES, type RuleName } from '../model/alert.js';
+import type { Manifest, ManifestAttack } from './simulation.js';
+
+/**
+ * Injected versus detected: matches alerts to the attacks of a simulation manifest by rule and key (the
+ * actor, and for the per-mailbox rules the mailbox), case-insensitively. An attack is detected when at
+ * least one alert matches it; an alert that matches no attack is unexpected (noise that fired, or an
+ * attack that fired a rule it should not have).
+ */
+
+/** The fields of an alert the comparison reads (a decoded alert or its JSON both have them). */
+export interface AlertKey {
+  rule: RuleName;
+  mailbox_guid: string | null;
+  mailbox_owner_upn: string | null;
+  actor_user_id: string;
+}
+
+export interface RuleComparison {
+  injected: number;
+  detected: number;
+  missed: ManifestAttack[];
+  /** Alerts of this rule that match no injected attack. */
+  unexpected: AlertKey[];
+  /** Alerts beyond the first for an attack (one per burst episode is expected). */
+  repeated: number;
+}
+
+export type Comparison = Record<RuleName, RuleComparison>;
+
+export function compareWithManifest(
+  manifest: Pick<Manifest, 'attacks'>,
+  alerts: Iterable<AlertKey>,
+): Comparison {
+  const result = Object.fromEntries(
+    RULES.map((rule): [RuleName, RuleComparison] => [
+      rule,
+      { injected: manifest.attacks[rule]?.length ?? 0, detected: 0, missed: [], unexpected: [], repeated: 0 },
+    ]),
+  ) as Comparison;
+  const hits = new Map<ManifestAttack, number>();
+  for (const alert of alerts) {
+    const attack = manifest.attacks[alert.rule]?.find((a) => matches(a, alert));
+    if (attack === undefined) result[alert.rule].unexpected.push(alert);
+    else hits.set(attack, (hits.get(attack) ?? 0) + 1);
+  }
+  for (const rule of RULES) {
+    for (const attack of manifest.attacks[rule] ?? []) {
+      const n = hits.get(attack) ?? 0;
+      if (n === 0) result[rule].missed.push(attack);
+      else {
+        result[rule].detected++;
+        result[rule].repeated += n - 1;
+      }
+    }
+  }
+  return result;
+}
+
+/** Every injected attack was detected. */
+export function allDetected(comparison: Comparison): boolean {
+  return RULES.every((rule) => comparison[rule].missed.length === 0);
+}
+
+function matches(attack: ManifestAttack, alert: AlertKey): boolean {
+  if (!same(attack.key.actor_user_id, alert.actor_user_id)) return false;
+  if (attack.rule === 'mailbox_sweep') return true;
+  if (attack.key.mailbox_guid !== null && alert.mailbox_guid !== null)
+    return same(attack.key.mailbox_guid, alert.mailbox_guid);
+  return same(attack.key.mailbox_owner_upn, alert.mailbox_owner_upn);
+}
+
+function same(a: string | null, b: string | null): boolean {
+  return a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
+}
+
+/** A small table for people: one line per rule, then the misses and the unexpected alerts. */
+export function formatComparison(comparison: Comparison): string {
+  const lines = ['rule                 injected  detected  missed  unexpected'];
+  for (const rule of RULES) {
+    const c = comparison[rule];
+    lines.push(
+      `${rule.padEnd(20)} ${String(c.injected).padStart(8)}  ${String(c.detected).padStart(8)}  ${String(c.missed.length).padStart(6)}  ${String(c.unexpected.length).padStart(10)}`,
+    );
+  }
+  for (const rule of RULES) {
+    for (const attack of comparison[rule].missed)
+      lines.push(
+        `  missed ${rule}: actor ${attack.key.actor_user_id}${attack.key.mailbox_owner_upn === null ? '' : ` → ${attack.key.mailbox_owner_upn}`} (${attack.record_count} records, ${attack.first_event_time} → ${attack.last_event_time})`,
+      );
+    for (const alert of comparison[rule].unexpected)
+      lines.push(
+        `  unexpected ${rule}: actor ${alert.actor_user_id}${alert.mailbox_owner_upn === null ? '' : ` → ${alert.mailbox_owner_upn}`}`,
+      );
+  }
+  return `${lines.join('\n')}\n`;
+}
