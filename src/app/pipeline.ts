@@ -191,8 +191,11 @@ export class Pipeline {
     }, this.config.pipeline.shutdownTimeoutMs);
     timeout.unref();
     try {
-      await this.consumer.stop(); // waits for the batch in flight
+      // No new batches (processBatch returns at once while stopping); the commit queues behind the
+      // batch in flight, and must happen before the consumer leaves the group.
+      this.consumer.pause([{ topic: this.config.topics.activity }]);
       if (!this.failed) await this.serialize(() => this.commit(true));
+      await this.consumer.stop();
     } catch (error) {
       this.logger.error({ err: error }, 'final commit failed');
       code = code || 1;
@@ -224,7 +227,7 @@ export class Pipeline {
   }
 
   private async processBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    if (this.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
     const started = performance.now();
     const { topic, partition, messages } = batch;
     this.metrics.consumed.inc(messages.length);
