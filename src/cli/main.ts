@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ErrorCodes, RadarError } from '../errors.js';
+import { registerIngest } from './ingest.js';
 import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
 import { registerSchemas } from './schemas.js';
@@ -17,6 +18,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerSimulate,
   registerSchemas,
   registerTail,
+  registerIngest,
 ];
 
 /** Errors that mean "the user must fix something" (exit 2), not "mailbox-radar broke" (exit 1). */

@@ -11,6 +11,7 @@ import { createKafka } from '../kafka/client.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { RULES } from '../model/alert.js';
 import { activitySchema, activityType } from '../model/schemas.js';
+import { toManagementApi } from '../simulate/management-api.js';
 import { pace } from '../simulate/pacer.js';
 import { Simulation, Tally, buildManifest } from '../simulate/simulation.js';
 import { ORGANIZATION_DOMAINS } from '../simulate/tenant.js';
@@ -41,6 +42,7 @@ export interface SimulateOptions {
   users: string;
   duplicates: string;
   output?: string | undefined;
+  format: string;
   manifest?: string | undefined;
   batchSize: string;
   progress?: boolean | undefined;
@@ -79,6 +81,11 @@ export function registerSimulate(program: Command): void {
       '0.005',
     )
     .option('-o, --output <file>', "write NDJSON to a file ('-' for stdout) instead of Kafka, without pacing")
+    .option(
+      '--format <shape>',
+      'with --output: snake (as the Avro schema) or management-api (PascalCase)',
+      'snake',
+    )
     .option('-m, --manifest <file>', 'write what was injected (JSON) to this file')
     .option('--batch-size <n>', 'records per produce request at most', '500')
     .option('--progress', 'progress lines on stderr even when it is not a terminal')
@@ -236,6 +243,9 @@ async function toNdjson(
   options: SimulateOptions,
   io: SimulateIo,
 ): Promise<number> {
+  if (options.format !== 'snake' && options.format !== 'management-api')
+    throw usageError('--format', options.format, 'must be snake or management-api');
+  const toJson = options.format === 'snake' ? recordToJson : toManagementApi;
   const simulation = plan.build(plan.start ?? Date.now());
   const out: Writable = output === '-' ? io.stdout : createWriteStream(output);
   const failed = new Promise<never>((_, reject) => out.once('error', reject));
@@ -252,7 +262,7 @@ async function toNdjson(
         complete = false;
         break;
       }
-      if (!out.write(`${JSON.stringify(recordToJson(item.record))}\n`))
+      if (!out.write(`${JSON.stringify(toJson(item.record))}\n`))
         await Promise.race([once(out, 'drain'), failed]);
       tally.add(item);
       if ((tally.records & 0x3ff) === 0) progress.tick();
