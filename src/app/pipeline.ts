@@ -13,7 +13,14 @@
  * there rebuilds exactly the state the windows need (re-emitted alerts keep their alert_id).
  */
 import { Subject, type Subscription } from 'rxjs';
-import type { Admin, Consumer, EachBatchPayload, Message, Producer } from 'kafkajs';
+import {
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Message,
+  type Producer,
+} from 'kafkajs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
@@ -65,6 +72,7 @@ export class Pipeline {
   private lastCommitAt = 0;
   private awaitingFirstFetch = new Set<number>();
   private joined = false;
+  private running = false;
   private failed = false;
   private stopping: Promise<void> | undefined;
   private http: Server | undefined;
@@ -91,7 +99,12 @@ export class Pipeline {
           !(error instanceof RadarError && error.code === ErrorCodes.REGISTRY_UNAVAILABLE),
       },
     });
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    // The Java client's partitioner (murmur2 of the key), so alert keys land where Java consumers expect.
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     this.admin = kafka.admin();
     this.registry = new RegistryClient({
       url: config.registry.url,
@@ -161,6 +174,7 @@ export class Pipeline {
       else logger.warn({ err: event.payload.error }, 'consumer crashed; kafkajs restarts it');
     });
     await this.consumer.subscribe({ topics: [config.topics.activity], fromBeginning: true });
+    this.running = true;
     await this.consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: 1,
@@ -193,9 +207,11 @@ export class Pipeline {
     try {
       // No new batches (processBatch returns at once while stopping); the commit queues behind the
       // batch in flight, and must happen before the consumer leaves the group.
-      this.consumer.pause([{ topic: this.config.topics.activity }]);
-      if (!this.failed) await this.serialize(() => this.commit(true));
-      await this.consumer.stop();
+      if (this.running) {
+        this.consumer.pause([{ topic: this.config.topics.activity }]);
+        if (!this.failed) await this.serialize(() => this.commit(true));
+        await this.consumer.stop();
+      }
     } catch (error) {
       this.logger.error({ err: error }, 'final commit failed');
       code = code || 1;

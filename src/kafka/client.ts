@@ -26,6 +26,9 @@ export interface KafkaOptions {
 
 /** A kafkajs client from config: TLS files are read here, SASL passed through, logs go to pino. */
 export function createKafka(options: KafkaOptions, logger?: Logger, clientIdSuffix = ''): Kafka {
+  // kafkajs warns on every producer that its v2 default partitioner changed; ours is meant (it is the
+  // Java client's murmur2), so the warning is noise in operators' logs.
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
   const config: KafkaConfig = {
     brokers: [...options.brokers],
     clientId: `${options.clientId}${clientIdSuffix}`,

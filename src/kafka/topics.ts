@@ -10,7 +10,9 @@ export interface TopicSpec {
 /** Creates the topics that are missing; returns the names it created. Existing topics are left alone. */
 export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): Promise<string[]> {
   const existing = new Set(await admin.listTopics());
-  const missing = specs.filter((spec) => !existing.has(spec.topic));
+  // Several roles may share one topic (e.g. every rule's alerts on one topic): create it once.
+  const unique = [...new Map(specs.map((spec) => [spec.topic, spec])).values()];
+  const missing = unique.filter((spec) => !existing.has(spec.topic));
   if (missing.length === 0) return [];
   const topics: ITopicConfig[] = missing.map((spec) => ({
     topic: spec.topic,

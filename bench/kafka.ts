@@ -1,0 +1,522 @@
+/**
+ * The Kafka mode, measured three ways, each beside its baseline in the same run:
+ *
+ *   hot path   Confluent-framed Avro buffers → AvroCodec.decode → parseRecord → core → alerts,
+ *              beside a bare avsc decode loop over the same buffers (no network; records from
+ *              bench/generate.ts, encoded in chunks outside the timed part). A long run (10M records by
+ *              default) samples RSS every million records: memory must follow open keys, not records.
+ *   broker     `mailbox-radar run` draining a pre-produced topic, beside a bare kafkajs consumer reading
+ *              the same topic (eachBatch, nothing done per message). Ratio of records/s; goal ≥ 0.8.
+ *   latency    activity produced at a fixed rate (default 5 000/s) with a burst completing every 200 ms;
+ *              latency = alert received − creation_time of the record that completed the burst (the
+ *              producer stamps creation_time when it sends). p50/p99; goal p99 ≤ 250 ms.
+ *
+ * Every case runs in its own child process so its peak RSS is its own. Needs the local stack
+ * (`make stack-up`). Writes .bench/kafka.json.
+ *
+ *   node --import tsx bench/kafka.ts [--hot-records 1000000] [--long-records 10000000]
+ *        [--broker-records 500000] [--rate 5000] [--latency-seconds 30] [--only hot|long|broker|latency]
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import avro from 'avsc';
+import { Kafka, logLevel } from 'kafkajs';
+import { Subject } from 'rxjs';
+import { defaultConfig } from '../src/config/load.js';
+import { detect } from '../src/detect/detect.js';
+import { parseRecord } from '../src/detect/parse-record.js';
+import type { CoreInput } from '../src/detect/types.js';
+import { AvroCodec, frame } from '../src/kafka/avro-codec.js';
+import { AvroTopicWriter } from '../src/kafka/avro-producer.js';
+import { RegistryClient } from '../src/kafka/registry.js';
+import type { ExchangeMailboxActivity } from '../src/model/activity.js';
+import type { MailboxAccessAlert } from '../src/model/alert.js';
+import { activitySchema, activityType, alertType } from '../src/model/schemas.js';
+import { generateActivity } from './generate.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CHUNK = 20_000;
+const SCHEMA_ID = 1;
+
+// ───────────────────────────── child cases ─────────────────────────────
+
+/** Encoded chunks of the generated stream; encoding is not timed. */
+function* chunks(records: number): Generator<Buffer[]> {
+  let chunk: Buffer[] = [];
+  for (const record of generateActivity({ records })) {
+    chunk.push(frame(SCHEMA_ID, activityType.toBuffer(record)));
+    if (chunk.length === CHUNK) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+function mb(bytes: number): number {
+  return Math.round((bytes / 1_048_576) * 10) / 10;
+}
+
+function peakRssMb(): number {
+  return Math.round((process.resourceUsage().maxRSS / 1_024) * 10) / 10; // maxRSS is in KiB
+}
+
+/** Bare avsc: read the header, decode with the resolver. The floor any Kafka-mode consumer pays. */
+function hotDecode(records: number) {
+  const resolver = activityType.createResolver(avro.Type.forSchema(activitySchema as avro.Schema));
+  let ns = 0n;
+  let n = 0;
+  let sink = 0;
+  for (const chunk of chunks(records)) {
+    const t0 = process.hrtime.bigint();
+    for (const buffer of chunk) {
+      const { value } = activityType.decode(buffer, 5, resolver) as { value: ExchangeMailboxActivity };
+      sink += value.creation_time & 1;
+    }
+    ns += process.hrtime.bigint() - t0;
+    n += chunk.length;
+  }
+  return { records: n, seconds: Number(ns) / 1e9, sink };
+}
+
+/** The pipeline's per-record work: codec (framing checks, resolver) → parseRecord → the detection core. */
+function hotPipeline(records: number, sampleEvery: number) {
+  const codec = new AvroCodec<ExchangeMailboxActivity>(
+    new RegistryClient({ url: 'http://unused.invalid' }),
+    activityType,
+  );
+  codec.addWriter(SCHEMA_ID, avro.Type.forSchema(activitySchema as avro.Schema));
+  const input = new Subject<CoreInput>();
+  let alerts = 0;
+  let openKeys = 0;
+  input.pipe(detect(defaultConfig().detection)).subscribe((out) => {
+    if (out.kind === 'alert') alerts++;
+    else openKeys = out.stats.openKeys;
+  });
+  const samples: { records: number; rssMb: number; heapMb: number; openKeys: number }[] = [];
+  let ns = 0n;
+  let n = 0;
+  let nextSample = sampleEvery;
+  let checkpoint = 0;
+  for (const chunk of chunks(records)) {
+    const t0 = process.hrtime.bigint();
+    for (const buffer of chunk) input.next({ kind: 'record', record: parseRecord(codec.decode(buffer)) });
+    input.next({ kind: 'checkpoint', id: ++checkpoint }); // as the pipeline does once per batch
+    ns += process.hrtime.bigint() - t0;
+    n += chunk.length;
+    if (n >= nextSample) {
+      const memory = process.memoryUsage();
+      samples.push({ records: n, rssMb: mb(memory.rss), heapMb: mb(memory.heapUsed), openKeys });
+      nextSample += sampleEvery;
+    }
+  }
+  input.complete();
+  return { records: n, seconds: Number(ns) / 1e9, alerts, samples };
+}
+
+/** A bare kafkajs consumer draining a topic: the floor for any kafkajs-based pipeline. */
+async function bareConsumer(brokers: string[], topic: string, expected: number) {
+  const kafka = new Kafka({ brokers, clientId: 'bench-bare', logLevel: logLevel.NOTHING });
+  const consumer = kafka.consumer({ groupId: `bench-bare-${Date.now()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  let n = 0;
+  let first = 0;
+  let bytes = 0;
+  const done = new Promise<number>((resolve) => {
+    void consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        if (first === 0) first = performance.now();
+        for (const m of batch.messages) bytes += m.value?.length ?? 0;
+        n += batch.messages.length;
+        if (n >= expected) resolve(performance.now());
+      },
+    });
+  });
+  const last = await done;
+  await consumer.disconnect();
+  return { records: n, seconds: (last - first) / 1_000, bytes };
+}
+
+async function runChild(kind: string, args: string[]): Promise<void> {
+  let result: unknown;
+  if (kind === 'hot-decode') result = hotDecode(Number(args[0]));
+  else if (kind === 'hot-pipeline') result = hotPipeline(Number(args[0]), Number(args[1]));
+  else if (kind === 'bare-consumer')
+    result = await bareConsumer(args[0]!.split(','), args[1]!, Number(args[2]));
+  else throw new Error(`unknown case ${kind}`);
+  process.stdout.write(`${JSON.stringify({ ...(result as object), peakRssMb: peakRssMb() })}\n`);
+  process.exit(0);
+}
+
+// ───────────────────────────── parent ─────────────────────────────
+
+function child<T>(kind: string, args: string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(
+      process.execPath,
+      ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', kind, ...args],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.once('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out.trim().split('\n').pop()!) as T)
+        : reject(new Error(`${kind} exited ${code}`)),
+    );
+  });
+}
+
+function stackEnv(): { brokers: string[]; registryUrl: string } {
+  const env: Record<string, string> = {};
+  const file = `${ROOT}.stack/env`;
+  if (existsSync(file))
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const at = line.indexOf('=');
+      if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
+    }
+  return {
+    brokers: (process.env.KAFKA_BROKERS ?? env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    registryUrl:
+      process.env.SCHEMA_REGISTRY_URL ?? env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+  };
+}
+
+interface Pipeline {
+  pid: number;
+  port: number;
+  stop: () => Promise<void>;
+  metric: (name: string) => Promise<number>;
+}
+
+async function startPipeline(
+  stack: { brokers: string[]; registryUrl: string },
+  base: string,
+  port: number,
+): Promise<Pipeline> {
+  const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: stack.brokers.join(','),
+      SCHEMA_REGISTRY_URL: stack.registryUrl,
+      MAILBOX_RADAR_TOPICS__ACTIVITY: `${base}.activity`,
+      MAILBOX_RADAR_TOPICS__DEAD_LETTER: `${base}.dlq`,
+      MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST: `${base}.alerts`,
+      MAILBOX_RADAR_TOPICS__ALERTS__CROSS_DOMAIN_BURST: `${base}.alerts`,
+      MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP: `${base}.alerts`,
+      MAILBOX_RADAR_KAFKA__GROUP_ID: `${base}.group`,
+      MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
+      MAILBOX_RADAR_HTTP__PORT: String(port),
+      MAILBOX_RADAR_LOG__LEVEL: 'warn',
+    },
+  });
+  const metric = async (name: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split('\n'))
+      if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return sum;
+  };
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (i > 300 || p.exitCode !== null) throw new Error('pipeline did not become ready');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    pid: p.pid!,
+    port,
+    metric,
+    stop: async () => {
+      p.kill('SIGTERM');
+      await new Promise((r) => p.once('exit', r));
+    },
+  };
+}
+
+function vmHwmMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round((kb / 1_024) * 10) / 10;
+}
+
+async function produce(
+  stack: { brokers: string[]; registryUrl: string },
+  topic: string,
+  records: Iterable<ExchangeMailboxActivity>,
+) {
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'bench-producer', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  const writer = new AvroTopicWriter(
+    producer,
+    new RegistryClient({ url: stack.registryUrl }),
+    topic,
+    activityType,
+    activitySchema,
+  );
+  let batch: { key: string | null; value: ExchangeMailboxActivity }[] = [];
+  let n = 0;
+  const pending: Promise<void>[] = [];
+  for (const record of records) {
+    batch.push({ key: record.mailbox_guid, value: record });
+    if (batch.length === 5_000) {
+      pending.push(writer.send(batch));
+      batch = [];
+      if (pending.length >= 4) await Promise.all(pending.splice(0));
+    }
+    n++;
+  }
+  pending.push(writer.send(batch));
+  await Promise.all(pending);
+  await producer.disconnect();
+  return n;
+}
+
+async function broker(stack: { brokers: string[]; registryUrl: string }, records: number) {
+  const base = `bench-${Date.now().toString(36)}`;
+  const topic = `${base}.activity`;
+  const t0 = performance.now();
+  await produce(stack, topic, generateActivity({ records }));
+  const produceSeconds = (performance.now() - t0) / 1_000;
+
+  const bare = await child<{ records: number; seconds: number; peakRssMb: number }>('bare-consumer', [
+    stack.brokers.join(','),
+    topic,
+    String(records),
+  ]);
+
+  const pipeline = await startPipeline(stack, base, 9_700 + Math.floor(Math.random() * 200));
+  let first = 0;
+  let last = 0;
+  for (;;) {
+    const n = await pipeline.metric('mailbox_radar_records_consumed_total');
+    const now = performance.now();
+    if (n > 0 && first === 0) first = now;
+    if (n >= records) {
+      last = now;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const alerts = await pipeline.metric('mailbox_radar_alerts_total');
+  const peak = vmHwmMb(pipeline.pid);
+  await pipeline.stop();
+  const pipelineSeconds = (last - first) / 1_000;
+  return {
+    records,
+    produceSeconds,
+    bare: {
+      recordsPerSecond: Math.round(bare.records / bare.seconds),
+      seconds: bare.seconds,
+      peakRssMb: bare.peakRssMb,
+    },
+    pipeline: {
+      recordsPerSecond: Math.round(records / pipelineSeconds),
+      seconds: pipelineSeconds,
+      peakRssMb: peak,
+      alerts,
+    },
+    ratio: Math.round((bare.seconds / pipelineSeconds) * 100) / 100,
+  };
+}
+
+async function latency(stack: { brokers: string[]; registryUrl: string }, rate: number, seconds: number) {
+  const base = `bench-lat-${Date.now().toString(36)}`;
+  const topic = `${base}.activity`;
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'bench-latency', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    topics: [
+      { topic, numPartitions: 3 },
+      { topic: `${base}.alerts`, numPartitions: 1 },
+    ],
+    waitForLeaders: true,
+  });
+  await admin.disconnect();
+  const pipeline = await startPipeline(stack, base, 9_900 + Math.floor(Math.random() * 90));
+
+  // Alerts arrive here; latency = receipt − detected_at (the creation_time of the completing record).
+  const registry = new RegistryClient({ url: stack.registryUrl });
+  const codec = new AvroCodec<MailboxAccessAlert>(registry, alertType);
+  const latencies: number[] = [];
+  const consumer = kafka.consumer({ groupId: `${base}.reader`, maxWaitTimeInMs: 10 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [`${base}.alerts`], fromBeginning: true });
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const now = Date.now();
+      await codec.prepare(batch.messages.map((m) => m.value));
+      for (const m of batch.messages) latencies.push(now - codec.decode(m.value).detected_at);
+    },
+  });
+
+  const producer = kafka.producer();
+  await producer.connect();
+  const writer = new AvroTopicWriter(producer, registry, topic, activityType, activitySchema);
+  const id = await writer.schemaIdForTopic();
+  const background = generateActivity({
+    records: rate * seconds + 1,
+    start: Date.now(),
+    durationMs: seconds * 1_000,
+    injections: 0,
+  });
+  const tickMs = 10;
+  const perTick = Math.round((rate * tickMs) / 1_000);
+  const burstEvery = 200 / tickMs; // ticks
+  let burst = 0;
+  let burstStep = 0;
+  let sent = 0;
+  const started = Date.now();
+  const end = started + seconds * 1_000;
+  for (let tick = 0; Date.now() < end; tick++) {
+    const now = Date.now();
+    const messages: { key: string | null; value: Buffer }[] = [];
+    for (let i = 0; i < perTick; i++) {
+      const next = background.next();
+      if (next.done) break;
+      const r = { ...next.value, creation_time: now };
+      messages.push({ key: r.mailbox_guid, value: frame(id, activityType.toBuffer(r)) });
+    }
+    // One burst record per tick; the 20th of each burst (every 200 ms) completes it.
+    if (tick % burstEvery === 0) {
+      burst++;
+      burstStep = 0;
+    }
+    if (burstStep < 20) {
+      const mailbox = `b0000000-0000-4000-8000-${String(burst).padStart(12, '0')}`;
+      const r: ExchangeMailboxActivity = {
+        ...(messages.length > 0
+          ? (activityType.fromBuffer(messages[0]!.value.subarray(5)) as ExchangeMailboxActivity)
+          : ({} as ExchangeMailboxActivity)),
+        id: `burst-${base}-${burst}-${burstStep}`,
+        creation_time: now,
+        user_id: `attacker${burst}@contoso.com`,
+        logon_user_sid: `S-1-5-21-7-7-7-${burst}`,
+        logon_type: 2,
+        mailbox_guid: mailbox,
+        mailbox_owner_upn: `victim${burst}@contoso.com`,
+        mailbox_owner_sid: `S-1-5-21-6-6-6-${burst}`,
+        mailbox_owner_master_account_sid: null,
+        external_access: false,
+      };
+      messages.push({ key: mailbox, value: frame(id, activityType.toBuffer(r)) });
+      burstStep++;
+    }
+    await producer.send({ topic, acks: 1, messages });
+    sent += messages.length;
+    const wait = started + (tick + 1) * tickMs - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  const elapsed = (Date.now() - started) / 1_000;
+  await new Promise((r) => setTimeout(r, 2_000));
+  await producer.disconnect();
+  await consumer.disconnect();
+  const peak = vmHwmMb(pipeline.pid);
+  await pipeline.stop();
+  latencies.sort((a, b) => a - b);
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
+  return {
+    targetRate: rate,
+    achievedRate: Math.round(sent / elapsed),
+    seconds: elapsed,
+    bursts: burst,
+    alerts: latencies.length,
+    p50Ms: q(0.5),
+    p99Ms: q(0.99),
+    maxMs: latencies[latencies.length - 1] ?? NaN,
+    pipelinePeakRssMb: peak,
+  };
+}
+
+function arg(name: string, fallback: number): number {
+  const at = process.argv.indexOf(`--${name}`);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+}
+
+async function main() {
+  const childAt = process.argv.indexOf('--child');
+  if (childAt > 0) return runChild(process.argv[childAt + 1]!, process.argv.slice(childAt + 2));
+  const onlyAt = process.argv.indexOf('--only');
+  const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
+  const want = (part: string) => only === undefined || only === part;
+  const results: Record<string, unknown> = { node: process.version, when: new Date().toISOString() };
+  const stack = stackEnv();
+
+  if (want('hot')) {
+    const records = arg('hot-records', 1_000_000);
+    const decode = await child<{ records: number; seconds: number; peakRssMb: number }>('hot-decode', [
+      String(records),
+    ]);
+    const pipeline = await child<{ records: number; seconds: number; peakRssMb: number; alerts: number }>(
+      'hot-pipeline',
+      [String(records), String(records)],
+    );
+    const hot = {
+      records,
+      decode: { recordsPerSecond: Math.round(decode.records / decode.seconds), peakRssMb: decode.peakRssMb },
+      pipeline: {
+        recordsPerSecond: Math.round(pipeline.records / pipeline.seconds),
+        peakRssMb: pipeline.peakRssMb,
+        alerts: pipeline.alerts,
+      },
+      ratio: Math.round((decode.seconds / pipeline.seconds) * 100) / 100,
+    };
+    results.hot = hot;
+    console.log(
+      `hot path (${records} records): decode ${hot.decode.recordsPerSecond}/s, decode+core ${hot.pipeline.recordsPerSecond}/s, ratio ${hot.ratio}`,
+    );
+  }
+  if (want('long')) {
+    const records = arg('long-records', 10_000_000);
+    const long = await child<{
+      records: number;
+      seconds: number;
+      peakRssMb: number;
+      alerts: number;
+      samples: unknown[];
+    }>('hot-pipeline', [String(records), String(1_000_000)]);
+    results.long = { ...long, recordsPerSecond: Math.round(long.records / long.seconds) };
+    console.log(
+      `long run (${records} records): ${Math.round(long.records / long.seconds)}/s, peak RSS ${long.peakRssMb} MB`,
+    );
+    console.table(long.samples);
+  }
+  if (want('broker')) {
+    const b = await broker(stack, arg('broker-records', 500_000));
+    results.broker = b;
+    console.log(
+      `broker (${b.records} records): bare kafkajs ${b.bare.recordsPerSecond}/s, pipeline ${b.pipeline.recordsPerSecond}/s, ratio ${b.ratio}`,
+    );
+  }
+  if (want('latency')) {
+    const l = await latency(stack, arg('rate', 5_000), arg('latency-seconds', 30));
+    results.latency = l;
+    console.log(
+      `latency at ${l.achievedRate}/s: p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms over ${l.alerts} alerts`,
+    );
+  }
+  mkdirSync(`${ROOT}.bench`, { recursive: true });
+  const file = `${ROOT}.bench/kafka${only ? `-${only}` : ''}.json`;
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`wrote ${file}`);
+}
+
+await main();
