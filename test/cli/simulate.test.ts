@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { simulate, type SimulateOptions } from '../../src/cli/simulate.js';
+import type { RadarError } from '../../src/errors.js';
+import { parseRecord } from '../../src/detect/parse-record.js';
+import type { Manifest } from '../../src/simulate/simulation.js';
+import { alertsOf, runCli } from '../simulate/support.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'mailbox-radar-simulate-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const ORG_ENV = { MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS: '[[contoso.com, contoso.co.uk]]' };
+
+describe('mailbox-radar simulate --output', () => {
+  it('writes the same NDJSON and manifest for the same seed and start; replay finds exactly the injected attacks', async () => {
+    const args = [
+      'simulate',
+      '--count',
+      '6000',
+      '--rate',
+      '400',
+      '--seed',
+      'cli',
+      '--start',
+      '2026-11-25T09:00:00Z',
+      '--attacks',
+      '2',
+    ];
+    const a = await runCli([...args, '--output', join(dir, 'a.ndjson'), '--manifest', join(dir, 'a.json')], {
+      env: ORG_ENV,
+    });
+    const b = await runCli([...args, '--output', '-', '--manifest', join(dir, 'b.json')], { env: ORG_ENV });
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const text = readFileSync(join(dir, 'a.ndjson'), 'utf8');
+    assert.equal(b.stdout, text, 'stdout and file hold the same records');
+    assert.deepEqual(readFileSync(join(dir, 'a.json'), 'utf8'), readFileSync(join(dir, 'b.json'), 'utf8'));
+    assert.match(a.stderr, /done: 6,000 records \+ \d+ duplicates/);
+    assert.doesNotMatch(a.stderr, /organizationDomains/, 'no warning when the organization is configured');
+
+    const manifest = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) as Manifest;
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines.length, manifest.totals.messages);
+    assert.equal(manifest.totals.records, 6000);
+    const records = lines.map((line) => parseRecord(JSON.parse(line)));
+    assert.equal(records[0]!.creation_time, Date.UTC(2026, 10, 25, 9, 0, 0));
+    const alerts = await alertsOf(records);
+    assert.equal(alerts.length, 6);
+    for (const alert of alerts)
+      assert.ok(manifest.attacks[alert.rule].some((a) => a.key.actor_user_id === alert.actor_user_id));
+  });
+
+  it('writes Management Activity API records with --format management-api', async () => {
+    const r = await runCli(
+      [
+        'simulate',
+        '--count',
+        '200',
+        '--seed',
+        'x',
+        '--attacks',
+        '0',
+        '--format',
+        'management-api',
+        '--output',
+        '-',
+      ],
+      { env: ORG_ENV },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const first = JSON.parse(r.stdout.split('\n')[0]!) as Record<string, unknown>;
+    assert.ok('CreationTime' in first && 'MailboxOwnerUPN' in first && 'ClientIP' in first);
+    assert.match(first.CreationTime as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+    parseRecord(first);
+  });
+
+  it('warns when the configuration does not group the tenant’s two domains', async () => {
+    const r = await runCli(['simulate', '--count', '100', '--attacks', '0', '--output', '-']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /does not group contoso\.com and contoso\.co\.uk/);
+  });
+
+  it('refuses bad options with the option, the value and the reason (exit code 2)', async () => {
+    const io = { stdout: new PassThrough(), stderr: new PassThrough(), env: {} };
+    const defaults: SimulateOptions = {
+      rate: '200',
+      attacks: '1',
+      users: '300',
+      duplicates: '0.005',
+      batchSize: '500',
+      format: 'snake',
+      output: '-',
+    };
+    for (const [options, pattern] of [
+      [{ rate: '0' }, /--rate "0": must be a number > 0/],
+      [{ count: '10', duration: '1m' }, /not both/],
+      [{ start: 'yesterday' }, /--start "yesterday"/],
+      [{ count: '20', attacks: '1' }, /cannot hold/],
+      [{ duration: 'soon' }, /--duration "soon"/],
+      [{ format: 'xml' }, /--format "xml"/],
+      [{ attacks: '-1' }, /--attacks "-1"/],
+    ] as const) {
+      await assert.rejects(
+        simulate({ ...defaults, ...options }, io),
+        (error: RadarError) => error.code === 'CONFIG_INVALID' && pattern.test(error.message),
+        JSON.stringify(options),
+      );
+    }
+    const r = await runCli(['simulate', '--rate', 'fast', '--output', '-']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, 'mailbox-radar: invalid --rate "fast": must be a number > 0\n');
+  });
+
+  it('refuses a bad configuration with exit code 2 and one clear message', async () => {
+    const config = await runCli(['simulate', '--output', '-', '--count', '100'], {
+      env: { MAILBOX_RADAR_KAFKA__BROKERS: '[]' },
+    });
+    assert.equal(config.code, 2, config.stderr);
+    assert.match(config.stderr, /kafka\.brokers/);
+    assert.doesNotMatch(config.stderr, /\n\s+at /, 'no stack trace');
+    const missing = await runCli(['simulate', '--output', '-', '--config', join(dir, 'nope.yaml')]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /nope\.yaml: no such file/);
+  });
+
+  it('says clearly when Kafka is unreachable, with exit code 1', async () => {
+    const r = await runCli(['simulate', '--count', '100'], { env: { KAFKA_BROKERS: '127.0.0.1:1' } });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /Kafka unreachable: no broker answers at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+});

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { formatAlert } from '../../src/cli/tail.js';
+import type { MailboxAccessAlert } from '../../src/model/alert.js';
+
+const base: MailboxAccessAlert = {
+  alert_id: 'a1',
+  rule: 'cross_domain_burst',
+  severity: 'high',
+  organization_id: 'org',
+  mailbox_guid: 'mbx-1',
+  mailbox_owner_upn: 'adelev@contoso.com',
+  actor_user_id: 'mallory@fabrikam.com',
+  actor_sid: null,
+  actor_display_name: null,
+  actor_domain: 'fabrikam.com',
+  first_seen: Date.UTC(2026, 10, 25, 9, 0, 1),
+  last_seen: Date.UTC(2026, 10, 25, 9, 2, 41),
+  detected_at: Date.UTC(2026, 10, 25, 9, 2, 41),
+  event_count: 5,
+  distinct_mailbox_count: 1,
+  threshold: 5,
+  window_ms: 600_000,
+  external_access_seen: true,
+  sample_record_ids: [],
+  client_ips: [],
+  operations: [],
+  mailboxes: ['adelev@contoso.com'],
+};
+
+describe('formatAlert', () => {
+  it('prints time, severity, rule, owner ← actor, count/threshold in window, first → last seen', () => {
+    assert.equal(
+      formatAlert(base),
+      '2026-11-25T09:02:41Z  high      cross_domain_burst  adelev@contoso.com ← mallory@fabrikam.com  5/5 in 10m  09:00:01 → 09:02:41',
+    );
+  });
+
+  it('for a sweep, counts mailboxes and reads; a first-seen on another day is written in full', () => {
+    const line = formatAlert({
+      ...base,
+      rule: 'mailbox_sweep',
+      mailbox_guid: null,
+      mailbox_owner_upn: null,
+      distinct_mailbox_count: 12,
+      event_count: 17,
+      threshold: 10,
+      first_seen: Date.UTC(2026, 10, 24, 23, 58, 0),
+      detected_at: Date.UTC(2026, 10, 25, 0, 3, 0),
+      last_seen: Date.UTC(2026, 10, 25, 0, 3, 0),
+    });
+    assert.equal(
+      line,
+      '2026-11-25T00:03:00Z  high      mailbox_sweep       12 mailboxes ← mallory@fabrikam.com  12/10 mailboxes (17 reads) in 10m  2026-11-24T23:58:00Z → 00:03:00',
+    );
+  });
+});

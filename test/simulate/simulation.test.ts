@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LogonType, type ExchangeMailboxActivity } from '../../src/model/activity.js';
+import { RULES } from '../../src/model/alert.js';
+import { parseRecord } from '../../src/detect/parse-record.js';
+import { toManagementApi } from '../../src/simulate/management-api.js';
+import { Simulation, Tally, buildManifest, type SimulatedRecord } from '../../src/simulate/simulation.js';
+
+const START = Date.UTC(2026, 10, 25, 9, 0, 0);
+const MINUTE = 60_000;
+
+function run(options: Partial<ConstructorParameters<typeof Simulation>[0]> = {}) {
+  const simulation = new Simulation({
+    seed: 'unit',
+    start: START,
+    rate: 200,
+    durationMs: 20 * MINUTE,
+    attacks: 2,
+    ...options,
+  });
+  const items = [...simulation];
+  const tally = new Tally();
+  for (const item of items) tally.add(item);
+  return { simulation, items, manifest: buildManifest(simulation, tally, true) };
+}
+
+const domainOf = (upn: string | null) => upn?.slice(upn.indexOf('@') + 1).toLowerCase() ?? null;
+const ORG = new Set(['contoso.com', 'contoso.co.uk']);
+
+/** A record someone other than the owner made, by the design's rules (independent of the core's code). */
+function nonOwner(r: ExchangeMailboxActivity): boolean {
+  if (r.logon_type === LogonType.Transport || r.logon_type === LogonType.SystemService) return false;
+  if (r.logon_user_sid === 'S-1-5-18' || r.user_id.toUpperCase().startsWith('NT AUTHORITY\\')) return false;
+  return r.logon_user_sid !== r.mailbox_owner_sid;
+}
+
+/** The largest number of items in any interval of `windowMs` (times sorted). */
+function maxWithin(times: number[], windowMs: number): number {
+  let best = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (times[i]! - times[j]! > windowMs) j++;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+describe('Simulation', () => {
+  it('is deterministic: the same seed and start give the same records, ids and manifest', () => {
+    const a = run({ durationMs: MINUTE });
+    const b = run({ durationMs: MINUTE });
+    assert.equal(a.items.length, b.items.length);
+    assert.deepEqual(a.items, b.items);
+    assert.deepEqual(a.manifest, b.manifest);
+    // Iterating the same simulation twice gives the same records too.
+    assert.deepEqual([...a.simulation], a.items);
+    const c = run({ durationMs: MINUTE, seed: 'other' });
+    assert.notEqual(c.items[0]!.record.id, a.items[0]!.record.id);
+  });
+
+  it('with another start, shifts the times and keeps the ids', () => {
+    const a = run({ durationMs: 2 * MINUTE });
+    const b = run({ durationMs: 2 * MINUTE, start: START + 3_600_000 });
+    assert.deepEqual(
+      b.items.map((i) => i.record.id),
+      a.items.map((i) => i.record.id),
+    );
+    assert.equal(b.items[10]!.record.creation_time - a.items[10]!.record.creation_time, 3_600_000);
+  });
+
+  it('writes --count distinct records, plus re-deliveries of earlier ones, in delivery order within the span', () => {
+    const { simulation, items, manifest } = run({
+      count: 30_000,
+      durationMs: undefined,
+      rate: 500,
+      duplicates: 0.01,
+    });
+    const originals = items.filter((i) => !i.duplicate);
+    const duplicates = items.filter((i) => i.duplicate);
+    assert.equal(originals.length, 30_000);
+    assert.equal(new Set(originals.map((i) => i.record.id)).size, 30_000, 'ids are unique');
+    assert.ok(
+      duplicates.length > 150 && duplicates.length < 450,
+      `about 1% duplicates, got ${duplicates.length}`,
+    );
+    const seenAt = new Map(originals.map((i, n) => [i.record.id, n]));
+    items.forEach((item, n) => {
+      if (item.duplicate) {
+        assert.ok(seenAt.get(item.record.id)! < n, 'a duplicate comes after its original');
+        assert.ok(item.deliverAt >= item.record.creation_time);
+      }
+      if (n > 0) assert.ok(item.deliverAt >= items[n - 1]!.deliverAt, 'delivery order');
+      assert.ok(item.record.creation_time >= simulation.start && item.record.creation_time < simulation.end);
+    });
+    assert.equal(simulation.spanMs, 60_000, '30,000 records at 500/s is a minute');
+    assert.equal(manifest.totals.records, 30_000);
+    assert.equal(manifest.totals.duplicates, duplicates.length);
+    assert.equal(manifest.totals.messages, items.length);
+  });
+
+  it('makes the traffic the tenant lives on: owners mostly, SYSTEM and Transport noise, a little delegation', () => {
+    const { manifest, items } = run({ durationMs: 30 * MINUTE, rate: 100 });
+    const k = manifest.totals.by_kind;
+    const total = manifest.totals.records;
+    assert.ok(k.owner / total > 0.8, JSON.stringify(k));
+    assert.ok(k.system / total > 0.03 && k.transport / total > 0.015, JSON.stringify(k));
+    assert.ok(k.assistant > 0 && k.helpdesk > 0 && k.partner > 0, JSON.stringify(k));
+    const system = items.find((i) => i.kind === 'system')!.record;
+    assert.equal(system.logon_user_sid, 'S-1-5-18');
+    assert.ok(system.user_id.startsWith('NT AUTHORITY\\SYSTEM'));
+    assert.equal(system.logon_type, LogonType.SystemService);
+    assert.equal(system.external_access, true);
+    assert.equal(items.find((i) => i.kind === 'transport')!.record.logon_type, LogonType.Transport);
+    const partner = items.find((i) => i.kind === 'partner')!.record;
+    assert.equal(domainOf(partner.user_id), 'fabrikam.com');
+    assert.equal(partner.external_access, true);
+    // Client IPs in the audit log's shapes: IPv4 with or without port, IPv6 bare or [bracketed]:port.
+    const shapes = new Set(
+      items
+        .slice(0, 5000)
+        .map(({ record: { client_ip: ip } }) =>
+          /^\d+\.\d+\.\d+\.\d+$/.test(ip)
+            ? 'v4'
+            : /^\d+\.\d+\.\d+\.\d+:\d+$/.test(ip)
+              ? 'v4:port'
+              : ip.startsWith('[')
+                ? '[v6]:port'
+                : 'v6',
+        ),
+    );
+    assert.deepEqual([...shapes].sort(), ['[v6]:port', 'v4', 'v4:port', 'v6']);
+    // Every record is valid for the core, in both shapes the tools write.
+    for (const { record } of items.slice(0, 2000)) {
+      assert.deepEqual(
+        parseRecord(
+          JSON.parse(
+            JSON.stringify({ ...record, creation_time: new Date(record.creation_time).toISOString() }),
+          ),
+        ),
+        record,
+      );
+      const api = parseRecord(JSON.parse(JSON.stringify(toManagementApi(record))));
+      assert.equal(api.creation_time, Math.floor(record.creation_time / 1000) * 1000);
+      assert.deepEqual({ ...api, creation_time: 0 }, { ...record, creation_time: 0 });
+    }
+  });
+
+  it('shapes each attack to fire its own rule only', () => {
+    const simulation = new Simulation({
+      seed: 'unit',
+      start: START,
+      rate: 200,
+      durationMs: 30 * MINUTE,
+      attacks: 3,
+    });
+    const manifest = buildManifest(simulation, new Tally(), true);
+    assert.equal(simulation.attacks.length, 9);
+    const actors = new Set(simulation.attacks.map((a) => a.actor.upn));
+    assert.equal(actors.size, 9, 'every attack has its own actor');
+    for (const attack of simulation.attacks) {
+      const times = attack.records.map((r) => r.creation_time);
+      const span = Math.max(...times) - Math.min(...times);
+      const owners = new Set(attack.records.map((r) => r.mailbox_guid));
+      for (const r of attack.records) {
+        assert.ok(nonOwner(r), 'non-owner');
+        assert.equal(r.user_id, attack.actor.upn);
+      }
+      if (attack.rule === 'non_owner_burst') {
+        assert.ok(
+          attack.records.length >= 25 && span <= 3 * MINUTE,
+          `${attack.records.length} reads in ${span}ms`,
+        );
+        assert.equal(owners.size, 1);
+        assert.ok(ORG.has(domainOf(attack.actor.upn)!) && ORG.has(domainOf(attack.mailbox!.upn)!));
+        assert.ok(attack.records.every((r) => r.external_access === false));
+      } else if (attack.rule === 'cross_domain_burst') {
+        assert.equal(attack.records.length, 8);
+        assert.ok(span <= 5 * MINUTE);
+        assert.equal(owners.size, 1);
+        assert.equal(domainOf(attack.actor.upn), 'fabrikam.com');
+      } else {
+        assert.ok(owners.size >= 12 && owners.size <= 15, `${owners.size} mailboxes`);
+        assert.ok(span <= 5 * MINUTE);
+        const perMailbox = new Map<string | null, number>();
+        for (const r of attack.records)
+          perMailbox.set(r.mailbox_guid, (perMailbox.get(r.mailbox_guid) ?? 0) + 1);
+        assert.ok([...perMailbox.values()].every((n) => n === 1 || n === 2));
+        assert.ok(
+          attack.records.every((r) => ORG.has(domainOf(r.mailbox_owner_upn)!) && r.external_access === false),
+        );
+      }
+    }
+    for (const rule of RULES) assert.equal(manifest.attacks[rule].length, 3);
+  });
+
+  it('keeps legitimate non-owner access far below every threshold, at low and high rates', () => {
+    for (const [rate, minutes] of [
+      [5, 120],
+      [1000, 11],
+    ] as const) {
+      const { items } = run({ rate, durationMs: minutes * MINUTE, attacks: 0, duplicates: 0 });
+      const pairs = new Map<string, number[]>();
+      const actors = new Map<string, { time: number; mailbox: string }[]>();
+      const crossPairs = new Map<string, number[]>();
+      for (const { record: r } of items) {
+        if (!nonOwner(r)) continue;
+        const actor = r.user_id.toLowerCase();
+        const pair = `${r.mailbox_guid}|${actor}`;
+        pairs.set(pair, [...(pairs.get(pair) ?? []), r.creation_time]);
+        actors.set(actor, [
+          ...(actors.get(actor) ?? []),
+          { time: r.creation_time, mailbox: r.mailbox_guid! },
+        ]);
+        const cross = r.external_access === true || !ORG.has(domainOf(actor)!);
+        if (cross) crossPairs.set(pair, [...(crossPairs.get(pair) ?? []), r.creation_time]);
+      }
+      assert.ok(pairs.size > 10, `some delegation at rate ${rate}`);
+      const worstPair = Math.max(...[...pairs.values()].map((t) => maxWithin(t, 5 * MINUTE)));
+      assert.ok(worstPair <= 5, `rate ${rate}: a pair read ${worstPair} times within 5 min`);
+      const worstCross = Math.max(0, ...[...crossPairs.values()].map((t) => maxWithin(t, 10 * MINUTE)));
+      assert.ok(worstCross <= 2, `rate ${rate}: a cross-domain pair read ${worstCross} times within 10 min`);
+      let worstSweep = 0;
+      for (const accesses of actors.values()) {
+        for (let i = 0; i < accesses.length; i++) {
+          const within = new Set(
+            accesses
+              .filter((a) => a.time <= accesses[i]!.time && a.time >= accesses[i]!.time - 10 * MINUTE)
+              .map((a) => a.mailbox),
+          );
+          worstSweep = Math.max(worstSweep, within.size);
+        }
+      }
+      assert.ok(worstSweep <= 3, `rate ${rate}: an actor read ${worstSweep} mailboxes within 10 min`);
+    }
+  });
+
+  it('writes a manifest of the attacks: key, first/last event time, record count and ids', () => {
+    const { simulation, items, manifest } = run({ durationMs: 10 * MINUTE });
+    assert.equal(manifest.seed, 'unit');
+    assert.equal(manifest.start, new Date(START).toISOString());
+    assert.equal(manifest.complete, true);
+    const byId = new Map<string, SimulatedRecord>(items.map((i) => [i.record.id, i]));
+    let attackRecords = 0;
+    for (const rule of RULES) {
+      for (const entry of manifest.attacks[rule]) {
+        assert.equal(entry.rule, rule);
+        assert.equal(entry.record_ids.length, entry.record_count);
+        attackRecords += entry.record_count;
+        const records = entry.record_ids.map((id) => byId.get(id)!.record);
+        assert.ok(records.every((r) => r.user_id.toLowerCase() === entry.key.actor_user_id));
+        if (rule === 'mailbox_sweep') {
+          assert.equal(entry.key.mailbox_guid, null);
+          assert.equal(entry.distinct_mailbox_count, new Set(records.map((r) => r.mailbox_guid)).size);
+        } else {
+          assert.ok(records.every((r) => r.mailbox_guid === entry.key.mailbox_guid));
+          assert.equal(entry.key.mailbox_owner_upn, records[0]!.mailbox_owner_upn!.toLowerCase());
+        }
+        const times = records.map((r) => r.creation_time);
+        assert.equal(entry.first_event_time, new Date(Math.min(...times)).toISOString());
+        assert.equal(entry.last_event_time, new Date(Math.max(...times)).toISOString());
+      }
+    }
+    assert.equal(manifest.totals.attack_records, attackRecords);
+    assert.deepEqual(manifest.totals.attacks, {
+      non_owner_burst: 2,
+      cross_domain_burst: 2,
+      mailbox_sweep: 2,
+    });
+    assert.equal(manifest.tenant.users, simulation.tenant.users.length);
+  });
+
+  it('refuses impossible plans with a reason', () => {
+    assert.throws(
+      () => new Simulation({ seed: 's', start: START, rate: 10, count: 20, attacks: 1 }),
+      /cannot hold/,
+    );
+    assert.throws(() => new Simulation({ seed: 's', start: START, rate: 0, count: 20 }), /rate/);
+    assert.throws(
+      () => new Simulation({ seed: 's', start: START, rate: 1, count: 20, durationMs: 5 }),
+      /exactly one/,
+    );
+    assert.doesNotThrow(() => new Simulation({ seed: 's', start: START, rate: 10, count: 20, attacks: 0 }));
+  });
+});
