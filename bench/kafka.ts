@@ -379,33 +379,36 @@ async function latency(stack: { brokers: string[]; registryUrl: string }, rate: 
     injections: 0,
   });
   const tickMs = 10;
-  const perTick = Math.round((rate * tickMs) / 1_000);
-  const burstEvery = 200 / tickMs; // ticks
+  const burstEveryMs = 200;
   let burst = 0;
-  let burstStep = 0;
+  let burstStep = 20;
   let sent = 0;
+  let lastBurstAt = 0;
+  const inFlight = new Set<Promise<unknown>>();
   const started = Date.now();
   const end = started + seconds * 1_000;
-  for (let tick = 0; Date.now() < end; tick++) {
+  const template = background.next().value as ExchangeMailboxActivity;
+  while (Date.now() < end) {
     const now = Date.now();
+    // As many records as are due by now: the rate holds even when a send takes longer than a tick.
+    const due = Math.floor(((now - started) * rate) / 1_000) - sent;
     const messages: { key: string | null; value: Buffer }[] = [];
-    for (let i = 0; i < perTick; i++) {
+    for (let i = 0; i < due; i++) {
       const next = background.next();
       if (next.done) break;
       const r = { ...next.value, creation_time: now };
       messages.push({ key: r.mailbox_guid, value: frame(id, activityType.toBuffer(r)) });
     }
-    // One burst record per tick; the 20th of each burst (every 200 ms) completes it.
-    if (tick % burstEvery === 0) {
+    // A new burst every 200 ms: 20 reads of one mailbox by one actor, one per tick; the 20th completes it.
+    if (now - lastBurstAt >= burstEveryMs && burstStep >= 20) {
       burst++;
       burstStep = 0;
+      lastBurstAt = now;
     }
     if (burstStep < 20) {
       const mailbox = `b0000000-0000-4000-8000-${String(burst).padStart(12, '0')}`;
       const r: ExchangeMailboxActivity = {
-        ...(messages.length > 0
-          ? (activityType.fromBuffer(messages[0]!.value.subarray(5)) as ExchangeMailboxActivity)
-          : ({} as ExchangeMailboxActivity)),
+        ...template,
         id: `burst-${base}-${burst}-${burstStep}`,
         creation_time: now,
         user_id: `attacker${burst}@contoso.com`,
@@ -420,11 +423,14 @@ async function latency(stack: { brokers: string[]; registryUrl: string }, rate: 
       messages.push({ key: mailbox, value: frame(id, activityType.toBuffer(r)) });
       burstStep++;
     }
-    await producer.send({ topic, acks: 1, messages });
     sent += messages.length;
-    const wait = started + (tick + 1) * tickMs - Date.now();
+    const send = producer.send({ topic, acks: 1, messages }).finally(() => inFlight.delete(send));
+    inFlight.add(send);
+    if (inFlight.size >= 8) await Promise.race(inFlight);
+    const wait = tickMs - (Date.now() - now);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
+  await Promise.all(inFlight);
   const elapsed = (Date.now() - started) / 1_000;
   await new Promise((r) => setTimeout(r, 2_000));
   await producer.disconnect();
