@@ -9,7 +9,7 @@ import { parseRecord } from '../detect/parse-record.js';
 import type { CoreInput, CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError, RecordError } from '../errors.js';
 import { alertToJson, RULES } from '../model/alert.js';
-import { readNdjson, type NdjsonItem } from './ndjson.js';
+import { readNdjsonBatches, type NdjsonItem } from './ndjson.js';
 
 export interface ReplayOptions {
   /** NDJSON file, or `-` for standard input. */
@@ -71,15 +71,17 @@ export async function replay(options: ReplayOptions, io: ReplayIo): Promise<numb
 
   const counts: Counts = { lines: 0, rejected: 0 };
   try {
-    for await (const item of readNdjson(input)) {
-      counts.lines = item.lineNumber;
-      const record = toRecord(item);
-      if (record instanceof RecordError) {
-        counts.rejected++;
-        err.write(`${where(item)}: ${record.message}\n`);
-      } else {
-        inputs.next({ kind: 'record', record });
+    for await (const batch of readNdjsonBatches(input)) {
+      for (const item of batch) {
+        const record = toRecord(item);
+        if (record instanceof RecordError) {
+          counts.rejected++;
+          err.write(`${where(item)}: ${record.message}\n`);
+        } else {
+          inputs.next({ kind: 'record', record });
+        }
       }
+      counts.lines = (batch[batch.length - 1] as NdjsonItem).lineNumber;
       if (out.blocked || err.blocked) await Promise.all([out.drained(), err.drained()]);
       if (out.failure !== undefined) throw out.failure;
       if (out.closed) break; // the reader went away (e.g. `| head`): stop quietly

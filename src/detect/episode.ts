@@ -1,4 +1,4 @@
-import { lowerBound, upperBound, type Timed } from './sorted.js';
+import { lowerBound, removeRange, upperBound, type Timed } from './sorted.js';
 
 /**
  * Burst episodes of one key. An episode starts when a window reaches the threshold and lasts while
@@ -55,7 +55,7 @@ export function absorb<T extends Timed>(
     lo--;
     episode.start = (records[lo] as T).time;
   }
-  if (hi > lo) records.splice(lo, hi - lo);
+  removeRange(records, lo, hi - lo);
 
   let index = episodes.indexOf(episode);
   while (index + 1 < episodes.length && (episodes[index + 1] as Episode).start - episode.end <= gapMs) {

@@ -1,6 +1,6 @@
 import type { Episode } from './episode.js';
 import { expireEpisodes } from './episode.js';
-import { lowerBound } from './sorted.js';
+import { lowerBound, removeRange } from './sorted.js';
 import { TimeHeap } from './time-heap.js';
 import type { Access } from './types.js';
 
@@ -60,7 +60,7 @@ export class KeyedWindows<S extends WindowState> {
       const records = state.records;
       const old = lowerBound(records, horizon);
       if (old > 0) {
-        records.splice(0, old);
+        removeRange(records, 0, old);
         this.retained -= old;
       }
       expireEpisodes(state.episodes, watermark, this.windowMs);

@@ -7,13 +7,6 @@ import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import { insertSorted, lowerBound } from './sorted.js';
 import type { Access, AccessFlow, CheckpointMark, RuleConfig, RuleOutput } from './types.js';
 
-interface SweepState extends WindowState {
-  /** Mailbox → latest event time this actor accessed it (for the in-order check). */
-  readonly latest: Map<string, number>;
-  /** Latest event time counted for this actor, held or absorbed. */
-  maxTime: number;
-}
-
 /**
  * `mailbox_sweep`: one actor reads N distinct mailboxes as non-owner within T (default 10 within 10
  * minutes) — 15 reads of one mailbox are not a sweep. Keyed by actor only, so it can run on its own
@@ -30,18 +23,36 @@ export function mailboxSweep(config: RuleConfig): OperatorFunction<AccessFlow, R
 export function createSweepEngine(config: RuleConfig): RuleEngine {
   const windowMs = config.windowMs;
   const threshold = config.threshold;
-  const windows = new KeyedWindows<SweepState>(
-    windowMs,
-    (key) => ({ key, records: [], episodes: [], due: Infinity, latest: new Map(), maxTime: -Infinity }),
-    (state, horizon) => {
-      for (const [mailbox, time] of state.latest) if (time < horizon) state.latest.delete(mailbox);
-    },
-  );
+  const windows = new KeyedWindows<WindowState>(windowMs, (key) => ({
+    key,
+    records: [],
+    episodes: [],
+    due: Infinity,
+  }));
+  const seen = new Set<string>(); // scratch for distinct counts
   const counts = new Map<string, number>(); // scratch for the out-of-order scan
   let alerts = 0;
 
-  /** The fullest window holding the record at index `at` (out of order), as [from, to) or null. */
-  const scanAround = (records: Access[], at: number, time: number): [number, number] | null => {
+  /** The window [t − T, t] of a record that arrived in order, as [from, to), if it holds N mailboxes. */
+  const windowEndingAt = (records: readonly Access[], time: number): [number, number] | null => {
+    const since = time - windowMs;
+    let i = records.length - 1;
+    let previous = '';
+    for (; i >= 0; i--) {
+      const access = records[i] as Access;
+      if (access.time < since) break;
+      if (access.mailbox === previous) continue; // runs of one mailbox are common
+      previous = access.mailbox;
+      seen.add(previous);
+      if (seen.size >= threshold) break;
+    }
+    const found = seen.size >= threshold;
+    seen.clear();
+    return found ? [lowerBound(records, since), records.length] : null;
+  };
+
+  /** The window holding the record at `at` (out of order) with the most mailboxes, if it holds N. */
+  const fullestAround = (records: readonly Access[], at: number, time: number): [number, number] | null => {
     let best = threshold - 1;
     let bestFrom = -1;
     let bestTo = -1;
@@ -73,10 +84,6 @@ export function createSweepEngine(config: RuleConfig): RuleEngine {
       const state = windows.get(access.actor);
       const records = state.records;
       const time = access.time;
-      const previous = state.latest.get(access.mailbox);
-      if (previous === undefined || time > previous) state.latest.set(access.mailbox, time);
-      const inOrder = time >= state.maxTime;
-      if (time > state.maxTime) state.maxTime = time;
 
       const inEpisode = findEpisode(state.episodes, time, windowMs);
       if (inEpisode >= 0) {
@@ -91,18 +98,11 @@ export function createSweepEngine(config: RuleConfig): RuleEngine {
       const at = insertSorted(records, access);
       windows.retained++;
       windows.expireAfter(state, time + windowMs);
-      if (state.latest.size < threshold) return null;
+      if (records.length < threshold) return null; // fewer records than mailboxes needed
 
-      let range: [number, number] | null = null;
-      if (inOrder) {
-        // Distinct mailboxes with an access in [t − T, t]; absorbed and freed accesses are older than that.
-        let distinct = 0;
-        const since = time - windowMs;
-        for (const latest of state.latest.values()) if (latest >= since && ++distinct >= threshold) break;
-        if (distinct >= threshold) range = [lowerBound(records, since), records.length];
-      } else {
-        range = scanAround(records, at, time);
-      }
+      // Held records exclude those absorbed into episodes, which no window around this record reaches.
+      const range =
+        at === records.length - 1 ? windowEndingAt(records, time) : fullestAround(records, at, time);
       if (range === null) return null;
 
       const window = records.slice(range[0], range[1]);
@@ -131,6 +131,7 @@ export function createSweepEngine(config: RuleConfig): RuleEngine {
 
     clear(): void {
       windows.clear();
+      seen.clear();
       counts.clear();
     },
   };

@@ -39,3 +39,10 @@ export function insertSorted<T extends Timed>(items: T[], item: T): number {
   items.splice(at, 0, item);
   return at;
 }
+
+/** Removes `count` items at `start` in place (unlike splice, allocates no array of the removed items). */
+export function removeRange<T>(items: T[], start: number, count: number): void {
+  if (count <= 0) return;
+  items.copyWithin(start, start + count);
+  items.length -= count;
+}

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { readNdjson, type NdjsonItem } from '../../src/cli/ndjson.js';
+import { readNdjson, readNdjsonBatches, type NdjsonItem } from '../../src/cli/ndjson.js';
 import { ErrorCodes } from '../../src/errors.js';
 
 async function readAll(text: string, chunk = 7): Promise<NdjsonItem[]> {
@@ -40,5 +40,30 @@ describe('readNdjson', () => {
     assert.equal(bad.error.code, ErrorCodes.RECORD_NOT_JSON);
     assert.match(bad.error.message, /^not JSON: /);
     assert.deepEqual(items[2], { lineNumber: 3, index: null, value: { b: 2 } });
+  });
+
+  it('splits lines across chunks, multi-byte characters and long lines included', async () => {
+    const long = 'x'.repeat(50_000);
+    const text = `{"name":"Zoë 😀"}\r\n{"long":"${long}"}\n{"last":true}`;
+    const bytes = Buffer.from(text, 'utf8');
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < bytes.length; i += 5) chunks.push(bytes.subarray(i, i + 5)); // splits the emoji
+    const items: NdjsonItem[] = [];
+    for await (const item of readNdjson(Readable.from(chunks))) items.push(item);
+    assert.deepEqual(items, [
+      { lineNumber: 1, index: null, value: { name: 'Zoë 😀' } },
+      { lineNumber: 2, index: null, value: { long } },
+      { lineNumber: 3, index: null, value: { last: true } },
+    ]);
+  });
+
+  it('hands out one batch per chunk', async () => {
+    const batches: NdjsonItem[][] = [];
+    for await (const batch of readNdjsonBatches(Readable.from(['{"a":1}\n{"b":2}\n{"c":', '3}\n'])))
+      batches.push(batch);
+    assert.deepEqual(
+      batches.map((batch) => batch.map((item) => item.lineNumber)),
+      [[1, 2], [3]],
+    );
   });
 });
