@@ -116,7 +116,8 @@ async function lookup(config: Config, subject: string, schema: object): Promise<
       signal: AbortSignal.timeout(10_000),
     });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    const { code, message } = (error as { cause?: { code?: string; message?: string } }).cause ?? {};
+    const cause = code ?? message;
     throw new RadarError(
       ErrorCodes.REGISTRY_UNAVAILABLE,
       `schema registry ${base} unavailable: ${(error as Error).message}${cause === undefined ? '' : ` (${cause})`}`,
