@@ -199,3 +199,16 @@ describe('detect', () => {
     assert.equal(stats.nonOwner, 50);
   });
 });
+
+describe('detect over generated traffic', () => {
+  it('finds exactly the injected bursts among 60 000 records of background traffic', async () => {
+    const { generateActivity, injectedBursts } = await import('../../bench/generate.js');
+    const options = { records: 60_000, injections: 2, seed: 7 };
+    const { alerts, stats } = run(detection(), [...generateActivity(options)]);
+    const expected = injectedBursts(options).map((b) => `${b.rule} ${b.actor}`);
+    assert.deepEqual(alerts.map((a) => `${a.rule} ${a.actor_user_id}`).sort(), expected.sort());
+    assert.ok(stats.owner > 45_000);
+    assert.ok(stats.system > 1_000);
+    assert.ok(stats.duplicates > 0);
+  });
+});
