@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# `make demo`: a few minutes of simulated Exchange Online audit traffic through the real pipeline.
+#
+#   1. the stack: uses Kafka + the schema registry if they already answer, else starts them
+#      (docker compose where `docker info` answers, scripts/stack.sh otherwise);
+#   2. topics of this run's own (demo.<id>.*) and the schemas: `schemas register --create-topics`;
+#   3. the pipeline (`run`) in the background, logs in .demo/<id>/pipeline.log;
+#   4. `tail` in the background: alerts printed as they arrive;
+#   5. `simulate`: DEMO_DURATION (90s) at DEMO_RATE (300) records/s with DEMO_ATTACKS (2) attacks per rule;
+#   6. injected vs detected per rule (tail compares the alerts with simulate's manifest).
+# Stops what it started (pipeline, tail; the stack only if it started it), on Ctrl-C too. Exit code 1 when
+# an injected attack went undetected. Needs `npm ci` and `npm run build` (make demo does both).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+RATE=${DEMO_RATE:-300}
+DURATION=${DEMO_DURATION:-90s}
+ATTACKS=${DEMO_ATTACKS:-2}
+# After the last record, how long to wait for the alerts still on their way.
+GRACE_SECONDS=${DEMO_GRACE_SECONDS:-60}
+CLI=(node "$ROOT/dist/src/cli/main.js")
+
+RUN_ID=$(date -u +%Y%m%d-%H%M%S)-$$
+DIR=$ROOT/.demo/$RUN_ID
+mkdir -p "$DIR"
+
+say() { printf '\n\033[1m[demo] %s\033[0m\n' "$*" >&2; }
+die() { printf '[demo] error: %s\n' "$*" >&2; exit 1; }
+
+[ -f "$ROOT/dist/src/cli/main.js" ] || die "dist/ is missing: run \`npm ci && npm run build\` (or \`make demo\`)"
+
+# ---- cleanup: whatever was started, in reverse order ---------------------------------------------------
+PIPELINE_PID=
+TAIL_PID=
+STARTED_STACK=
+cleanup() {
+  local code=$?
+  trap - EXIT INT TERM
+  if [ -n "$TAIL_PID" ] && kill -0 "$TAIL_PID" 2>/dev/null; then kill -INT "$TAIL_PID" 2>/dev/null || true; fi
+  if [ -n "$PIPELINE_PID" ] && kill -0 "$PIPELINE_PID" 2>/dev/null; then
+    say "stopping the pipeline"
+    kill -TERM "$PIPELINE_PID" 2>/dev/null || true
+  fi
+  for pid in $TAIL_PID $PIPELINE_PID; do
+    for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  # The run's topics go with it (DEMO_KEEP_TOPICS=1 keeps them, to look at them afterwards).
+  if [ -n "${KAFKA_BROKERS:-}" ] && [ "${DEMO_KEEP_TOPICS:-0}" != 1 ]; then delete_topics || true; fi
+  case $STARTED_STACK in
+    docker) say "stopping the compose stack the demo started"; docker compose down >/dev/null 2>&1 || true ;;
+    jvm) say "stopping the local stack the demo started"; scripts/stack.sh down || true ;;
+  esac
+  exit "$code"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# This run's topics: a re-run never reads an earlier run's records or alerts.
+export MAILBOX_RADAR_TOPICS__ACTIVITY=demo.$RUN_ID.activity
+export MAILBOX_RADAR_TOPICS__DEAD_LETTER=demo.$RUN_ID.activity.dlq
+export MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST=demo.$RUN_ID.alerts.non-owner-burst
+export MAILBOX_RADAR_TOPICS__ALERTS__CROSS_DOMAIN_BURST=demo.$RUN_ID.alerts.cross-domain-burst
+export MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP=demo.$RUN_ID.alerts.mailbox-sweep
+export MAILBOX_RADAR_KAFKA__GROUP_ID=mailbox-radar-demo-$RUN_ID
+export MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS=3
+# The simulated tenant is one organization over two domains.
+export MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS='[[contoso.com, contoso.co.uk]]'
+# Any free port for health and metrics (another pipeline may hold the default one).
+export MAILBOX_RADAR_HTTP__PORT=0
+export MAILBOX_RADAR_HTTP__HOST=127.0.0.1
+
+delete_topics() {
+  node --input-type=module -e "
+    import { Kafka, logLevel } from 'kafkajs';
+    const admin = new Kafka({ brokers: process.env.KAFKA_BROKERS.split(','), clientId: 'demo-cleanup', logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const mine = (await admin.listTopics()).filter((t) => t.startsWith('demo.$RUN_ID.'));
+    if (mine.length > 0) await admin.deleteTopics({ topics: mine });
+    await admin.disconnect();
+  " 2>/dev/null
+}
+
+# ---- 1. the stack --------------------------------------------------------------------------------------
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+registry_at() { curl -fsS -o /dev/null --max-time 3 "$1/subjects" 2>/dev/null; }
+
+find_stack() {
+  if [ -n "${KAFKA_BROKERS:-}" ] && [ -n "${SCHEMA_REGISTRY_URL:-}" ]; then return 0; fi
+  port_open 9092 || return 1
+  export KAFKA_BROKERS=127.0.0.1:9092
+  if registry_at http://127.0.0.1:8081/apis/ccompat/v7; then
+    export SCHEMA_REGISTRY_URL=http://127.0.0.1:8081/apis/ccompat/v7 # Apicurio (scripts/stack.sh)
+  elif registry_at http://127.0.0.1:8081; then
+    export SCHEMA_REGISTRY_URL=http://127.0.0.1:8081 # Confluent (docker compose)
+  else
+    return 1
+  fi
+}
+
+say "1/6 stack"
+if find_stack; then
+  echo "Kafka $KAFKA_BROKERS and the registry $SCHEMA_REGISTRY_URL already answer; using them" >&2
+elif docker info >/dev/null 2>&1; then
+  echo "starting Kafka and the schema registry with docker compose" >&2
+  STARTED_STACK=docker
+  docker compose up -d --wait kafka schema-registry
+  export KAFKA_BROKERS=127.0.0.1:9092 SCHEMA_REGISTRY_URL=http://127.0.0.1:8081
+else
+  echo "no Docker engine: starting Kafka and the registry as JVM processes (scripts/stack.sh)" >&2
+  STARTED_STACK=jvm
+  scripts/stack.sh up >/dev/null
+  eval "$(scripts/stack.sh env | sed 's/^/export /')"
+fi
+
+# ---- 2. topics and schemas ---------------------------------------------------------------------------
+say "2/6 topics and schemas (run $RUN_ID)"
+"${CLI[@]}" schemas register --create-topics
+
+# ---- 3. the pipeline -----------------------------------------------------------------------------------
+say "3/6 pipeline (logs: ${DIR#"$ROOT"/}/pipeline.log)"
+"${CLI[@]}" run >"$DIR/pipeline.log" 2>&1 &
+PIPELINE_PID=$!
+for i in $(seq 1 120); do
+  grep -q '"msg":"pipeline running"' "$DIR/pipeline.log" 2>/dev/null && break
+  kill -0 "$PIPELINE_PID" 2>/dev/null || { tail -n 20 "$DIR/pipeline.log" >&2; die "the pipeline exited during start-up"; }
+  [ "$i" = 120 ] && { tail -n 20 "$DIR/pipeline.log" >&2; die "the pipeline did not start within 60s"; }
+  sleep 0.5
+done
+echo "pipeline running (pid $PIPELINE_PID, consumer group $MAILBOX_RADAR_KAFKA__GROUP_ID)" >&2
+
+# ---- 4. tail -------------------------------------------------------------------------------------------
+say "4/6 alerts, as they arrive"
+# It stops by itself once every attack in the manifest was seen (simulate writes the manifest at the end).
+"${CLI[@]}" tail --manifest "$DIR/manifest.json" 2>"$DIR/tail.log" &
+TAIL_PID=$!
+for i in $(seq 1 60); do
+  grep -q 'tail: listening' "$DIR/tail.log" 2>/dev/null && break
+  kill -0 "$TAIL_PID" 2>/dev/null || { cat "$DIR/tail.log" >&2; die "tail exited during start-up"; }
+  [ "$i" = 60 ] && { cat "$DIR/tail.log" >&2; die "tail did not join within 30s"; }
+  sleep 0.5
+done
+
+# ---- 5. traffic ----------------------------------------------------------------------------------------
+say "5/6 simulated traffic: $DURATION at $RATE records/s, $ATTACKS attacks per rule"
+SEED_ARGS=()
+[ -n "${DEMO_SEED:-}" ] && SEED_ARGS=(--seed "$DEMO_SEED")
+"${CLI[@]}" simulate --rate "$RATE" --duration "$DURATION" --attacks "$ATTACKS" ${SEED_ARGS[@]+"${SEED_ARGS[@]}"} \
+  --manifest "$DIR/manifest.json" --progress
+
+# ---- 6. injected vs detected ---------------------------------------------------------------------------
+say "6/6 waiting up to ${GRACE_SECONDS}s for the last alerts"
+for _ in $(seq 1 $((GRACE_SECONDS * 2))); do
+  kill -0 "$TAIL_PID" 2>/dev/null || break
+  sleep 0.5
+done
+kill -INT "$TAIL_PID" 2>/dev/null || true
+TAIL_CODE=0
+wait "$TAIL_PID" || TAIL_CODE=$?
+TAIL_PID=
+
+say "injected vs detected"
+sed -n '/injected vs detected/,$p' "$DIR/tail.log" | tail -n +2 >&2
+if [ "$TAIL_CODE" = 0 ]; then
+  say "every injected attack was detected (files: ${DIR#"$ROOT"/})"
+else
+  say "an injected attack went undetected (tail exit code $TAIL_CODE; files: ${DIR#"$ROOT"/})"
+  exit 1
+fi
