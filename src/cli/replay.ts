@@ -61,17 +61,33 @@ export async function replay(options: ReplayOptions, io: ReplayIo): Promise<numb
   const out = new Output(io.stdout);
   const err = new Output(io.stderr);
   let stats: CoreStats | undefined;
+  let coreFailure: unknown;
   const inputs = new Subject<CoreInput>();
   const subscription = inputs.pipe(detect(config.detection)).subscribe({
     next(output) {
       if (output.kind === 'alert') out.write(`${JSON.stringify(alertToJson(output.alert))}\n`);
       else stats = output.stats;
     },
+    error(error: unknown) {
+      coreFailure = error;
+    },
   });
 
   const counts: Counts = { lines: 0, rejected: 0 };
+  const batches = readNdjsonBatches(input);
   try {
-    for await (const batch of readNdjsonBatches(input)) {
+    for (;;) {
+      let step: IteratorResult<NdjsonItem[]>;
+      try {
+        step = await batches.next();
+      } catch (error) {
+        const reason = (error as Error).message;
+        throw new RadarError(ErrorCodes.INPUT_NOT_FOUND, `cannot read ${options.input}: ${reason}`, {
+          cause: error,
+        });
+      }
+      if (step.done === true) break;
+      const batch = step.value;
       for (const item of batch) {
         const record = toRecord(item);
         if (record instanceof RecordError) {
@@ -82,25 +98,19 @@ export async function replay(options: ReplayOptions, io: ReplayIo): Promise<numb
         }
       }
       counts.lines = (batch[batch.length - 1] as NdjsonItem).lineNumber;
+      if (coreFailure !== undefined) throw coreFailure;
       if (out.blocked || err.blocked) await Promise.all([out.drained(), err.drained()]);
       if (out.failure !== undefined) throw out.failure;
       if (out.closed) break; // the reader went away (e.g. `| head`): stop quietly
     }
-  } catch (error) {
-    if (error instanceof RadarError || error === out.failure || error === err.failure) throw error;
-    throw new RadarError(
-      ErrorCodes.INPUT_NOT_FOUND,
-      `cannot read ${options.input}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
   } finally {
+    await batches.return(undefined);
     input.destroy();
   }
   inputs.next({ kind: 'checkpoint', id: 0 });
   inputs.complete();
   subscription.unsubscribe();
+  if (coreFailure !== undefined) throw coreFailure;
   if (stats !== undefined) err.write(summary(stats, counts));
   await Promise.all([out.drained(), err.drained()]);
   return 0;
@@ -161,15 +171,19 @@ class Output {
   /** A write error other than the reader going away; replay fails with it. */
   failure: Error | undefined;
 
+  /** Never throws (it runs inside the core's subscriber); the read loop checks `failure`. */
   write(text: string): void {
-    if (this.failure !== undefined) throw this.failure;
     if (this.closed) return;
     if (!this.stream.write(text)) this.blocked = true;
   }
 
   async drained(): Promise<void> {
     if (!this.blocked || this.closed) return;
-    await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    try {
+      await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]);
+    } catch {
+      // An 'error' while waiting: the listener above has recorded it.
+    }
     this.blocked = false;
   }
 }
