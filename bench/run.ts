@@ -1,0 +1,44 @@
+/**
+ * `npm run bench`: every benchmark, one after the other (each case in its own child process).
+ *
+ *   1. bench/core.ts   replay (NDJSON → parse → core) beside a bare JSON.parse loop; the core alone
+ *   2. bench/kafka.ts  the Kafka-mode hot path beside a bare avsc decode loop; a 10M-record memory run;
+ *                      the pipeline through the broker beside a bare kafkajs consumer; latency at 5k/s
+ *
+ * The Kafka parts need the local stack (`make stack-up`; `make bench` starts it). Results land in
+ * .bench/*.json; BENCHMARKS.md quotes them with the command lines to reproduce each.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const quick = process.argv.includes('--quick');
+
+function run(script: string, args: string[]): void {
+  console.log(`\n$ node --import tsx ${script} ${args.join(' ')}`);
+  const result = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+    cwd: ROOT,
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) {
+    console.error(`${script} failed (exit ${result.status})`);
+    process.exit(1);
+  }
+}
+
+run('bench/core.ts', quick ? ['--records', '200000', '--runs', '1'] : []);
+run(
+  'bench/kafka.ts',
+  quick
+    ? [
+        '--hot-records',
+        '200000',
+        '--long-records',
+        '1000000',
+        '--broker-records',
+        '100000',
+        '--latency-seconds',
+        '10',
+      ]
+    : [],
+);
