@@ -1,6 +1,6 @@
 import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
 import { buildAlert } from './build-alert.js';
-import { absorb, findEpisode, openEpisode } from './episode.js';
+import { absorb, findEpisode, openEpisode, type Episode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { insertSorted, lowerBound } from './sorted.js';
 import type { Access, CheckpointMark, RuleConfig } from './types.js';
@@ -38,7 +38,7 @@ export function createBurstEngine(
       const inEpisode = findEpisode(state.episodes, time, windowMs);
       if (inEpisode >= 0) {
         // Part of a burst already alerted on: extend it.
-        const episode = state.episodes[inEpisode] as { start: number; end: number };
+        const episode = state.episodes[inEpisode] as Episode;
         if (time < episode.start) episode.start = time;
         if (time > episode.end) episode.end = time;
         windows.retained -= absorb(state.episodes, episode, records, windowMs);
