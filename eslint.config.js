@@ -20,7 +20,11 @@ export default tseslint.config(
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'The core runs on event time; never read the clock.' },
-        { object: 'performance', property: 'now', message: 'The core runs on event time; never read the clock.' },
+        {
+          object: 'performance',
+          property: 'now',
+          message: 'The core runs on event time; never read the clock.',
+        },
       ],
     },
   },
