@@ -151,7 +151,7 @@ export function reportFailure(
   throw error;
 }
 
-/** Resolves on the first of SIGINT/SIGTERM (or when `stop` is called); removes its handlers after. */
+/** Calls `handler` on the first SIGINT or SIGTERM; returns a function that removes the handlers. */
 export function onStopSignal(handler: (signal: NodeJS.Signals) => void): () => void {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
   const listener = (signal: NodeJS.Signals): void => {
