@@ -32,7 +32,7 @@ import { AvroTopicWriter } from '../src/kafka/avro-producer.js';
 import { RegistryClient } from '../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../src/model/activity.js';
 import type { MailboxAccessAlert } from '../src/model/alert.js';
-import { activitySchema, activityType, alertType } from '../src/model/schemas.js';
+import { activityDetectionType, activitySchema, activityType, alertType } from '../src/model/schemas.js';
 import { generateActivity } from './generate.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -80,17 +80,22 @@ function hotDecode(records: number) {
   return { records: n, seconds: Number(ns) / 1e9, sink };
 }
 
-/** The pipeline's per-record work: codec (framing checks, resolver) → parseRecord → the detection core. */
+/**
+ * The pipeline's per-record work, as src/app/pipeline.ts does it: codec with the detection reader
+ * (framing checks, resolver) → parseRecord → the core with external watermarks; per chunk (a batch) a
+ * watermark and a checkpoint.
+ */
 function hotPipeline(records: number, sampleEvery: number) {
   const codec = new AvroCodec<ExchangeMailboxActivity>(
     new RegistryClient({ url: 'http://unused.invalid' }),
-    activityType,
+    activityDetectionType,
   );
   codec.addWriter(SCHEMA_ID, avro.Type.forSchema(activitySchema as avro.Schema));
+  const config = defaultConfig().detection;
   const input = new Subject<CoreInput>();
   let alerts = 0;
   let openKeys = 0;
-  input.pipe(detect(defaultConfig().detection)).subscribe((out) => {
+  input.pipe(detect(config, { watermarks: 'external' })).subscribe((out) => {
     if (out.kind === 'alert') alerts++;
     else openKeys = out.stats.openKeys;
   });
@@ -99,10 +104,16 @@ function hotPipeline(records: number, sampleEvery: number) {
   let n = 0;
   let nextSample = sampleEvery;
   let checkpoint = 0;
+  let maxEventTime = Number.NEGATIVE_INFINITY;
   for (const chunk of chunks(records)) {
     const t0 = process.hrtime.bigint();
-    for (const buffer of chunk) input.next({ kind: 'record', record: parseRecord(codec.decode(buffer)) });
-    input.next({ kind: 'checkpoint', id: ++checkpoint }); // as the pipeline does once per batch
+    for (const buffer of chunk) {
+      const record = parseRecord(codec.decode(buffer));
+      if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
+      input.next({ kind: 'record', record });
+    }
+    input.next({ kind: 'watermark', time: maxEventTime - config.allowedLatenessMs });
+    input.next({ kind: 'checkpoint', id: ++checkpoint });
     ns += process.hrtime.bigint() - t0;
     n += chunk.length;
     if (n >= nextSample) {

@@ -38,7 +38,7 @@ import { ensureTopics } from '../kafka/topics.js';
 import { PartitionWatermarks } from '../kafka/watermarks.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { RULES, type MailboxAccessAlert, type RuleName } from '../model/alert.js';
-import { activityType, alertSchema, alertType } from '../model/schemas.js';
+import { activityDetectionType, alertSchema, alertType } from '../model/schemas.js';
 import { startHttp } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
@@ -112,7 +112,7 @@ export class Pipeline {
       password: config.registry.password,
       retries: config.registry.retries,
     });
-    this.codec = new AvroCodec(this.registry, activityType);
+    this.codec = new AvroCodec(this.registry, activityDetectionType);
     const topics = config.topics.alerts;
     const topicOf: Record<RuleName, string> = {
       non_owner_burst: topics.nonOwnerBurst,
