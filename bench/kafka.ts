@@ -127,7 +127,10 @@ function hotPipeline(records: number, sampleEvery: number) {
 }
 
 /** A bare kafkajs consumer draining a topic: the floor for any kafkajs-based pipeline. */
-async function bareConsumer(brokers: string[], topic: string, expected: number) {
+async function bareConsumer(brokers: string[], topic: string, expected: number, decode: boolean) {
+  // With `decode`, each value is also Avro-decoded (full reader): the floor of any Avro consumer.
+  const resolver = activityType.createResolver(avro.Type.forSchema(activitySchema as avro.Schema));
+  let sink = 0;
   const kafka = new Kafka({ brokers, clientId: 'bench-bare', logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `bench-bare-${Date.now()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
@@ -140,7 +143,12 @@ async function bareConsumer(brokers: string[], topic: string, expected: number) 
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         if (first === 0) first = performance.now();
-        for (const m of batch.messages) bytes += m.value?.length ?? 0;
+        for (const m of batch.messages) {
+          bytes += m.value?.length ?? 0;
+          if (decode)
+            sink +=
+              (activityType.decode(m.value!, 5, resolver).value as ExchangeMailboxActivity).creation_time & 1;
+        }
         n += batch.messages.length;
         if (n >= expected) resolve(performance.now());
       },
@@ -148,7 +156,7 @@ async function bareConsumer(brokers: string[], topic: string, expected: number) 
   });
   const last = await done;
   await consumer.disconnect();
-  return { records: n, seconds: (last - first) / 1_000, bytes };
+  return { records: n, seconds: (last - first) / 1_000, bytes, sink };
 }
 
 async function runChild(kind: string, args: string[]): Promise<void> {
@@ -156,7 +164,7 @@ async function runChild(kind: string, args: string[]): Promise<void> {
   if (kind === 'hot-decode') result = hotDecode(Number(args[0]));
   else if (kind === 'hot-pipeline') result = hotPipeline(Number(args[0]), Number(args[1]));
   else if (kind === 'bare-consumer')
-    result = await bareConsumer(args[0]!.split(','), args[1]!, Number(args[2]));
+    result = await bareConsumer(args[0]!.split(','), args[1]!, Number(args[2]), args[3] === 'decode');
   else throw new Error(`unknown case ${kind}`);
   process.stdout.write(`${JSON.stringify({ ...(result as object), peakRssMb: peakRssMb() })}\n`);
   process.exit(0);
@@ -307,10 +315,13 @@ async function broker(stack: { brokers: string[]; registryUrl: string }, records
   await produce(stack, topic, generateActivity({ records }));
   const produceSeconds = (performance.now() - t0) / 1_000;
 
-  const bare = await child<{ records: number; seconds: number; peakRssMb: number }>('bare-consumer', [
+  type Bare = { records: number; seconds: number; peakRssMb: number };
+  const bare = await child<Bare>('bare-consumer', [stack.brokers.join(','), topic, String(records), 'plain']);
+  const bareDecode = await child<Bare>('bare-consumer', [
     stack.brokers.join(','),
     topic,
     String(records),
+    'decode',
   ]);
 
   const pipeline = await startPipeline(stack, base, 9_700 + Math.floor(Math.random() * 200));
@@ -344,7 +355,13 @@ async function broker(stack: { brokers: string[]; registryUrl: string }, records
       peakRssMb: peak,
       alerts,
     },
+    bareDecode: {
+      recordsPerSecond: Math.round(bareDecode.records / bareDecode.seconds),
+      seconds: bareDecode.seconds,
+      peakRssMb: bareDecode.peakRssMb,
+    },
     ratio: Math.round((bare.seconds / pipelineSeconds) * 100) / 100,
+    ratioVsBareDecode: Math.round((bareDecode.seconds / pipelineSeconds) * 100) / 100,
   };
 }
 
@@ -520,7 +537,7 @@ async function main() {
     const b = await broker(stack, arg('broker-records', 500_000));
     results.broker = b;
     console.log(
-      `broker (${b.records} records): bare kafkajs ${b.bare.recordsPerSecond}/s, pipeline ${b.pipeline.recordsPerSecond}/s, ratio ${b.ratio}`,
+      `broker (${b.records} records): bare kafkajs ${b.bare.recordsPerSecond}/s, kafkajs + avsc decode ${b.bareDecode.recordsPerSecond}/s, pipeline ${b.pipeline.recordsPerSecond}/s; ratio ${b.ratio} (vs decode floor ${b.ratioVsBareDecode})`,
     );
   }
   if (want('latency')) {

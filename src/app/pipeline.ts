@@ -276,11 +276,11 @@ export class Pipeline {
       }
       decoded++;
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
-      this.watermarks.observe(partition, record.creation_time, now);
       this.core.input.next({ kind: 'record', record });
       if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
     }
     this.metrics.decoded.inc(decoded);
+    if (decoded > 0) this.watermarks.observe(partition, maxEventTime, now);
     const next = Number(messages[messages.length - 1]!.offset) + 1;
     this.tracker.track(partition, Number(messages[0]!.offset), next, maxEventTime);
     this.checkpoint(now);
