@@ -99,13 +99,30 @@ start_kafka() {
     "$ROOT/stack/server.properties" >"$STACK/server.properties"
   format_kafka
   log "starting kafka on $KAFKA_BROKERS"
-  # setsid: the broker outlives the shell that started it, and a Ctrl-C there does not reach it.
   KAFKA_HEAP=${KAFKA_HEAP:--Xms256m -Xmx768m}
   # shellcheck disable=SC2086
-  setsid nohup java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
+  detach "$PIDS/kafka.pid" "$LOGS/kafka.log" "$STACK" \
+    java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$ROOT/stack/log4j2.properties" \
-    -cp "$LIBS/*" kafka.Kafka "$STACK/server.properties" >"$LOGS/kafka.log" 2>&1 </dev/null &
-  echo $! >"$PIDS/kafka.pid"
+    -cp "$LIBS/*" kafka.Kafka "$STACK/server.properties"
+}
+
+# Runs a command in its own session (it outlives this shell, and a Ctrl-C there does not reach it) and
+# writes the pid of the command itself: the inner shell records its own pid, then execs the command.
+# (setsid forks when the caller leads a process group, as under job control, so $! would be wrong.)
+detach() {
+  local pidfile=$1 logfile=$2 dir=$3
+  shift 3
+  rm -f "$pidfile"
+  (
+    cd "$dir" || exit 1
+    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" >"$logfile" 2>&1 </dev/null &
+  ) >/dev/null 2>&1
+  for _ in $(seq 1 50); do
+    [ -s "$pidfile" ] && return 0
+    sleep 0.1
+  done
+  die "could not start $1"
 }
 
 start_registry() {
@@ -123,12 +140,11 @@ start_registry() {
   REGISTRY_HEAP=${REGISTRY_HEAP:--Xms128m -Xmx512m}
   # In-memory H2 storage: a restart of the registry forgets schemas, and the pipeline re-registers them.
   # shellcheck disable=SC2086
-  (cd "$APICURIO" && setsid nohup java $REGISTRY_HEAP -Djava.awt.headless=true \
+  detach "$PIDS/registry.pid" "$LOGS/registry.log" "$APICURIO" \
+    java $REGISTRY_HEAP -Djava.awt.headless=true \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
-    -Dquarkus.log.level=WARN -Dquarkus.log.category.\"io.apicurio\".level=INFO \
-    -Dapicurio.ccompat.legacy-id-mode.enabled=false \
-    -jar "$jar" >"$LOGS/registry.log" 2>&1 </dev/null &
-    echo $! >"$PIDS/registry.pid")
+    -Dquarkus.log.level=WARN \
+    -jar "$jar"
 }
 
 wait_ready() {
