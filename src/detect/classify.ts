@@ -1,7 +1,7 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { domainOf, isSid, normaliseSid, normaliseUpn, normaliseUserId, sameText } from './normalise.js';
-import type { Access, AccessClass, AccessFlow, DetectionConfig, TimedFlow } from './types.js';
+import type { Access, AccessClass, AccessFlow, CoreStats, DetectionConfig, TimedFlow } from './types.js';
 
 /**
  * Classification of one activity, as DESIGN.md "Detection contract" says, in this order:
@@ -113,27 +113,14 @@ function isNtAuthority(userId: string): boolean {
 export function classify(config: DetectionConfig): OperatorFunction<TimedFlow, AccessFlow> {
   return (source) =>
     new Observable<AccessFlow>((subscriber) => {
-      const classifier = createClassifier(config);
-      let system = 0;
-      let owner = 0;
-      let unattributable = 0;
-      let allowListed = 0;
+      const tally = new ClassTally(createClassifier(config));
       return source.subscribe({
         next(flow) {
           if (flow.kind === 'record') {
-            const result = classifier(flow.record);
-            if (typeof result === 'object') subscriber.next(result);
-            else if (result === 'owner') owner++;
-            else if (result === 'system') system++;
-            else if (result === 'allow_listed') allowListed++;
-            else unattributable++;
+            const access = tally.access(flow.record);
+            if (access !== null) subscriber.next(access);
           } else {
-            if (flow.kind === 'checkpoint') {
-              flow.stats.system = system;
-              flow.stats.owner = owner;
-              flow.stats.unattributable = unattributable;
-              flow.stats.allowListed = allowListed;
-            }
+            if (flow.kind === 'checkpoint') tally.report(flow.stats);
             subscriber.next(flow);
           }
         },
@@ -141,4 +128,36 @@ export function classify(config: DetectionConfig): OperatorFunction<TimedFlow, A
         complete: () => subscriber.complete(),
       });
     });
+}
+
+/**
+ * The classify stage's state, without the operator plumbing (the fused core in detect.ts drives it
+ * directly): a classifier and the counts of the records it dropped.
+ */
+export class ClassTally {
+  private system = 0;
+  private owner = 0;
+  private unattributable = 0;
+  private allowListed = 0;
+
+  constructor(private readonly classifier: Classifier) {}
+
+  /** The access the rules may count, or null when the record is counted here by its class and dropped. */
+  access(record: ExchangeMailboxActivity): Access | null {
+    const result = this.classifier(record);
+    if (typeof result === 'object') return result;
+    if (result === 'owner') this.owner++;
+    else if (result === 'system') this.system++;
+    else if (result === 'allow_listed') this.allowListed++;
+    else this.unattributable++;
+    return null;
+  }
+
+  /** Writes the counts into checkpoint stats. */
+  report(stats: CoreStats): void {
+    stats.system = this.system;
+    stats.owner = this.owner;
+    stats.unattributable = this.unattributable;
+    stats.allowListed = this.allowListed;
+  }
 }

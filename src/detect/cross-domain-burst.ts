@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import { createBurstEngine } from './burst.js';
-import { ruleOperator } from './rule-operator.js';
+import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import type { AccessFlow, RuleConfig, RuleOutput } from './types.js';
 
 /**
@@ -13,5 +13,10 @@ import type { AccessFlow, RuleConfig, RuleOutput } from './types.js';
  * accesses$.pipe(crossDomainBurst({ enabled: true, threshold: 5, windowMs: 600_000 }))
  */
 export function crossDomainBurst(config: RuleConfig): OperatorFunction<AccessFlow, RuleOutput> {
-  return ruleOperator(() => createBurstEngine('cross_domain_burst', config, (access) => access.crossDomain));
+  return ruleOperator(() => createCrossDomainBurstEngine(config));
+}
+
+/** The rule's state machine, for running it without the operator (the fused core in detect.ts). */
+export function createCrossDomainBurstEngine(config: RuleConfig): RuleEngine {
+  return createBurstEngine('cross_domain_burst', config, (access) => access.crossDomain);
 }

@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { AccessFlow } from './types.js';
+import type { Access, AccessFlow, CoreStats } from './types.js';
 
 /**
  * Drops repeated deliveries of one record (same id), which the audit API produces. Only accesses that
@@ -14,41 +14,15 @@ import type { AccessFlow } from './types.js';
 export function dedupe(): OperatorFunction<AccessFlow, AccessFlow> {
   return (source) =>
     new Observable<AccessFlow>((subscriber) => {
-      const seen = new Map<string, number>(); // id → event time
-      // Ids in arrival order, to forget them once the watermark has passed; a record far ahead of the
-      // rest holds the ones behind it a little longer, which costs memory only.
-      let queue: string[] = [];
-      let head = 0;
-      let duplicates = 0;
-      let nonOwner = 0;
-      let crossDomain = 0;
+      const ids = new RememberedIds();
       const subscription = source.subscribe({
         next(flow) {
           if (flow.kind === 'access') {
-            if (seen.has(flow.id)) {
-              duplicates++;
-              return;
-            }
-            seen.set(flow.id, flow.time);
-            queue.push(flow.id);
-            nonOwner++;
-            if (flow.crossDomain) crossDomain++;
+            if (!ids.admit(flow)) return;
           } else if (flow.kind === 'watermark') {
-            while (head < queue.length) {
-              const id = queue[head] as string;
-              if ((seen.get(id) as number) >= flow.time) break;
-              seen.delete(id);
-              head++;
-            }
-            if (head > 1024 && head * 2 > queue.length) {
-              queue = queue.slice(head);
-              head = 0;
-            }
+            ids.forget(flow.time);
           } else {
-            flow.stats.duplicates = duplicates;
-            flow.stats.nonOwner = nonOwner;
-            flow.stats.crossDomain = crossDomain;
-            flow.stats.rememberedIds = seen.size;
+            ids.report(flow.stats);
           }
           subscriber.next(flow);
         },
@@ -57,8 +31,68 @@ export function dedupe(): OperatorFunction<AccessFlow, AccessFlow> {
       });
       return () => {
         subscription.unsubscribe();
-        seen.clear();
-        queue = [];
+        ids.clear();
       };
     });
+}
+
+/**
+ * The dedupe stage's state, without the operator plumbing (the fused core in detect.ts drives it
+ * directly): the ids of the accesses let through and not yet below the watermark, and the counters.
+ */
+export class RememberedIds {
+  private readonly seen = new Map<string, number>(); // id → event time
+  // Ids in arrival order, to forget them once the watermark has passed; a record far ahead of the
+  // rest holds the ones behind it a little longer, which costs memory only.
+  private queue: string[] = [];
+  private head = 0;
+  private duplicates = 0;
+  private nonOwner = 0;
+  private crossDomain = 0;
+
+  /** True the first time an access's id is seen (and counts it); false for a repeat (counted as such). */
+  admit(access: Access): boolean {
+    const seen = this.seen;
+    if (seen.has(access.id)) {
+      this.duplicates++;
+      return false;
+    }
+    seen.set(access.id, access.time);
+    this.queue.push(access.id);
+    this.nonOwner++;
+    if (access.crossDomain) this.crossDomain++;
+    return true;
+  }
+
+  /** Forgets the ids whose event time is below the watermark. */
+  forget(watermark: number): void {
+    const seen = this.seen;
+    const queue = this.queue;
+    let head = this.head;
+    while (head < queue.length) {
+      const id = queue[head] as string;
+      if ((seen.get(id) as number) >= watermark) break;
+      seen.delete(id);
+      head++;
+    }
+    if (head > 1024 && head * 2 > queue.length) {
+      this.queue = queue.slice(head);
+      head = 0;
+    }
+    this.head = head;
+  }
+
+  /** Writes the counters and the number of remembered ids into checkpoint stats. */
+  report(stats: CoreStats): void {
+    stats.duplicates = this.duplicates;
+    stats.nonOwner = this.nonOwner;
+    stats.crossDomain = this.crossDomain;
+    stats.rememberedIds = this.seen.size;
+  }
+
+  clear(): void {
+    this.seen.clear();
+    this.queue = [];
+    this.head = 0;
+  }
 }

@@ -1,5 +1,6 @@
 /** The detection core's public surface. */
 export { detect, type DetectOptions } from './detect.js';
+export { detectInStages } from './detect-in-stages.js';
 export { parseRecord, parseRecords } from './parse-record.js';
 export { parseTimestamp } from './timestamp.js';
 export { classify, createClassifier, type Classifier } from './classify.js';

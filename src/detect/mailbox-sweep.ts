@@ -20,6 +20,7 @@ export function mailboxSweep(config: RuleConfig): OperatorFunction<AccessFlow, R
   return ruleOperator(() => createSweepEngine(config));
 }
 
+/** The rule's state machine, for running it without the operator (the fused core in detect.ts). */
 export function createSweepEngine(config: RuleConfig): RuleEngine {
   const windowMs = config.windowMs;
   const threshold = config.threshold;

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import { createBurstEngine } from './burst.js';
-import { ruleOperator } from './rule-operator.js';
+import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import type { AccessFlow, RuleConfig, RuleOutput } from './types.js';
 
 /**
@@ -12,5 +12,10 @@ import type { AccessFlow, RuleConfig, RuleOutput } from './types.js';
  * accesses$.pipe(nonOwnerBurst({ enabled: true, threshold: 20, windowMs: 300_000 }))
  */
 export function nonOwnerBurst(config: RuleConfig): OperatorFunction<AccessFlow, RuleOutput> {
-  return ruleOperator(() => createBurstEngine('non_owner_burst', config, () => true));
+  return ruleOperator(() => createNonOwnerBurstEngine(config));
+}
+
+/** The rule's state machine, for running it without the operator (the fused core in detect.ts). */
+export function createNonOwnerBurstEngine(config: RuleConfig): RuleEngine {
+  return createBurstEngine('non_owner_burst', config, () => true);
 }

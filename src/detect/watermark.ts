@@ -9,6 +9,9 @@ import {
 
 export type WatermarkMode = 'records' | 'external';
 
+/** How far the watermark moves before the rules hear of it (always, too, just before a checkpoint). */
+export const WATERMARK_STEP_MS = 1_000;
+
 /**
  * Event-time progress. The watermark is the time below which no record is expected any more:
  * - `records` (replay): the largest event time seen minus `allowedLatenessMs`;
@@ -24,56 +27,86 @@ export type WatermarkMode = 'records' | 'external';
 export function watermark(
   allowedLatenessMs: number,
   mode: WatermarkMode = 'records',
-  stepMs = 1_000,
+  stepMs = WATERMARK_STEP_MS,
 ): OperatorFunction<CoreInput, TimedFlow> {
   return (source) =>
     new Observable<TimedFlow>((subscriber) => {
-      let current = -Infinity;
-      let sent = -Infinity;
-      let maxEventTime = -Infinity;
-      let records = 0;
-      let late = 0;
-      const advance = (time: number, force: boolean): void => {
-        if (time > current) current = time;
-        if (current > sent && (force || current - sent >= stepMs)) {
-          sent = current;
-          subscriber.next({ kind: 'watermark', time: current } satisfies WatermarkMark);
-        }
+      const clock = new WatermarkClock(allowedLatenessMs, mode, stepMs);
+      const announce = (time: number): void => {
+        if (!Number.isNaN(time)) subscriber.next({ kind: 'watermark', time } satisfies WatermarkMark);
       };
       return source.subscribe({
         next(input) {
           if (input.kind === 'record') {
-            records++;
             const time = input.record.creation_time;
-            if (time < current) {
-              late++;
-              return;
-            }
+            if (!clock.onTime(time)) return;
             subscriber.next(input);
-            if (mode === 'records' && time > maxEventTime) {
-              maxEventTime = time;
-              advance(time - allowedLatenessMs, false);
-            }
+            announce(clock.afterRecord(time));
           } else if (input.kind === 'watermark') {
-            advance(input.time, true);
+            announce(clock.advance(input.time, true));
           } else {
-            advance(current, true);
-            const stats = emptyStats();
-            stats.records = records;
-            stats.late = late;
-            const mark: CheckpointMark = {
-              kind: 'checkpoint',
-              id: input.id,
-              watermark: current,
-              neededFrom: Infinity,
-              stats,
-              branches: 0,
-            };
-            subscriber.next(mark);
+            announce(clock.advance(clock.current, true));
+            subscriber.next(clock.checkpoint(input.id));
           }
         },
         error: (error: unknown) => subscriber.error(error),
         complete: () => subscriber.complete(),
       });
     });
+}
+
+/**
+ * The watermark stage's state, without the operator plumbing (the fused core in detect.ts drives it
+ * directly). Methods that may move the watermark return the time to announce downstream, or NaN when
+ * nothing is to be announced.
+ */
+export class WatermarkClock {
+  /** The watermark: -Infinity until there is one. */
+  current = -Infinity;
+  /** Records seen, and of those the late ones. */
+  records = 0;
+  late = 0;
+  private sent = -Infinity;
+  private maxEventTime = -Infinity;
+
+  constructor(
+    private readonly allowedLatenessMs: number,
+    private readonly mode: WatermarkMode,
+    private readonly stepMs: number = WATERMARK_STEP_MS,
+  ) {}
+
+  /** Counts a record; false when it is late (older than the watermark), and counts that too. */
+  onTime(time: number): boolean {
+    this.records++;
+    if (time < this.current) {
+      this.late++;
+      return false;
+    }
+    return true;
+  }
+
+  /** After an on-time record has gone downstream: in `records` mode, its event time moves the watermark. */
+  afterRecord(time: number): number {
+    if (this.mode !== 'records' || time <= this.maxEventTime) return NaN;
+    this.maxEventTime = time;
+    return this.advance(time - this.allowedLatenessMs, false);
+  }
+
+  /** Moves the watermark forward to `time` (never back); `force` announces any move, not just a step. */
+  advance(time: number, force: boolean): number {
+    if (time > this.current) this.current = time;
+    if (this.current > this.sent && (force || this.current - this.sent >= this.stepMs)) {
+      this.sent = this.current;
+      return this.current;
+    }
+    return NaN;
+  }
+
+  /** A checkpoint marker with this stage's part filled in (call `advance(current, true)` first). */
+  checkpoint(id: number): CheckpointMark {
+    const stats = emptyStats();
+    stats.records = this.records;
+    stats.late = this.late;
+    return { kind: 'checkpoint', id, watermark: this.current, neededFrom: Infinity, stats, branches: 0 };
+  }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createClassifier } from '../../src/detect/classify.js';
-import type { Access } from '../../src/detect/types.js';
+import { ClassTally, createClassifier } from '../../src/detect/classify.js';
+import { emptyStats, type Access } from '../../src/detect/types.js';
 import { activity, detection } from './helpers.js';
 
 const classifier = createClassifier(
@@ -143,5 +143,27 @@ describe('classify', () => {
         'non_owner',
       );
     });
+  });
+});
+
+describe('ClassTally', () => {
+  it('passes non-owner accesses on and counts the records it drops by class', () => {
+    const tally = new ClassTally(classifier);
+    const records = [
+      activity({ logon_type: 3 }), // system
+      activity({ logon_user_sid: 'S-1-5-21-100' }), // owner (same SID)
+      activity({ logon_type: 0, logon_user_sid: null }), // owner (logon type, SIDs missing)
+      activity({ mailbox_guid: null, mailbox_owner_upn: null }), // unattributable
+      activity({ user_id: 'svc-archive@contoso.com' }), // allow-listed
+      activity(), // non-owner
+    ];
+    const passed = records.map((record) => tally.access(record));
+    assert.deepEqual(
+      passed.map((access) => access?.actor ?? null),
+      [null, null, null, null, null, 'eve@contoso.com'],
+    );
+    const stats = emptyStats();
+    tally.report(stats);
+    assert.deepEqual([stats.system, stats.owner, stats.unattributable, stats.allowListed], [1, 2, 1, 1]);
   });
 });

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { at, onlyRule, reads, run } from './helpers.js';
+import { createClassifier } from '../../src/detect/classify.js';
+import { createCrossDomainBurstEngine } from '../../src/detect/cross-domain-burst.js';
+import type { Access } from '../../src/detect/types.js';
+import { at, detection, onlyRule, reads, run } from './helpers.js';
 
 const config = onlyRule('crossDomainBurst', 5, '10m', {
   organizationDomains: [['contoso.com', 'contoso.co.uk']],
@@ -64,5 +67,19 @@ describe('cross_domain_burst', () => {
     const { alerts, stats } = run(config, reads(20, at('12:00:00'), at('12:01:00'), system));
     assert.equal(alerts.length, 0);
     assert.equal(stats.system, 20);
+  });
+});
+
+describe('createCrossDomainBurstEngine', () => {
+  it('is the rule without the operator: counts only cross-domain accesses', () => {
+    const classifier = createClassifier(detection());
+    const engine = createCrossDomainBurstEngine({ enabled: true, threshold: 2, windowMs: 600_000 });
+    const inside = reads(3, at('12:00:00'), at('12:01:00'));
+    const outside = reads(2, at('12:02:00'), at('12:03:00'), outsider);
+    const alerts = [...inside, ...outside].map((record) => engine.add(classifier(record) as Access));
+    assert.deepEqual(
+      alerts.map((alert) => alert?.rule ?? null),
+      [null, null, null, null, 'cross_domain_burst'],
+    );
   });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Subject } from 'rxjs';
 import { createClassifier } from '../../src/detect/classify.js';
-import { dedupe } from '../../src/detect/dedupe.js';
+import { dedupe, RememberedIds } from '../../src/detect/dedupe.js';
 import { emptyStats, type Access, type AccessFlow, type CheckpointMark } from '../../src/detect/types.js';
 import { activity, at, detection } from './helpers.js';
 
@@ -47,5 +47,27 @@ describe('dedupe', () => {
     mark = checkpoint();
     input.next(mark);
     assert.equal(mark.stats.rememberedIds, 0);
+  });
+});
+
+describe('RememberedIds', () => {
+  it('admits an id once until the watermark passes its event time, and reports its counters', () => {
+    const ids = new RememberedIds();
+    assert.equal(ids.admit(access('a', at('12:00'))), true);
+    assert.equal(ids.admit(access('a', at('12:00'))), false);
+    assert.equal(ids.admit(access('b', at('12:05'), true)), true);
+    ids.forget(at('12:00')); // 12:00 is not below the watermark: remembered
+    assert.equal(ids.admit(access('a', at('12:00'))), false);
+    ids.forget(at('12:01'));
+    const stats = emptyStats();
+    ids.report(stats);
+    assert.deepEqual(
+      [stats.duplicates, stats.nonOwner, stats.crossDomain, stats.rememberedIds],
+      [2, 2, 1, 1],
+    );
+    assert.equal(ids.admit(access('a', at('12:00'))), true); // forgotten (the watermark stage drops it as late)
+    ids.clear();
+    ids.report(stats);
+    assert.equal(stats.rememberedIds, 0);
   });
 });

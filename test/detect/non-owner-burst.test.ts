@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { createClassifier } from '../../src/detect/classify.js';
-import { nonOwnerBurst } from '../../src/detect/non-owner-burst.js';
-import type { Access, AccessFlow, RuleOutput } from '../../src/detect/types.js';
+import { createNonOwnerBurstEngine, nonOwnerBurst } from '../../src/detect/non-owner-burst.js';
+import { emptyStats, type Access, type AccessFlow, type RuleOutput } from '../../src/detect/types.js';
 import { activity, at, detection, onlyRule, reads, run, shuffled } from './helpers.js';
 
 const config = onlyRule('nonOwnerBurst', 20, '5m');
@@ -216,5 +216,35 @@ describe('non_owner_burst', () => {
       );
       expectObservable(kinds).toBe('----x-------|', { x: 'alert' });
     });
+  });
+});
+
+describe('createNonOwnerBurstEngine', () => {
+  it('is the rule without the operator: alerts on the N-th access, then reports', () => {
+    const classifier = createClassifier(detection());
+    const engine = createNonOwnerBurstEngine({ enabled: true, threshold: 3, windowMs: 300_000 });
+    const alerts = reads(4, at('12:00:00'), at('12:03:00')).map((record) =>
+      engine.add(classifier(record) as Access),
+    );
+    assert.deepEqual(
+      alerts.map((alert) => alert?.rule ?? null),
+      [null, null, 'non_owner_burst', null],
+    );
+    const mark = {
+      kind: 'checkpoint',
+      id: 1,
+      watermark: 0,
+      neededFrom: Infinity,
+      stats: emptyStats(),
+      branches: 0,
+    } as const;
+    engine.report(mark);
+    assert.deepEqual(
+      [mark.stats.alerts.non_owner_burst, mark.stats.openKeys, mark.neededFrom],
+      [1, 1, at('12:00:00')],
+    );
+    engine.advance(at('13:00:00'));
+    engine.report(mark);
+    assert.equal(mark.stats.openKeys, 1); // summed: the first report's key, none now
   });
 });

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { map } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { CoreInput, TimedFlow } from '../../src/detect/types.js';
-import { watermark } from '../../src/detect/watermark.js';
+import { watermark, WatermarkClock } from '../../src/detect/watermark.js';
 import { activity, at } from './helpers.js';
 
 const HOUR = 3_600_000;
@@ -83,5 +83,31 @@ describe('watermark', () => {
         c: 'checkpoint',
       });
     });
+  });
+});
+
+describe('WatermarkClock', () => {
+  it('counts records and late ones, and returns the watermark to announce or NaN', () => {
+    const clock = new WatermarkClock(1_000, 'records', 500);
+    assert.equal(clock.onTime(10_000), true);
+    assert.equal(clock.afterRecord(10_000), 9_000); // first move: announced
+    assert.equal(clock.onTime(10_200), true);
+    assert.ok(Number.isNaN(clock.afterRecord(10_200))); // moved 200 ms < 500 ms step
+    assert.ok(Number.isNaN(clock.afterRecord(9_500))); // not the largest event time
+    assert.equal(clock.current, 9_200);
+    assert.equal(clock.onTime(9_100), false); // below the watermark: late
+    assert.equal(clock.advance(clock.current, true), 9_200); // forced: any move is announced
+    assert.ok(Number.isNaN(clock.advance(5_000, true))); // never back
+    const mark = clock.checkpoint(4);
+    assert.deepEqual([mark.id, mark.watermark, mark.neededFrom, mark.branches], [4, 9_200, Infinity, 0]);
+    assert.deepEqual([mark.stats.records, mark.stats.late], [3, 1]);
+  });
+
+  it('in external mode ignores event times', () => {
+    const clock = new WatermarkClock(0, 'external');
+    assert.equal(clock.onTime(50_000), true);
+    assert.ok(Number.isNaN(clock.afterRecord(50_000)));
+    assert.equal(clock.current, -Infinity);
+    assert.equal(clock.advance(40_000, true), 40_000);
   });
 });
