@@ -42,6 +42,125 @@ export function parseRecords(): OperatorFunction<unknown, ExchangeMailboxActivit
 // Object literals below list the fields in schema order, so every record shares one hidden class.
 
 function fromSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity {
+  return fromTypedSnakeCase(v) ?? fromAnySnakeCase(v);
+}
+
+/**
+ * The snake_case shape when every field already has its type, as the Avro decoder gives it (absent
+ * fields read as null): type checks only, no conversions, no calls. Null when any field needs the general
+ * path, which converts or reports. Both paths give the same record for the input this one accepts.
+ */
+function fromTypedSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity | null {
+  const id = v.id;
+  const recordType = v.record_type;
+  const time = v.creation_time;
+  const operation = v.operation;
+  const organizationId = v.organization_id;
+  const userType = v.user_type;
+  const userKey = v.user_key;
+  const userId = v.user_id;
+  const clientIp = v.client_ip ?? v.client_ip_address;
+  const logonType = v.logon_type;
+  const internalLogonType = v.internal_logon_type;
+  const externalAccess = v.external_access;
+  if (
+    typeof id !== 'string' ||
+    id.length === 0 ||
+    !isInt32(recordType) ||
+    typeof time !== 'number' ||
+    !Number.isInteger(time) ||
+    typeof operation !== 'string' ||
+    typeof organizationId !== 'string' ||
+    !isInt32(userType) ||
+    typeof userKey !== 'string' ||
+    typeof userId !== 'string' ||
+    typeof clientIp !== 'string' ||
+    !(logonType === undefined || logonType === null || isInt32(logonType)) ||
+    !(internalLogonType === undefined || internalLogonType === null || isInt32(internalLogonType)) ||
+    !(externalAccess === undefined || externalAccess === null || typeof externalAccess === 'boolean')
+  )
+    return null;
+  const workload = v.workload;
+  const resultStatus = v.result_status;
+  const objectId = v.object_id;
+  const scope = v.scope;
+  const mailboxGuid = v.mailbox_guid;
+  const ownerUpn = v.mailbox_owner_upn;
+  const ownerSid = v.mailbox_owner_sid;
+  const masterSid = v.mailbox_owner_master_account_sid;
+  const logonSid = v.logon_user_sid;
+  const displayName = v.logon_user_display_name;
+  const server = v.originating_server;
+  const organizationName = v.organization_name;
+  const clientInfo = v.client_info_string;
+  const clientIpAddress = v.client_ip_address;
+  const machineName = v.client_machine_name;
+  const processName = v.client_process_name;
+  const clientVersion = v.client_version;
+  if (!(
+    isOptionalText(workload) &&
+    isOptionalText(resultStatus) &&
+    isOptionalText(objectId) &&
+    isOptionalText(scope) &&
+    isOptionalText(mailboxGuid) &&
+    isOptionalText(ownerUpn) &&
+    isOptionalText(ownerSid) &&
+    isOptionalText(masterSid) &&
+    isOptionalText(logonSid) &&
+    isOptionalText(displayName) &&
+    isOptionalText(server) &&
+    isOptionalText(organizationName) &&
+    isOptionalText(clientInfo) &&
+    isOptionalText(clientIpAddress) &&
+    isOptionalText(machineName) &&
+    isOptionalText(processName) &&
+    isOptionalText(clientVersion)
+  ))
+    return null;
+  return {
+    id,
+    record_type: recordType,
+    creation_time: time,
+    operation,
+    organization_id: organizationId,
+    user_type: userType,
+    user_key: userKey,
+    workload: workload ?? null,
+    result_status: resultStatus ?? null,
+    object_id: objectId ?? null,
+    user_id: userId,
+    client_ip: clientIp,
+    scope: scope ?? null,
+    logon_type: logonType ?? null,
+    internal_logon_type: internalLogonType ?? null,
+    mailbox_guid: mailboxGuid ?? null,
+    mailbox_owner_upn: ownerUpn ?? null,
+    mailbox_owner_sid: ownerSid ?? null,
+    mailbox_owner_master_account_sid: masterSid ?? null,
+    logon_user_sid: logonSid ?? null,
+    logon_user_display_name: displayName ?? null,
+    external_access: externalAccess ?? null,
+    originating_server: server ?? null,
+    organization_name: organizationName ?? null,
+    client_info_string: clientInfo ?? null,
+    client_ip_address: clientIpAddress ?? null,
+    client_machine_name: machineName ?? null,
+    client_process_name: processName ?? null,
+    client_version: clientVersion ?? null,
+  };
+}
+
+/** An integer in the Avro `int` range (what `requiredInt` accepts as a number, unchanged). */
+function isInt32(value: unknown): value is number {
+  return typeof value === 'number' && (value | 0) === value;
+}
+
+function isOptionalText(value: unknown): value is string | null | undefined {
+  return value === undefined || value === null || typeof value === 'string';
+}
+
+/** The snake_case shape in general: numbers as text, enum names, ISO timestamps; errors name the field. */
+function fromAnySnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity {
   return {
     id: requiredId(v.id, 'id'),
     record_type: requiredInt(v.record_type, 'record_type', RECORD_TYPES),

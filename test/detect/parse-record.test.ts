@@ -5,6 +5,12 @@ import { from, toArray, lastValueFrom } from 'rxjs';
 import { parseRecord, parseRecords } from '../../src/detect/parse-record.js';
 import { ErrorCodes, RecordError } from '../../src/errors.js';
 import { ACTIVITY_FIELDS } from '../../src/model/activity.js';
+import {
+  activityDetectionType,
+  activitySchema,
+  FIELDS_NOT_READ_BY_DETECTION,
+} from '../../src/model/schemas.js';
+import avro from 'avsc';
 import { activity } from './helpers.js';
 
 const SENTINEL = new URL('../fixtures/sentinel-officeactivity-exchange.ndjson', import.meta.url);
@@ -164,6 +170,45 @@ describe('parseRecord', () => {
     rejects([activity()], null, /not a JSON object/);
     rejects(null, null, /not a JSON object/);
     rejects({}, 'id', /missing/);
+  });
+
+  it("reads the Avro decoder's output, fields the reader skips as null", () => {
+    const record = activity({ workload: 'Exchange', client_ip_address: '203.0.113.7', logon_type: null });
+    const writer = avro.Type.forSchema(activitySchema as avro.Schema);
+    const decoded = activityDetectionType.fromBuffer(
+      writer.toBuffer(record),
+      activityDetectionType.createResolver(writer),
+    ) as Record<string, unknown>;
+    assert.equal(decoded.workload, undefined);
+    const parsed = parseRecord(decoded);
+    const expected: Record<string, unknown> = { ...record };
+    for (const field of FIELDS_NOT_READ_BY_DETECTION) expected[field] = null;
+    assert.deepEqual(parsed, expected);
+    assert.deepEqual(Object.keys(parsed), [...ACTIVITY_FIELDS]);
+  });
+
+  it('gives the same record whether fields come typed or need converting', () => {
+    const typed = activity({ logon_type: 2, external_access: true, creation_time: 1_705_320_000_000 });
+    const parsed = parseRecord(typed);
+    assert.deepEqual(parsed, typed);
+    for (const converted of [
+      { record_type: '50' },
+      { record_type: 'ExchangeItemAggregated' },
+      { user_type: 'Regular' },
+      { creation_time: '2024-01-15T12:00:00Z' },
+      { creation_time: 1_705_320_000_000.7 },
+      { logon_type: 'Delegated' },
+      { external_access: 'TRUE' },
+    ]) {
+      assert.deepEqual(parseRecord({ ...typed, ...converted }), parsed, JSON.stringify(converted));
+    }
+    assert.equal(parseRecord({ ...typed, logon_type: '' }).logon_type, null);
+    assert.equal(parseRecord({ ...typed, external_access: '' }).external_access, null);
+    assert.equal(
+      parseRecord({ ...typed, client_ip: undefined, client_ip_address: '10.0.0.1' }).client_ip,
+      '10.0.0.1',
+    );
+    rejects({ ...typed, record_type: 2 ** 31 }, 'record_type', /RecordType/);
   });
 
   it('allows an empty client_ip', () => {
