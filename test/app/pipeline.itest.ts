@@ -289,3 +289,22 @@ test('SIGTERM finishes cleanly and commits the offsets of records no window need
   const committed = await admin.fetchOffsets({ groupId: topics.groupId, topics: [topics.activity] });
   assert.equal(committed[0]?.partitions[0]?.offset, '120', 'final commit on SIGTERM');
 });
+
+test('an unreachable registry is retried with backoff, then start-up stops with a clear error and exit 1', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
+  t.after(cleanup);
+  const env = pipelineEnv(stack, topics, await freePort(), {
+    SCHEMA_REGISTRY_URL: `http://127.0.0.1:${await freePort()}`, // nothing listens there
+    MAILBOX_RADAR_REGISTRY__RETRIES: '2',
+  });
+  const started = Date.now();
+  const pipeline = startPipeline(env);
+  t.after(() => pipeline.process.kill('SIGKILL'));
+  assert.equal(await pipeline.exit, 1, pipeline.output());
+  assert.ok(Date.now() - started >= 600, 'two retries with backoff (200 ms, 400 ms) before giving up');
+  assert.match(pipeline.output(), /schema registry http:\/\/127\.0\.0\.1:\d+ unavailable: .* failed 3 times/);
+  assert.match(pipeline.output(), /REGISTRY_UNAVAILABLE/);
+});
