@@ -45,6 +45,7 @@ export class RememberedIds {
   // Ids in arrival order, to forget them once the watermark has passed; a record far ahead of the
   // rest holds the ones behind it a little longer, which costs memory only.
   private queue: string[] = [];
+  private times: number[] = []; // the event time of each id in `queue`, as `seen` has it
   private head = 0;
   private duplicates = 0;
   private nonOwner = 0;
@@ -59,6 +60,7 @@ export class RememberedIds {
     }
     seen.set(access.id, access.time);
     this.queue.push(access.id);
+    this.times.push(access.time);
     this.nonOwner++;
     if (access.crossDomain) this.crossDomain++;
     return true;
@@ -68,15 +70,16 @@ export class RememberedIds {
   forget(watermark: number): void {
     const seen = this.seen;
     const queue = this.queue;
+    const times = this.times;
     let head = this.head;
     while (head < queue.length) {
-      const id = queue[head] as string;
-      if ((seen.get(id) as number) >= watermark) break;
-      seen.delete(id);
+      if ((times[head] as number) >= watermark) break;
+      seen.delete(queue[head] as string);
       head++;
     }
     if (head > 1024 && head * 2 > queue.length) {
       this.queue = queue.slice(head);
+      this.times = times.slice(head);
       head = 0;
     }
     this.head = head;
@@ -93,6 +96,7 @@ export class RememberedIds {
   clear(): void {
     this.seen.clear();
     this.queue = [];
+    this.times = [];
     this.head = 0;
   }
 }
