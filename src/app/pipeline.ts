@@ -7,10 +7,12 @@
  *   sink     Avro alerts, one topic per rule, key = alert_id, idempotent producer, acks = all
  *   offsets  committed per partition only past records that no open window still needs
  *
- * Batches are processed one at a time (eachBatch is awaited), which is the backpressure: the consumer
- * fetches the next batch only when this one's alerts are acknowledged. On every group join the core is
- * rebuilt empty: kafkajs resumes every assigned partition from its committed offset, and re-reading from
- * there rebuilds exactly the state the windows need (re-emitted alerts keep their alert_id).
+ * Batches go through decode and the core one at a time; their alerts and dead letters are sent without
+ * holding up the next fetch. Backpressure: while more than `pipeline.maxInFlightRecords` consumed records
+ * wait for the broker to acknowledge what they produced, the consumer is paused; it resumes at half.
+ * Offsets are committed only below the first record whose output is unacknowledged. On every group join
+ * the core is rebuilt empty: kafkajs resumes every assigned partition from its committed offset, and
+ * re-reading from there rebuilds exactly the state the windows need (re-emitted alerts keep their alert_id).
  */
 import { Subject, type Subscription } from 'rxjs';
 import {
@@ -71,6 +73,11 @@ export class Pipeline {
   private committed = new Map<number, number>();
   private lastCommitAt = 0;
   private awaitingFirstFetch = new Set<number>();
+  /** Per partition, batches whose output is not acknowledged yet, in offset order. */
+  private unacked = new Map<number, { first: number; records: number; done: boolean }[]>();
+  private inFlightRecords = 0;
+  private readonly sends = new Set<Promise<void>>();
+  private paused = false;
   private joined = false;
   private running = false;
   private failed = false;
@@ -209,7 +216,10 @@ export class Pipeline {
       // batch in flight, and must happen before the consumer leaves the group.
       if (this.running) {
         this.consumer.pause([{ topic: this.config.topics.activity }]);
-        if (!this.failed) await this.serialize(() => this.commit(true));
+        await this.serialize(async () => {
+          await Promise.allSettled([...this.sends]); // what was consumed gets its output out first
+          if (!this.failed) await this.commit(true);
+        });
         await this.consumer.stop();
       }
     } catch (error) {
@@ -285,7 +295,7 @@ export class Pipeline {
     this.tracker.track(partition, Number(messages[0]!.offset), next, maxEventTime);
     this.checkpoint(now);
 
-    await this.publish(dead);
+    this.publishInBackground(partition, Number(messages[0]!.offset), messages.length, dead);
     this.awaitingFirstFetch.delete(partition);
     this.metrics.lag.set(
       { topic, partition: String(partition) },
@@ -301,6 +311,49 @@ export class Pipeline {
     this.checkpoint(Date.now());
     await this.publish([]);
     await this.commit(false);
+  }
+
+  /**
+   * Sends this batch's alerts and dead letters without awaiting them here; the offsets of the batch are
+   * held back from commits until the broker has acknowledged them. Too much unacknowledged → pause.
+   */
+  private publishInBackground(partition: number, first: number, records: number, dead: Message[]): void {
+    if (this.core.alerts.length === 0 && dead.length === 0) return; // nothing to wait for
+    const entry = { first, records, done: false };
+    const queue = this.unacked.get(partition) ?? [];
+    queue.push(entry);
+    this.unacked.set(partition, queue);
+    this.inFlightRecords += records;
+    const send: Promise<void> = this.publish(dead).then(
+      () => {
+        entry.done = true;
+        this.inFlightRecords -= records;
+        this.sends.delete(send);
+        if (this.paused && this.inFlightRecords <= this.config.pipeline.maxInFlightRecords / 2) {
+          this.paused = false;
+          this.consumer.resume([{ topic: this.config.topics.activity }]);
+          this.logger.info({ inFlightRecords: this.inFlightRecords }, 'resumed');
+        }
+      },
+      (error: unknown) => void this.fail(error), // nothing from this batch on is ever committed
+    );
+    this.sends.add(send);
+    if (!this.paused && this.inFlightRecords > this.config.pipeline.maxInFlightRecords) {
+      this.paused = true;
+      this.consumer.pause([{ topic: this.config.topics.activity }]);
+      this.logger.warn(
+        { inFlightRecords: this.inFlightRecords },
+        'paused: waiting for the broker to acknowledge',
+      );
+    }
+  }
+
+  /** The first offset of a partition whose output is not acknowledged yet, if any. */
+  private firstUnacked(partition: number): number | undefined {
+    const queue = this.unacked.get(partition);
+    if (queue === undefined) return undefined;
+    while (queue.length > 0 && queue[0]!.done) queue.shift();
+    return queue[0]?.first;
   }
 
   /** Feed the watermark and a checkpoint marker; the core answers synchronously. */
@@ -342,6 +395,10 @@ export class Pipeline {
     const checkpoint = this.core.checkpoint;
     if (checkpoint === undefined) return;
     const offsets = this.tracker.committable(checkpoint.neededFrom);
+    for (const [partition, offset] of offsets) {
+      const unacked = this.firstUnacked(partition);
+      if (unacked !== undefined && unacked < offset) offsets.set(partition, unacked);
+    }
     const changed = [...offsets].filter(
       ([partition, offset]) => (this.committed.get(partition) ?? -1) < offset,
     );
@@ -413,6 +470,7 @@ export class Pipeline {
     this.tracker.clear();
     this.watermarks.clear();
     this.committed = new Map();
+    this.unacked = new Map(); // a pending send that fails still fails the pipeline
     const now = Date.now();
     for (const partition of partitions) this.watermarks.assign(partition, now);
     this.joined = true;

@@ -110,7 +110,10 @@ test('poison records of each kind go to the dead-letter topic with headers; good
       code: 'RECORD_INVALID',
     },
   ];
-  const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
+  // maxInFlightRecords 1: the poison batch's dead letters pause the consumer until they are acknowledged.
+  const pipeline = startPipeline(
+    pipelineEnv(stack, topics, await freePort(), { MAILBOX_RADAR_PIPELINE__MAX_IN_FLIGHT_RECORDS: '1' }),
+  );
   t.after(() => pipeline.process.kill('SIGKILL'));
   await waitReady(pipeline);
   const producer = kafkaFor(stack).producer();
@@ -145,6 +148,8 @@ test('poison records of each kind go to the dead-letter topic with headers; good
   const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 30_000 });
   assert.equal(alerts.length, 1);
   assert.equal(alerts[0]!.alert.rule, 'non_owner_burst');
+  assert.match(pipeline.output(), /"msg":"paused: waiting for the broker to acknowledge"/);
+  assert.match(pipeline.output(), /"msg":"resumed"/);
   assert.equal(await metric(pipeline, 'mailbox_radar_records_dead_lettered_total'), poison.length);
   pipeline.process.kill('SIGTERM');
   assert.equal(await pipeline.exit, 0);
