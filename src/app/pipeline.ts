@@ -95,8 +95,8 @@ export class Pipeline {
     const kafka = createKafka(config.kafka, logger.child({ component: 'kafka' }));
     this.consumer = kafka.consumer({
       groupId: config.kafka.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: config.kafka.sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(config.kafka.sessionTimeoutMs / 5)),
       // Latency: return a fetch as soon as there is data, wait at most 100 ms otherwise.
       maxWaitTimeInMs: 100,
       retry: {

@@ -155,6 +155,8 @@ const kafka = z.strictObject({
   sasl: sasl.default(null),
   connectionTimeoutMs: duration(true).default(10_000),
   requestTimeoutMs: duration(true).default(30_000),
+  // The group drops a member silent this long (its partitions go to the others); Kafka's own default is 45 s.
+  sessionTimeoutMs: duration(true).default(30_000),
   topicPartitions: positiveInt().default(3),
   replicationFactor: positiveInt().default(1),
 });

@@ -60,6 +60,8 @@ export interface KafkaConfig {
   readonly sasl: KafkaSaslConfig | null;
   readonly connectionTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /** Consumer group session timeout: after a crash, how long until another member takes over. */
+  readonly sessionTimeoutMs: number;
   /** Partitions and replication factor for the topics the tool creates. */
   readonly topicPartitions: number;
   readonly replicationFactor: number;

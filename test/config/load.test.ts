@@ -48,6 +48,7 @@ describe('config', () => {
       sasl: null,
       connectionTimeoutMs: 10_000,
       requestTimeoutMs: 30_000,
+      sessionTimeoutMs: 30_000,
       topicPartitions: 3,
       replicationFactor: 1,
     });

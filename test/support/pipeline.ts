@@ -52,6 +52,8 @@ export function pipelineEnv(stack: Stack, topics: Topics, port: number, extra: R
     MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
     MAILBOX_RADAR_HTTP__PORT: String(port),
     MAILBOX_RADAR_PIPELINE__COMMIT_INTERVAL_MS: '200',
+    // A killed instance's partitions come back sooner (the broker's minimum is 6 s).
+    MAILBOX_RADAR_KAFKA__SESSION_TIMEOUT_MS: '8000',
     MAILBOX_RADAR_LOG__LEVEL: 'info',
     ...extra,
   };
