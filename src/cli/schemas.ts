@@ -1,7 +1,6 @@
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Config } from '../config/types.js';
-import { ErrorCodes, RadarError } from '../errors.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { activitySchema, alertSchema } from '../model/schemas.js';
@@ -59,7 +58,7 @@ export async function schemasRegister(options: SchemasRegisterOptions, io: Schem
     if (options.createTopics === true) await createTopics(config, io);
     const registry = registryFor(config);
     for (const { subject, schema } of subjectsOf(config)) {
-      const existing = await lookup(config, subject, schema);
+      const existing = await registry.lookup(subject, schema);
       const id = existing ?? (await registry.register(subject, schema));
       io.stdout.write(`${subject} → id ${id} (${existing === undefined ? 'new' : 'already registered'})\n`);
     }
@@ -92,44 +91,4 @@ async function createTopics(config: Config, io: SchemasIo): Promise<void> {
   } finally {
     await admin.disconnect();
   }
-}
-
-/**
- * The id under which `schema` is already registered in `subject`, or undefined (Confluent API
- * `POST /subjects/{subject}`: 404 when the subject or the schema is not there). RegistryClient has no
- * lookup, so this one call is made here with the same URL and credentials.
- */
-async function lookup(config: Config, subject: string, schema: object): Promise<number | undefined> {
-  const base = config.registry.url.replace(/\/+$/, '');
-  const headers: Record<string, string> = {
-    Accept: 'application/vnd.schemaregistry.v1+json, application/json',
-    'Content-Type': 'application/vnd.schemaregistry.v1+json',
-  };
-  if (config.registry.username !== undefined)
-    headers.Authorization = `Basic ${Buffer.from(`${config.registry.username}:${config.registry.password ?? ''}`).toString('base64')}`;
-  let response: Response;
-  try {
-    response = await fetch(`${base}/subjects/${encodeURIComponent(subject)}`, {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ schemaType: 'AVRO', schema: JSON.stringify(schema) }),
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch (error) {
-    const { code, message } = (error as { cause?: { code?: string; message?: string } }).cause ?? {};
-    const cause = code ?? message;
-    throw new RadarError(
-      ErrorCodes.REGISTRY_UNAVAILABLE,
-      `schema registry ${base} unavailable: ${(error as Error).message}${cause === undefined ? '' : ` (${cause})`}`,
-      { cause: error, retriable: true },
-    );
-  }
-  const text = await response.text();
-  if (response.status === 404) return undefined;
-  if (!response.ok)
-    throw new RadarError(
-      ErrorCodes.REGISTRY_UNAVAILABLE,
-      `registry answered ${response.status} to POST /subjects/${subject}: ${text.slice(0, 200)}`,
-    );
-  return (JSON.parse(text) as { id: number }).id;
 }

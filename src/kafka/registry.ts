@@ -62,6 +62,23 @@ export class RegistryClient {
     return body.id;
   }
 
+  /**
+   * The id under which `schema` is already registered in `subject`, or undefined when the subject or the
+   * schema is not there (Confluent API `POST /subjects/{subject}` answers 404).
+   */
+  async lookup(subject: string, schema: object): Promise<number | undefined> {
+    try {
+      const body = (await this.call('POST', `/subjects/${encodeURIComponent(subject)}`, {
+        schemaType: 'AVRO',
+        schema: JSON.stringify(schema),
+      })) as { id: number };
+      return body.id;
+    } catch (error) {
+      if (error instanceof RegistryResponseError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
   /** Registers `schema` under `<topic>-value`. */
   registerValueSchema(topic: string, schema: object): Promise<number> {
     return this.register(`${topic}-value`, schema);
