@@ -1,6 +1,5 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { parseRecord } from '../detect/parse-record.js';
@@ -21,6 +20,7 @@ import {
   reportFailure,
   requireTopics,
 } from './tooling.js';
+import { openInput } from './open-input.js';
 
 export interface IngestOptions {
   input: string;
@@ -182,19 +182,6 @@ function toRecord(item: JsonInputItem): ExchangeMailboxActivity | RecordError {
 /** `line 12`, or `line 3 [41]` for the 42nd element of an array that starts on line 3. */
 function where(item: JsonInputItem): string {
   return item.index === null ? `line ${item.line}` : `line ${item.line} [${item.index}]`;
-}
-
-async function openInput(path: string, stdin: Readable): Promise<Readable> {
-  if (path === '-') return stdin;
-  try {
-    const handle = await open(path, 'r');
-    return handle.createReadStream({ highWaterMark: 256 * 1024 });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    throw new RadarError(ErrorCodes.INPUT_NOT_FOUND, `input ${path}: ${reason}`, { cause: error });
-  }
 }
 
 /** The --rejects file: one JSON line per rejected record. */

@@ -1,5 +1,4 @@
 import { once } from 'node:events';
-import { open } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { Subject } from 'rxjs';
@@ -10,6 +9,7 @@ import type { CoreInput, CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError, RecordError } from '../errors.js';
 import { alertToJson, RULES } from '../model/alert.js';
 import { readNdjsonBatches, type NdjsonItem } from './ndjson.js';
+import { openInput } from './open-input.js';
 
 export interface ReplayOptions {
   /** NDJSON file, or `-` for standard input. */
@@ -128,19 +128,6 @@ function toRecord(item: NdjsonItem): ReturnType<typeof parseRecord> | RecordErro
 
 function where(item: NdjsonItem): string {
   return item.index === null ? `line ${item.lineNumber}` : `line ${item.lineNumber} [${item.index}]`;
-}
-
-async function openInput(path: string, stdin: Readable): Promise<Readable> {
-  if (path === '-') return stdin;
-  try {
-    const handle = await open(path, 'r');
-    return handle.createReadStream({ highWaterMark: 256 * 1024 });
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason =
-      code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (error as Error).message;
-    throw new RadarError(ErrorCodes.INPUT_NOT_FOUND, `input ${path}: ${reason}`, { cause: error });
-  }
 }
 
 function summary(stats: CoreStats, counts: Counts): string {
