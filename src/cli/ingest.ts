@@ -4,21 +4,17 @@ import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { parseRecord } from '../detect/parse-record.js';
 import { ErrorCodes, RadarError, RecordError } from '../errors.js';
-import { AvroTopicWriter } from '../kafka/avro-producer.js';
 import { createKafka } from '../kafka/client.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
-import { activitySchema, activityType } from '../model/schemas.js';
 import { readJsonInput, type JsonInputItem } from './json-input.js';
 import { Progress, formatCount, perSecond } from './progress.js';
 import {
   configOption,
-  connectKafka,
   loadToolConfig,
   onStopSignal,
   parsePositiveInt,
-  registryFor,
   reportFailure,
-  requireTopics,
+  openActivityWriter,
 } from './tooling.js';
 import { openInput } from './open-input.js';
 
@@ -91,22 +87,7 @@ export async function ingest(options: IngestOptions, io: IngestIo): Promise<numb
   let connected = false;
   try {
     rejects = options.rejects === undefined ? undefined : await Rejects.open(options.rejects);
-    const admin = kafka.admin();
-    await connectKafka(admin, config.kafka);
-    try {
-      await requireTopics(admin, [topic]);
-    } finally {
-      await admin.disconnect();
-    }
-    const writer = new AvroTopicWriter<ExchangeMailboxActivity>(
-      producer,
-      registryFor(config),
-      topic,
-      activityType,
-      activitySchema,
-    );
-    await writer.schemaIdForTopic();
-    await connectKafka(producer, config.kafka);
+    const writer = await openActivityWriter(config, kafka, producer, topic);
     connected = true;
 
     // One batch in flight while the next is read and parsed.

@@ -6,11 +6,9 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Config } from '../config/types.js';
 import { ErrorCodes, RadarError } from '../errors.js';
-import { AvroTopicWriter } from '../kafka/avro-producer.js';
 import { createKafka } from '../kafka/client.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { RULES } from '../model/alert.js';
-import { activitySchema, activityType } from '../model/schemas.js';
 import { toManagementApi } from '../simulate/management-api.js';
 import { pace } from '../simulate/pacer.js';
 import { Simulation, Tally, buildManifest } from '../simulate/simulation.js';
@@ -18,15 +16,13 @@ import { ORGANIZATION_DOMAINS } from '../simulate/tenant.js';
 import { Progress, formatCount, perSecond } from './progress.js';
 import {
   configOption,
-  connectKafka,
   loadToolConfig,
   onStopSignal,
   parseDurationOption,
   parsePositiveInt,
   parsePositiveNumber,
-  registryFor,
   reportFailure,
-  requireTopics,
+  openActivityWriter,
   usageError,
 } from './tooling.js';
 
@@ -175,26 +171,11 @@ async function toKafka(
   const topic = config.topics.activity;
   const kafka = createKafka(config.kafka, undefined, '-simulate');
   const producer = kafka.producer({ allowAutoTopicCreation: false });
-  const admin = kafka.admin();
   const controller = new AbortController();
   const release = onStopSignal(() => controller.abort());
   let connected = false;
   try {
-    await connectKafka(admin, config.kafka);
-    try {
-      await requireTopics(admin, [topic]);
-    } finally {
-      await admin.disconnect();
-    }
-    const writer = new AvroTopicWriter<ExchangeMailboxActivity>(
-      producer,
-      registryFor(config),
-      topic,
-      activityType,
-      activitySchema,
-    );
-    await writer.schemaIdForTopic();
-    await connectKafka(producer, config.kafka);
+    const writer = await openActivityWriter(config, kafka, producer, topic);
     connected = true;
 
     // Live event time unless --start: the simulation clock starts now.

@@ -4,7 +4,11 @@ import { loadConfig } from '../config/load.js';
 import type { Config, KafkaConfig } from '../config/types.js';
 import { parseDuration } from '../config/duration.js';
 import { ErrorCodes, RadarError } from '../errors.js';
+import type { Kafka, Producer } from 'kafkajs';
+import { AvroTopicWriter } from '../kafka/avro-producer.js';
 import { RegistryClient } from '../kafka/registry.js';
+import type { ExchangeMailboxActivity } from '../model/activity.js';
+import { activitySchema, activityType } from '../model/schemas.js';
 
 /**
  * What the operator commands (simulate, ingest, tail, schemas) share: loading the configuration the way
@@ -176,4 +180,33 @@ export async function requireTopics(
       ErrorCodes.KAFKA_UNAVAILABLE,
       `topic${missing.length > 1 ? 's' : ''} ${missing.join(', ')} do${missing.length > 1 ? '' : 'es'} not exist; create ${missing.length > 1 ? 'them' : 'it'} with \`mailbox-radar schemas register --create-topics\` (or your cluster's tooling)`,
     );
+}
+
+/**
+ * For the commands that write activity (ingest, simulate): checks that the topic exists, registers the
+ * activity schema under `<topic>-value`, connects the producer, and returns the writer.
+ */
+export async function openActivityWriter(
+  config: Config,
+  kafka: Kafka,
+  producer: Producer,
+  topic: string,
+): Promise<AvroTopicWriter<ExchangeMailboxActivity>> {
+  const admin = kafka.admin();
+  await connectKafka(admin, config.kafka);
+  try {
+    await requireTopics(admin, [topic]);
+  } finally {
+    await admin.disconnect();
+  }
+  const writer = new AvroTopicWriter<ExchangeMailboxActivity>(
+    producer,
+    registryFor(config),
+    topic,
+    activityType,
+    activitySchema,
+  );
+  await writer.schemaIdForTopic();
+  await connectKafka(producer, config.kafka);
+  return writer;
 }
