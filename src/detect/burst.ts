@@ -1,8 +1,8 @@
 import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
 import { buildAlert } from './build-alert.js';
-import { absorb, findEpisode, openEpisode, type Episode } from './episode.js';
+import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
-import { insertSorted, lowerBound } from './sorted.js';
+import { lowerBound } from './sorted.js';
 import type { Access, CheckpointMark, RuleConfig } from './types.js';
 import type { RuleEngine } from './rule-operator.js';
 
@@ -35,21 +35,9 @@ export function createBurstEngine(
       const records = state.records;
       const time = access.time;
 
-      const inEpisode = findEpisode(state.episodes, time, windowMs);
-      if (inEpisode >= 0) {
-        // Part of a burst already alerted on: extend it.
-        const episode = state.episodes[inEpisode] as Episode;
-        if (time < episode.start) episode.start = time;
-        if (time > episode.end) episode.end = time;
-        windows.retained -= absorb(state.episodes, episode, records, windowMs);
-        windows.expireAfter(state, episode.end + windowMs);
-        return null;
-      }
-
-      const at = insertSorted(records, access);
-      windows.retained++;
-      windows.expireAfter(state, time + windowMs);
-      if (records.length < threshold) return null;
+      // Part of a burst already alerted on: the episode is extended, nothing new.
+      const at = windows.extendOrHold(state, access);
+      if (at < 0 || records.length < threshold) return null;
 
       let from = -1;
       let to = -1;

@@ -1,6 +1,6 @@
 import type { Episode } from './episode.js';
-import { expireEpisodes } from './episode.js';
-import { lowerBound, removeRange } from './sorted.js';
+import { absorb, expireEpisodes, findEpisode } from './episode.js';
+import { insertSorted, lowerBound, removeRange } from './sorted.js';
 import { TimeHeap } from './time-heap.js';
 import type { Access } from './types.js';
 
@@ -39,6 +39,28 @@ export class KeyedWindows<S extends WindowState> {
       this.states.set(key, state);
     }
     return state;
+  }
+
+  /**
+   * The first step of every rule: a record within T of an open episode extends it (and the episode
+   * absorbs the held records it now reaches); -1 is returned, as there is nothing new to alert on.
+   * Otherwise the record is held, sorted by time, and its index among the held records is returned.
+   */
+  extendOrHold(state: S, access: Access): number {
+    const time = access.time;
+    const inEpisode = findEpisode(state.episodes, time, this.windowMs);
+    if (inEpisode >= 0) {
+      const episode = state.episodes[inEpisode] as Episode;
+      if (time < episode.start) episode.start = time;
+      if (time > episode.end) episode.end = time;
+      this.retained -= absorb(state.episodes, episode, state.records, this.windowMs);
+      this.expireAfter(state, episode.end + this.windowMs);
+      return -1;
+    }
+    const at = insertSorted(state.records, access);
+    this.retained++;
+    this.expireAfter(state, time + this.windowMs);
+    return at;
   }
 
   /** Looks at `state` again once the watermark passes `time` (if that is sooner than planned). */

@@ -1,10 +1,10 @@
 import type { OperatorFunction } from 'rxjs';
 import type { MailboxAccessAlert } from '../model/alert.js';
 import { buildAlert } from './build-alert.js';
-import { absorb, findEpisode, openEpisode, type Episode } from './episode.js';
+import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
-import { insertSorted, lowerBound } from './sorted.js';
+import { lowerBound } from './sorted.js';
 import type { Access, AccessFlow, CheckpointMark, RuleConfig, RuleOutput } from './types.js';
 
 /**
@@ -86,20 +86,8 @@ export function createSweepEngine(config: RuleConfig): RuleEngine {
       const records = state.records;
       const time = access.time;
 
-      const inEpisode = findEpisode(state.episodes, time, windowMs);
-      if (inEpisode >= 0) {
-        const episode = state.episodes[inEpisode] as Episode;
-        if (time < episode.start) episode.start = time;
-        if (time > episode.end) episode.end = time;
-        windows.retained -= absorb(state.episodes, episode, records, windowMs);
-        windows.expireAfter(state, episode.end + windowMs);
-        return null;
-      }
-
-      const at = insertSorted(records, access);
-      windows.retained++;
-      windows.expireAfter(state, time + windowMs);
-      if (records.length < threshold) return null; // fewer records than mailboxes needed
+      const at = windows.extendOrHold(state, access); // -1: inside an episode already alerted on
+      if (at < 0 || records.length < threshold) return null; // fewer records than mailboxes needed
 
       // Held records exclude those absorbed into episodes, which no window around this record reaches.
       const range =
