@@ -207,7 +207,11 @@ export class Pipeline {
     this.logger.info({ reason }, 'stopping');
     if (this.tick) clearInterval(this.tick);
     const timeout = setTimeout(() => {
-      this.logger.error({ timeoutMs: this.config.pipeline.shutdownTimeoutMs }, 'shutdown timed out');
+      const error = new RadarError(
+        ErrorCodes.SHUTDOWN_TIMEOUT,
+        `shutdown did not finish within ${this.config.pipeline.shutdownTimeoutMs} ms`,
+      );
+      this.logger.error({ err: error, code: error.code }, error.message);
       this.finish(1);
     }, this.config.pipeline.shutdownTimeoutMs);
     timeout.unref();
