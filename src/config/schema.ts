@@ -69,6 +69,8 @@ const rule = (threshold: number, window: string) =>
 const detection = z
   .strictObject({
     allowedLateness: duration(false).default(2 * 3_600_000), // two hours
+    // A record dated further ahead of the wall clock than this is rejected (RECORD_FROM_FUTURE).
+    maxClockSkew: duration(true).default(15 * 60_000), // fifteen minutes
     ignoreLogonTypes: z.array(logonType, { error: 'must be a list of logon types' }).default([3, 4]),
     ignoreSystem: z.boolean({ error: 'must be true or false' }).default(true),
     organizationDomains: z
@@ -97,7 +99,11 @@ const detection = z
       })
       .prefault({}),
   })
-  .transform(({ allowedLateness, ...rest }) => ({ allowedLatenessMs: allowedLateness, ...rest }));
+  .transform(({ allowedLateness, maxClockSkew, ...rest }) => ({
+    allowedLatenessMs: allowedLateness,
+    maxClockSkewMs: maxClockSkew,
+    ...rest,
+  }));
 
 /** `host:port` strings; a comma-separated string is accepted too (as KAFKA_BROKERS gives it). */
 const brokers = z.preprocess(
@@ -178,6 +184,8 @@ const registry = z.strictObject({
   username: text().optional(),
   password: z.string({ error: 'must be a string' }).optional(),
   retries: nonNegativeInt().default(5),
+  // How long `run` waits, paused, for a registry that does not answer (or refuses it) before exit 1.
+  maxOutageMs: duration(true).default(5 * 60_000), // five minutes
 });
 
 const topic = () =>

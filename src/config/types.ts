@@ -26,6 +26,8 @@ export interface AllowlistConfig {
 
 export interface DetectionConfig {
   readonly allowedLatenessMs: number;
+  /** Records dated more than this ahead of the wall clock are rejected (RECORD_FROM_FUTURE). */
+  readonly maxClockSkewMs: number;
   /** Logon types treated as system access (default Transport 3, SystemService 4). */
   readonly ignoreLogonTypes: readonly number[];
   /** When false, system principals are classified like anyone else. */
@@ -72,6 +74,8 @@ export interface RegistryConfig {
   readonly username?: string;
   readonly password?: string;
   readonly retries: number;
+  /** How long `run` stays paused for an unavailable or refusing registry before exit 1. */
+  readonly maxOutageMs: number;
 }
 
 export interface AlertTopicsConfig {

@@ -31,6 +31,7 @@ describe('config', () => {
   it('has the defaults of DESIGN.md', () => {
     const config = defaultConfig();
     assert.equal(config.detection.allowedLatenessMs, 2 * 3_600_000);
+    assert.equal(config.detection.maxClockSkewMs, 15 * 60_000);
     assert.deepEqual(config.detection.ignoreLogonTypes, [3, 4]);
     assert.equal(config.detection.ignoreSystem, true);
     assert.deepEqual(config.detection.organizationDomains, []);
@@ -52,7 +53,7 @@ describe('config', () => {
       topicPartitions: 3,
       replicationFactor: 1,
     });
-    assert.deepEqual(config.registry, { url: 'http://localhost:8081', retries: 5 });
+    assert.deepEqual(config.registry, { url: 'http://localhost:8081', retries: 5, maxOutageMs: 300_000 });
     assert.deepEqual(config.topics, {
       activity: 'o365.exchange.mailbox-activity',
       deadLetter: 'o365.exchange.mailbox-activity.dlq',
