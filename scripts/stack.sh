@@ -1,32 +1,47 @@
 #!/usr/bin/env bash
 # The local stack without Docker: real Apache Kafka (KRaft, single node) and Apicurio Registry (its
 # Confluent-compatible API under /apis/ccompat/v7), both from Maven Central, run with the machine's JDK
-# on loopback. Everything lives in .stack/ (ignored): downloads, broker data, logs, pids.
+# on loopback. Downloads live in .stack/ (ignored); broker data, registry database, logs and pids live in
+# the stack directory, .stack/ unless RADAR_STACK_DIR says otherwise.
 #
-#   scripts/stack.sh up      download once, format once, start what is not running, wait until both answer
-#   scripts/stack.sh down    stop what this script started (by pid), nothing else
-#   scripts/stack.sh status  say what runs
-#   scripts/stack.sh env     print KAFKA_BROKERS and SCHEMA_REGISTRY_URL for the stack
-#   scripts/stack.sh reset   down, then delete broker data and registry state (downloads are kept)
+#   scripts/stack.sh up                download once, format once, start what is not running, wait until both answer
+#   scripts/stack.sh down              stop what this script started (by pid), nothing else
+#   scripts/stack.sh status            say what runs
+#   scripts/stack.sh env               print KAFKA_BROKERS, SCHEMA_REGISTRY_URL, ... for the stack
+#   scripts/stack.sh reset             down, then delete broker data and registry state (downloads are kept)
+#   scripts/stack.sh restart-kafka     stop the broker (SIGTERM, by pid), start it, wait until it answers
+#   scripts/stack.sh restart-registry  the same for the registry; its schemas and ids survive (H2 file database)
+#
+# A second, private stack beside the shared one: another directory and other ports, the same downloads:
+#   RADAR_STACK_DIR=/tmp/my-stack RADAR_KAFKA_PORT=19092 RADAR_KAFKA_CONTROLLER_PORT=19093 \
+#     RADAR_KAFKA_SASL_PORT=19094 RADAR_REGISTRY_PORT=18081 scripts/stack.sh up
+# (the same variables for every other subcommand on that stack). Variables: RADAR_STACK_DIR,
+# RADAR_STACK_DOWNLOADS, RADAR_KAFKA_PORT (9092), RADAR_KAFKA_CONTROLLER_PORT (9093),
+# RADAR_KAFKA_SASL_PORT (9094), RADAR_REGISTRY_PORT (8081), RADAR_STACK_WAIT_SECONDS (120).
+# None starts with MAILBOX_RADAR_: that prefix is the application's configuration namespace.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STACK=${MAILBOX_RADAR_STACK_DIR:-$ROOT/.stack}
-LIBS=$STACK/kafka-libs
-APICURIO=$STACK/apicurio
+STACK=${RADAR_STACK_DIR:-$ROOT/.stack}
+# Downloads are shared by every stack directory: fetched once.
+DOWNLOADS=${RADAR_STACK_DOWNLOADS:-$ROOT/.stack}
+LIBS=$DOWNLOADS/kafka-libs
+APICURIO=$DOWNLOADS/apicurio
 DATA=$STACK/kafka-data
+REGISTRY_DB=$STACK/registry-db
 LOGS=$STACK/logs
 PIDS=$STACK/pids
-KAFKA_PORT=9092
-REGISTRY_PORT=8081
+KAFKA_PORT=${RADAR_KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${RADAR_KAFKA_CONTROLLER_PORT:-9093}
+KAFKA_SASL_PORT=${RADAR_KAFKA_SASL_PORT:-9094}
+REGISTRY_PORT=${RADAR_REGISTRY_PORT:-8081}
 KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
-KAFKA_SASL_PORT=9094
 # A test-only user on the SASL listener (loopback only): PLAIN and SCRAM-SHA-256/512.
 SASL_USER=radar
 SASL_PASSWORD=radar-test-secret
 SCHEMA_REGISTRY_URL=http://127.0.0.1:$REGISTRY_PORT/apis/ccompat/v7
 APICURIO_VERSION=$(sed -n 's:.*<apicurio.version>\(.*\)</apicurio.version>.*:\1:p' "$ROOT/stack/pom.xml")
-WAIT_SECONDS=${STACK_WAIT_SECONDS:-120}
+WAIT_SECONDS=${RADAR_STACK_WAIT_SECONDS:-${STACK_WAIT_SECONDS:-120}}
 
 log() { printf '[stack] %s\n' "$*" >&2; }
 die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
@@ -38,7 +53,8 @@ running_pid() {
   local file=$PIDS/$1.pid pid
   [ -f "$file" ] || return 1
   pid=$(cat "$file")
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+  # A killed process that nobody has reaped yet (a zombie) no longer runs.
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
     echo "$pid"
     return 0
   fi
@@ -56,8 +72,8 @@ fetch_kafka() {
   log "downloading Apache Kafka from Maven Central into $LIBS"
   rm -rf "$LIBS"
   mvn -q -B -f "$ROOT/stack/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$LIBS" -DincludeScope=runtime >"$STACK/mvn-kafka.log" 2>&1 ||
-    die "maven could not fetch Kafka; see $STACK/mvn-kafka.log"
+    -DoutputDirectory="$LIBS" -DincludeScope=runtime >"$DOWNLOADS/mvn-kafka.log" 2>&1 ||
+    die "maven could not fetch Kafka; see $DOWNLOADS/mvn-kafka.log"
   touch "$LIBS/.complete"
 }
 
@@ -68,8 +84,8 @@ fetch_registry() {
   rm -rf "$APICURIO"
   mvn -q -B -f "$ROOT/stack/pom.xml" dependency:unpack \
     -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:zip:all" \
-    -DoutputDirectory="$APICURIO" >"$STACK/mvn-apicurio.log" 2>&1 ||
-    die "maven could not fetch Apicurio Registry; see $STACK/mvn-apicurio.log"
+    -DoutputDirectory="$APICURIO" >"$DOWNLOADS/mvn-apicurio.log" 2>&1 ||
+    die "maven could not fetch Apicurio Registry; see $DOWNLOADS/mvn-apicurio.log"
   ls "$APICURIO"/*-runner.jar >/dev/null 2>&1 || die "no runner jar in the Apicurio zip ($APICURIO)"
   touch "$APICURIO/.complete"
 }
@@ -96,6 +112,8 @@ start_kafka() {
     return 0
   fi
   sed -e "s:@DATA_DIR@:$DATA:" -e "s:@SASL_USER@:$SASL_USER:" -e "s:@SASL_PASSWORD@:$SASL_PASSWORD:" \
+    -e "s:@KAFKA_PORT@:$KAFKA_PORT:g" -e "s:@CONTROLLER_PORT@:$KAFKA_CONTROLLER_PORT:g" \
+    -e "s:@SASL_PORT@:$KAFKA_SASL_PORT:g" \
     "$ROOT/stack/server.properties" >"$STACK/server.properties"
   format_kafka
   log "starting kafka on $KAFKA_BROKERS"
@@ -138,31 +156,43 @@ start_registry() {
   local jar
   jar=$(ls "$APICURIO"/*-runner.jar | head -n 1)
   REGISTRY_HEAP=${REGISTRY_HEAP:--Xms128m -Xmx512m}
-  # In-memory H2 storage: a restart of the registry forgets schemas, and the pipeline re-registers them.
+  # SQL storage in an H2 file database in the stack directory: schemas and their ids survive a restart of
+  # the registry, as they do in a real one. FILE_LOCK=FS: the OS drops the lock when the JVM dies, so a
+  # killed registry starts again without waiting out a stale lock file.
+  mkdir -p "$REGISTRY_DB"
   # shellcheck disable=SC2086
-  detach "$PIDS/registry.pid" "$LOGS/registry.log" "$APICURIO" \
+  detach "$PIDS/registry.pid" "$LOGS/registry.log" "$STACK" \
     java $REGISTRY_HEAP -Djava.awt.headless=true \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
     -Dquarkus.log.level=WARN \
+    -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
+    -Dapicurio.datasource.url="jdbc:h2:file:$REGISTRY_DB/registry;FILE_LOCK=FS" \
+    -Dapicurio.datasource.jdbc.initial-size=2 -Dapicurio.datasource.jdbc.min-size=2 \
     -jar "$jar"
 }
 
-wait_ready() {
-  local deadline=$((SECONDS + WAIT_SECONDS)) kafka_ok=0 registry_ok=0
+kafka_answers() {
+  # The port opens before the broker has a controller; the log line says it can serve.
+  port_open "$KAFKA_PORT" && { ! [ -f "$PIDS/kafka.pid" ] || grep -q 'Kafka Server started' "$LOGS/kafka.log" 2>/dev/null; }
+}
+
+registry_answers() { curl -fsS -o /dev/null "$SCHEMA_REGISTRY_URL/subjects" 2>/dev/null; }
+
+# Waits until each named service (kafka, registry) answers; dies with its log if one exits or time runs out.
+wait_for() {
+  local deadline=$((SECONDS + WAIT_SECONDS)) name pending=("$@") left
   while [ $SECONDS -lt $deadline ]; do
-    if [ $kafka_ok = 0 ] && port_open "$KAFKA_PORT"; then
-      # The port opens before the broker has a controller; the log line says it can serve.
-      if ! [ -f "$PIDS/kafka.pid" ] || grep -q 'Kafka Server started' "$LOGS/kafka.log" 2>/dev/null; then
-        kafka_ok=1
-        log "kafka answers on $KAFKA_BROKERS"
+    left=()
+    for name in "${pending[@]}"; do
+      if "${name}_answers"; then
+        if [ "$name" = kafka ]; then log "kafka answers on $KAFKA_BROKERS"; else log "registry answers on $SCHEMA_REGISTRY_URL"; fi
+      else
+        left+=("$name")
       fi
-    fi
-    if [ $registry_ok = 0 ] && curl -fsS -o /dev/null "$SCHEMA_REGISTRY_URL/subjects" 2>/dev/null; then
-      registry_ok=1
-      log "registry answers on $SCHEMA_REGISTRY_URL"
-    fi
-    [ $kafka_ok = 1 ] && [ $registry_ok = 1 ] && return 0
-    for name in kafka registry; do
+    done
+    [ ${#left[@]} = 0 ] && return 0
+    pending=("${left[@]}")
+    for name in "${pending[@]}"; do
       if [ -f "$PIDS/$name.pid" ] && ! running_pid "$name" >/dev/null; then
         tail -n 30 "$LOGS/$name.log" >&2 || true
         die "$name exited during start-up; see $LOGS/$name.log"
@@ -170,9 +200,8 @@ wait_ready() {
     done
     sleep 0.5
   done
-  [ $kafka_ok = 1 ] || { tail -n 30 "$LOGS/kafka.log" >&2 || true; }
-  [ $registry_ok = 1 ] || { tail -n 30 "$LOGS/registry.log" >&2 || true; }
-  die "the stack did not answer within ${WAIT_SECONDS}s"
+  for name in "${pending[@]}"; do tail -n 30 "$LOGS/$name.log" >&2 || true; done
+  die "${pending[*]} did not answer within ${WAIT_SECONDS}s"
 }
 
 write_env() {
@@ -182,12 +211,12 @@ write_env() {
 up() {
   local started=$SECONDS
   need_java
-  mkdir -p "$STACK" "$LOGS" "$PIDS"
+  mkdir -p "$STACK" "$DOWNLOADS" "$LOGS" "$PIDS"
   fetch_kafka
   fetch_registry
   start_kafka
   start_registry
-  wait_ready
+  wait_for kafka registry
   write_env
   log "up in $((SECONDS - started))s"
   print_env
@@ -241,18 +270,30 @@ print_env() {
   printf 'KAFKA_SASL_BROKERS=127.0.0.1:%s\nKAFKA_SASL_USER=%s\nKAFKA_SASL_PASSWORD=%s\n' "$KAFKA_SASL_PORT" "$SASL_USER" "$SASL_PASSWORD"
 }
 
+# For fault tests: stop one service by its pid (SIGTERM, as an orchestrator would), start it, wait until it
+# answers. Only a service this script started can be restarted.
+restart() {
+  local name=$1
+  running_pid "$name" >/dev/null || die "$name: not started by this script (scripts/stack.sh up first)"
+  stop_one "$name"
+  "start_$name"
+  wait_for "$name"
+}
+
 case "${1:-}" in
   up) up ;;
+  restart-kafka) need_java; restart kafka ;;
+  restart-registry) need_java; restart registry ;;
   down) down ;;
   status) status ;;
   env) print_env ;;
   reset)
     down
-    rm -rf "$DATA" "$LOGS" "$STACK/env" "$STACK/server.properties"
-    log "broker data and logs removed"
+    rm -rf "$DATA" "$REGISTRY_DB" "$LOGS" "$STACK/env" "$STACK/server.properties"
+    log "broker data, registry database and logs removed"
     ;;
   *)
-    echo "usage: $0 up|down|status|env|reset" >&2
+    echo "usage: $0 up|down|status|env|reset|restart-kafka|restart-registry" >&2
     exit 64
     ;;
 esac

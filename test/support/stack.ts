@@ -59,7 +59,8 @@ async function locate(): Promise<Stack | string> {
 }
 
 function localStackEnv(): { brokers: string[]; registryUrl: string; sasl: Stack['sasl'] } {
-  const file = `${ROOT}.stack/env`;
+  // scripts/stack.sh writes the addresses of the stack it started into its directory's env file.
+  const file = `${process.env.RADAR_STACK_DIR ?? `${ROOT}.stack`}/env`;
   const values: Record<string, string> = {};
   if (existsSync(file)) {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
