@@ -21,6 +21,19 @@ export interface LoadConfigOptions {
 /** Environment variables with the MAILBOX_RADAR_ prefix that are not configuration paths. */
 export const RESERVED_ENV = new Set(['MAILBOX_RADAR_CONFIG']);
 
+/**
+ * The configuration's part of the MAILBOX_RADAR_ namespace: MAILBOX_RADAR_<SECTION> and
+ * MAILBOX_RADAR_<SECTION>__<KEY>… for the sections of the schema, and any name with `__` (so a misspelt
+ * section is refused, not ignored). MAILBOX_RADAR_<SECTION>_<WORD> is refused too: it is the `__` typo.
+ * Other MAILBOX_RADAR_ names are not configuration and are not read; the project's own variables stay
+ * out of the prefix anyway (RADAR_STACK_DIR, RADAR_TEST_NO_DOCKER), and a test holds it to that.
+ */
+export function isConfigVariable(name: string): boolean {
+  if (!name.startsWith(ENV_PREFIX) || RESERVED_ENV.has(name)) return false;
+  const rest = name.slice(ENV_PREFIX.length);
+  return rest.includes('__') || SECTIONS.some((s) => rest === s || rest.startsWith(`${s}_`));
+}
+
 const ENV_PREFIX = 'MAILBOX_RADAR_';
 
 /** A ConfigError that carries every problem found, not just the first. */
@@ -114,11 +127,16 @@ function applyEnv(input: unknown, env: NodeJS.ProcessEnv, sources: Map<string, s
   if (env.KAFKA_BROKERS !== undefined) set(['kafka', 'brokers'], env.KAFKA_BROKERS, 'KAFKA_BROKERS');
   if (env.SCHEMA_REGISTRY_URL !== undefined)
     set(['registry', 'url'], env.SCHEMA_REGISTRY_URL, 'SCHEMA_REGISTRY_URL');
-  const names = Object.keys(env)
-    .filter((name) => name.startsWith(ENV_PREFIX) && !RESERVED_ENV.has(name))
-    .sort();
+  const names = Object.keys(env).filter(isConfigVariable).sort();
   for (const name of names) {
     const raw = env[name] as string;
+    if (!name.includes('__') && !SECTIONS.includes(name.slice(ENV_PREFIX.length))) {
+      throw new ConfigError(
+        name,
+        raw,
+        'not a configuration path: levels are split by __ (MAILBOX_RADAR_<SECTION>__<KEY>…)',
+      );
+    }
     const path = name
       .slice(ENV_PREFIX.length)
       .split('__')
@@ -133,6 +151,11 @@ function applyEnv(input: unknown, env: NodeJS.ProcessEnv, sources: Map<string, s
 }
 
 const VERBATIM_KEYS = new Set(['password', 'username']);
+
+/** The schema's sections as they appear in variable names: KAFKA, DETECTION, … */
+const SECTIONS: readonly string[] = Object.keys(configSchema.shape).map((section) =>
+  section.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase(),
+);
 
 function camelCase(segment: string): string {
   return segment.toLowerCase().replace(/_([a-z0-9])/g, (_match, c: string) => c.toUpperCase());

@@ -35,51 +35,57 @@ function* repoFiles(dir: string): Generator<string> {
 }
 
 describe('config environment namespace', () => {
-  it(
-    'ignores MAILBOX_RADAR_ variables that are not configuration paths',
-    { todo: 'issue 8.9: red until the fix' },
-    () => {
-      const config = loadConfig({
-        env: {
-          MAILBOX_RADAR_STACK_DIR: '/tmp/stack',
-          MAILBOX_RADAR_NO_DOCKER: '1',
-          MAILBOX_RADAR_DETECTION__RULES__NON_OWNER_BURST__THRESHOLD: '30',
-        },
-      });
-      assert.equal(config.detection.rules.nonOwnerBurst.threshold, 30);
-    },
-  );
+  it('ignores MAILBOX_RADAR_ variables that are not configuration paths', () => {
+    const config = loadConfig({
+      env: {
+        MAILBOX_RADAR_STACK_DIR: '/tmp/stack',
+        MAILBOX_RADAR_NO_DOCKER: '1',
+        MAILBOX_RADAR_DETECTION__RULES__NON_OWNER_BURST__THRESHOLD: '30',
+      },
+    });
+    assert.equal(config.detection.rules.nonOwnerBurst.threshold, 30);
+  });
 
-  it(
-    'every MAILBOX_RADAR_ variable the project names is MAILBOX_RADAR_CONFIG or a real config key',
-    { todo: 'issue 8.9: red until the fix' },
-    () => {
-      const sections = Object.keys(defaultConfig()).map((s) => s.toUpperCase());
-      const found = new Map<string, string>(); // variable → first file naming it
-      for (const file of repoFiles(ROOT)) {
-        for (const [name] of readFileSync(file, 'utf8').matchAll(/\bMAILBOX_RADAR_[A-Z0-9_]*[A-Z0-9]/g)) {
-          if (!found.has(name)) found.set(name, relative(ROOT, file));
-        }
+  it('refuses the config shapes it cannot place: a misspelt section, a single _ between levels', () => {
+    assert.throws(
+      () => loadConfig({ env: { MAILBOX_RADAR_KAFKA_BROKERS: '[a:9092]' } }),
+      (error: unknown) =>
+        error instanceof ConfigError &&
+        /MAILBOX_RADAR_KAFKA_BROKERS.*levels are split by __/.test(error.message),
+    );
+    assert.throws(
+      () => loadConfig({ env: { MAILBOX_RADAR_KAFAK__BROKERS: '[a:9092]' } }),
+      (error: unknown) =>
+        error instanceof ConfigError && /kafak=.*unknown key \(did you mean kafka\?\)/.test(error.message),
+    );
+  });
+
+  it('every MAILBOX_RADAR_ variable the project names is MAILBOX_RADAR_CONFIG or a real config key', () => {
+    const sections = Object.keys(defaultConfig()).map((s) => s.toUpperCase());
+    const found = new Map<string, string>(); // variable → first file naming it
+    for (const file of repoFiles(ROOT)) {
+      for (const [name] of readFileSync(file, 'utf8').matchAll(/\bMAILBOX_RADAR_[A-Z0-9_]*[A-Z0-9]/g)) {
+        if (!found.has(name)) found.set(name, relative(ROOT, file));
       }
-      assert.ok(found.size > 10, `expected to find the project's config variables, found ${found.size}`);
-      const strays: string[] = [];
-      for (const [name, file] of found) {
-        if (name === 'MAILBOX_RADAR_CONFIG') continue;
-        const [section] = name.slice('MAILBOX_RADAR_'.length).split('__');
-        if (!name.includes('__') || !sections.includes(section as string)) {
-          strays.push(`${name} (${file}): not MAILBOX_RADAR_<SECTION>__<KEY>`);
-          continue;
-        }
-        // Any value will do: the key must exist, whatever the loader thinks of the value.
-        try {
-          loadConfig({ env: { [name]: 'x' } });
-        } catch (error) {
-          assert.ok(error instanceof ConfigError, String(error));
-          if (/unknown key|not a configuration path/.test(error.message))
-            strays.push(`${name} (${file}): ${error.message}`);
-        }
+    }
+    assert.ok(found.size > 10, `expected to find the project's config variables, found ${found.size}`);
+    const strays: string[] = [];
+    for (const [name, file] of found) {
+      if (name === 'MAILBOX_RADAR_CONFIG') continue;
+      const [section] = name.slice('MAILBOX_RADAR_'.length).split('__');
+      if (!name.includes('__') || !sections.includes(section as string)) {
+        strays.push(`${name} (${file}): not MAILBOX_RADAR_<SECTION>__<KEY>`);
+        continue;
       }
-      assert.deepEqual(strays, []);
-    },
-  );
+      // Any value will do: the key must exist, whatever the loader thinks of the value.
+      try {
+        loadConfig({ env: { [name]: 'x' } });
+      } catch (error) {
+        assert.ok(error instanceof ConfigError, String(error));
+        if (/unknown key|not a configuration path/.test(error.message))
+          strays.push(`${name} (${file}): ${error.message}`);
+      }
+    }
+    assert.deepEqual(strays, []);
+  });
 });

@@ -111,7 +111,7 @@ function tcpAnswers(host: string, port: number): Promise<boolean> {
 }
 
 async function dockerAnswers(): Promise<boolean> {
-  if (process.env.MAILBOX_RADAR_NO_DOCKER === '1') return false;
+  if (process.env.RADAR_TEST_NO_DOCKER === '1') return false;
   try {
     const { getContainerRuntimeClient } = await import('testcontainers');
     await Promise.race([
