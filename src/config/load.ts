@@ -133,7 +133,7 @@ function applyEnv(input: unknown, env: NodeJS.ProcessEnv, sources: Map<string, s
     if (!name.includes('__') && !SECTIONS.includes(name.slice(ENV_PREFIX.length))) {
       throw new ConfigError(
         name,
-        raw,
+        SECRET_NAME.test(name) || /SASL/.test(name) ? '***' : raw,
         'not a configuration path: levels are split by __ (MAILBOX_RADAR_<SECTION>__<KEY>…)',
       );
     }

@@ -54,6 +54,10 @@ describe('config environment namespace', () => {
         /MAILBOX_RADAR_KAFKA_BROKERS.*levels are split by __/.test(error.message),
     );
     assert.throws(
+      () => loadConfig({ env: { MAILBOX_RADAR_KAFKA_SASL_PASSWORD: 'hunter2' } }),
+      (error: unknown) => error instanceof ConfigError && !error.message.includes('hunter2'),
+    );
+    assert.throws(
       () => loadConfig({ env: { MAILBOX_RADAR_KAFAK__BROKERS: '[a:9092]' } }),
       (error: unknown) =>
         error instanceof ConfigError && /kafak=.*unknown key \(did you mean kafka\?\)/.test(error.message),
