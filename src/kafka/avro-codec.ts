@@ -34,6 +34,13 @@ export function schemaIdOf(value: Buffer | null): number {
 
 type Writer = { resolver: avro.Resolver } | { error: DecodeError };
 
+export interface AvroCodecOptions {
+  /** Attempts at a schema id the registry answers 404 for before it is DECODE_UNKNOWN_SCHEMA. */
+  unknownSchemaAttempts?: number;
+  /** How long an id stays DECODE_UNKNOWN_SCHEMA before the registry is asked again. */
+  unknownSchemaTtlMs?: number;
+}
+
 /**
  * Decodes Confluent-framed Avro into the project's reader schema. Writer schemas are fetched from the
  * registry once per id and resolved against the reader (so a later writer version that adds fields still
@@ -45,6 +52,7 @@ export class AvroCodec<T> {
   constructor(
     private readonly registry: RegistryClient,
     private readonly reader: avro.Type,
+    _options: AvroCodecOptions = {},
   ) {}
 
   /** Loads the writer schemas of these values that are not cached yet. Unreachable registry → throws. */
