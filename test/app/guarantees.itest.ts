@@ -80,3 +80,65 @@ test(
     assert.equal(await second.exit, 0);
   },
 );
+
+test(
+  '8.3: a record dropped as late before a crash is dropped after it too (stream time restored from the commit)',
+  { todo: 'issue 8.3: red until the fix' },
+  async (t) => {
+    const stack = await requireStack(t);
+    if (!stack) return;
+    const topics = uniqueTopics();
+    const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
+    t.after(cleanup);
+    const env = pipelineEnv(stack, topics, await freePort());
+    const start = Date.now() - minutes(300);
+    // Offset 0: a non-owner read 3 h after the burst; its window stays open, so the commit stays at 0.
+    const ahead = burst('late-ahead', 1, start + minutes(180), 0, {
+      actor: 'mallory@contoso.com',
+      owner: 'cfo@contoso.com',
+      mailbox: 'mbx-ahead',
+    });
+    // Offsets 1–20: a burst 3 h behind the stream time: late (allowed lateness 2 h), dropped, no alert.
+    const lateBurst = burst('late-burst', 20, start, 5_000, {
+      actor: 'eve@contoso.com',
+      owner: 'ceo@contoso.com',
+      mailbox: 'mbx-late',
+    });
+
+    const first = startPipeline(env);
+    t.after(() => first.process.kill('SIGKILL'));
+    await waitReady(first);
+    await produceActivity(stack, kafkaFor(stack), topics.activity, ahead);
+    await waitFor(
+      'the record ahead consumed',
+      async () => (await metric(first, 'mailbox_radar_records_consumed_total')) === 1,
+    );
+    await produceActivity(stack, kafkaFor(stack), topics.activity, lateBurst);
+    await waitFor(
+      'the burst dropped as late',
+      async () => (await metric(first, 'mailbox_radar_late_records_total')) === 20,
+    );
+    await sleep(1_000);
+    assert.equal(await metric(first, 'mailbox_radar_alerts_total'), 0);
+    first.process.kill('SIGKILL');
+    await first.exit;
+    const [committed] = await committedOffsets(admin, topics);
+    assert.ok(
+      committed === undefined || committed <= 0,
+      `committed ${committed}: the open window needs offset 0`,
+    );
+
+    const second = startPipeline(env);
+    t.after(() => second.process.kill('SIGKILL'));
+    await waitReady(second);
+    await waitFor(
+      'everything re-read',
+      async () => (await metric(second, 'mailbox_radar_records_consumed_total')) >= 21,
+    );
+    await sleep(1_500);
+    assert.equal(await metric(second, 'mailbox_radar_late_records_total'), 20, 'the same records are late');
+    assert.equal(await metric(second, 'mailbox_radar_alerts_total'), 0, 'and raise nothing');
+    second.process.kill('SIGTERM');
+    assert.equal(await second.exit, 0);
+  },
+);
