@@ -22,8 +22,8 @@ typecheck: install ## tsc --noEmit
 lint: install ## eslint + prettier --check
 	npm run lint
 
-test: install stack-up ## install, start the stack, run unit then integration tests
-	npm test
+test: install ## install, choose one stack (set, running, compose where Docker answers, else JVM), run the tests
+	scripts/with-stack.sh npm test
 
 test-unit: install ## unit tests only (no stack needed)
 	npm run test:unit

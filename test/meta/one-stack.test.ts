@@ -14,9 +14,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
+import { chooseStack } from '../support/stack.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const run = promisify(execFile);
+
+test('chooseStack: the stack given by env, else one that answers locally, else containers, never two', () => {
+  const cases = [
+    [{ envSet: true, localAnswers: false, dockerAnswers: true }, 'env'],
+    [{ envSet: true, localAnswers: true, dockerAnswers: true }, 'env'],
+    [{ envSet: false, localAnswers: true, dockerAnswers: true }, 'local'],
+    [{ envSet: false, localAnswers: true, dockerAnswers: false }, 'local'],
+    [{ envSet: false, localAnswers: false, dockerAnswers: true }, 'testcontainers'],
+    [{ envSet: false, localAnswers: false, dockerAnswers: false }, 'none'],
+  ] as const;
+  for (const [seen, want] of cases) assert.equal(chooseStack(seen), want, JSON.stringify(seen));
+});
 
 /** A directory with fake `docker` and `java` that log their arguments; `docker info` exits with dockerInfo. */
 function fakeTools(dockerInfo: number): { path: string; calls: () => string[] } {
@@ -64,65 +77,53 @@ async function privateStack(): Promise<Record<string, string>> {
   };
 }
 
-test(
-  'with-stack: KAFKA_BROKERS and SCHEMA_REGISTRY_URL set → that stack, nothing started',
-  { todo: 'issue 8.8: red until the fix' },
-  async () => {
-    const tools = fakeTools(0);
-    const seen = await withStack({
-      PATH: tools.path,
-      ...(await privateStack()),
-      KAFKA_BROKERS: 'kafka.example:9092',
-      SCHEMA_REGISTRY_URL: 'http://registry.example:8081',
-    });
-    assert.equal(seen.KAFKA_BROKERS, 'kafka.example:9092');
-    assert.equal(seen.SCHEMA_REGISTRY_URL, 'http://registry.example:8081');
-    assert.deepEqual(tools.calls(), []);
-  },
-);
+test('with-stack: KAFKA_BROKERS and SCHEMA_REGISTRY_URL set → that stack, nothing started', async () => {
+  const tools = fakeTools(0);
+  const seen = await withStack({
+    PATH: tools.path,
+    ...(await privateStack()),
+    KAFKA_BROKERS: 'kafka.example:9092',
+    SCHEMA_REGISTRY_URL: 'http://registry.example:8081',
+  });
+  assert.equal(seen.KAFKA_BROKERS, 'kafka.example:9092');
+  assert.equal(seen.SCHEMA_REGISTRY_URL, 'http://registry.example:8081');
+  assert.deepEqual(tools.calls(), []);
+});
 
-test(
-  'with-stack: a Docker engine answers and no local stack → docker compose up --wait, its addresses',
-  { todo: 'issue 8.8: red until the fix' },
-  async () => {
-    const tools = fakeTools(0);
-    const seen = await withStack({ PATH: tools.path, ...(await privateStack()) });
-    assert.deepEqual(tools.calls(), [
-      'docker info',
-      `docker compose -f ${ROOT}docker-compose.yml up -d --wait kafka schema-registry`,
-    ]);
-    assert.equal(seen.KAFKA_BROKERS, '127.0.0.1:9092');
-    assert.equal(seen.SCHEMA_REGISTRY_URL, 'http://127.0.0.1:8081');
-  },
-);
+test('with-stack: a Docker engine answers and no local stack → docker compose up --wait, its addresses', async () => {
+  const tools = fakeTools(0);
+  const seen = await withStack({ PATH: tools.path, ...(await privateStack()) });
+  assert.deepEqual(tools.calls(), [
+    'docker info',
+    `docker compose -f ${ROOT}docker-compose.yml up -d --wait kafka schema-registry`,
+  ]);
+  assert.equal(seen.KAFKA_BROKERS, '127.0.0.1:9092');
+  assert.equal(seen.SCHEMA_REGISTRY_URL, 'http://127.0.0.1:8081');
+});
 
-test(
-  'with-stack: the local stack answers → it is used, Docker is not even asked',
-  { todo: 'issue 8.8: red until the fix' },
-  async (t) => {
-    const tools = fakeTools(0);
-    const env = await privateStack();
-    // Downloads already there, so scripts/stack.sh up fetches nothing; the fake java starts nothing.
-    for (const name of ['kafka-libs', 'apicurio']) {
-      mkdirSync(join(env.RADAR_STACK_DOWNLOADS!, name));
-      writeFileSync(join(env.RADAR_STACK_DOWNLOADS!, name, '.complete'), '');
-    }
-    const servers: Server[] = [
-      createServer((socket) => socket.end()).listen(Number(env.RADAR_KAFKA_PORT), '127.0.0.1'),
-      createHttpServer((req, res) => {
-        res.writeHead(req.url === '/apis/ccompat/v7/subjects' ? 200 : 404).end('[]');
-      }).listen(Number(env.RADAR_REGISTRY_PORT), '127.0.0.1'),
-    ];
-    t.after(() => servers.forEach((server) => server.close()));
-    const seen = await withStack({ PATH: tools.path, ...env });
-    assert.equal(seen.KAFKA_BROKERS, `127.0.0.1:${env.RADAR_KAFKA_PORT}`);
-    assert.equal(seen.SCHEMA_REGISTRY_URL, `http://127.0.0.1:${env.RADAR_REGISTRY_PORT}/apis/ccompat/v7`);
-    assert.deepEqual(
-      tools.calls().filter((call) => call.startsWith('docker')),
-      [],
-    );
-  },
-);
+test('with-stack: the local stack answers → it is used, Docker is not even asked', async (t) => {
+  const tools = fakeTools(0);
+  const env = await privateStack();
+  // Downloads already there, so scripts/stack.sh up fetches nothing; the fake java starts nothing.
+  for (const name of ['kafka-libs', 'apicurio']) {
+    mkdirSync(join(env.RADAR_STACK_DOWNLOADS!, name));
+    writeFileSync(join(env.RADAR_STACK_DOWNLOADS!, name, '.complete'), '');
+  }
+  const servers: Server[] = [
+    createServer((socket) => socket.end()).listen(Number(env.RADAR_KAFKA_PORT), '127.0.0.1'),
+    createHttpServer((req, res) => {
+      res.writeHead(req.url === '/apis/ccompat/v7/subjects' ? 200 : 404).end('[]');
+    }).listen(Number(env.RADAR_REGISTRY_PORT), '127.0.0.1'),
+  ];
+  t.after(() => servers.forEach((server) => server.close()));
+  const seen = await withStack({ PATH: tools.path, ...env });
+  assert.equal(seen.KAFKA_BROKERS, `127.0.0.1:${env.RADAR_KAFKA_PORT}`);
+  assert.equal(seen.SCHEMA_REGISTRY_URL, `http://127.0.0.1:${env.RADAR_REGISTRY_PORT}/apis/ccompat/v7`);
+  assert.deepEqual(
+    tools.calls().filter((call) => call.startsWith('docker')),
+    [],
+  );
+});
 
 test('docker-compose.yml serves kafka and schema-registry where with-stack says, with health checks for --wait', () => {
   const compose = parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as {

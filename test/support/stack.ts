@@ -1,8 +1,9 @@
 /**
- * Where integration tests find Kafka and the schema registry:
- *   1. KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set;
- *   2. else testcontainers, where a Docker engine answers (docker-compose.yml's kafka + schema-registry);
- *   3. else the local JVM stack of scripts/stack.sh (its .stack/env, or its default addresses).
+ * Where integration tests find Kafka and the schema registry — one stack per run, never a second one:
+ *   1. KAFKA_BROKERS / SCHEMA_REGISTRY_URL when set (`make test` sets them to the stack it chose, see
+ *      scripts/with-stack.sh); when they are the local JVM stack's addresses, it is that stack;
+ *   2. else the local JVM stack of scripts/stack.sh when it answers (its env file, or default addresses);
+ *   3. else testcontainers, where a Docker engine answers (docker-compose.yml's kafka + schema-registry).
  * Under CI=true a test that finds no stack fails; elsewhere it is skipped with the reason.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,8 +16,38 @@ export interface Stack {
   brokers: string[];
   registryUrl: string;
   source: 'env' | 'testcontainers' | 'local';
+  /** The scripts/stack.sh directory (pids, logs, certificates) of a local stack. */
+  dir?: string | undefined;
   /** A SASL listener with a user for PLAIN and SCRAM-SHA-256/512, where the stack has one. */
   sasl?: { brokers: string[]; username: string; password: string } | undefined;
+  /**
+   * TLS listeners, where the stack has them: server-authenticated TLS, mutual TLS (client certificate
+   * required) and SASL_SSL (the SASL user above); PEM files of the CA and of a client certificate it signed.
+   */
+  tls?:
+    | {
+        brokers: string[];
+        mtlsBrokers: string[];
+        saslSslBrokers: string[];
+        ca: string;
+        cert: string;
+        key: string;
+        /** The registry's Confluent API over HTTPS, where it serves it. */
+        registryUrl?: string | undefined;
+      }
+    | undefined;
+}
+
+/** Which stack a run uses, from what answers: the pure part of locate(). */
+export function chooseStack(seen: {
+  envSet: boolean;
+  localAnswers: boolean;
+  dockerAnswers: boolean;
+}): 'env' | 'local' | 'testcontainers' | 'none' {
+  if (seen.envSet) return 'env';
+  // Something already answers on the local addresses: use it; starting containers there could not bind.
+  if (seen.localAnswers) return 'local';
+  return seen.dockerAnswers ? 'testcontainers' : 'none';
 }
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -46,29 +77,32 @@ export function skipOrFail(t: TestContext, reason: string): undefined {
 }
 
 async function locate(): Promise<Stack | string> {
-  const envBrokers = process.env.KAFKA_BROKERS;
-  const envRegistry = process.env.SCHEMA_REGISTRY_URL;
-  if (envBrokers && envRegistry) {
-    const stack: Stack = { brokers: envBrokers.split(','), registryUrl: envRegistry, source: 'env' };
-    return (await reachable(stack))
-      ? stack
-      : `KAFKA_BROKERS=${envBrokers} / SCHEMA_REGISTRY_URL=${envRegistry} do not answer`;
+  const dir = process.env.RADAR_STACK_DIR ?? `${ROOT}.stack`;
+  const local = stackFrom(readEnvFile(`${dir}/env`), 'local', dir);
+  const fromEnv = process.env.KAFKA_BROKERS && process.env.SCHEMA_REGISTRY_URL ? process.env : undefined;
+  const envSet = fromEnv !== undefined;
+  const localAnswers = !envSet && (await reachable(local));
+  const docker = !envSet && !localAnswers && (await dockerAnswers());
+  switch (chooseStack({ envSet, localAnswers, dockerAnswers: docker })) {
+    case 'env': {
+      const isLocal =
+        fromEnv!.KAFKA_BROKERS === local.brokers.join(',') &&
+        fromEnv!.SCHEMA_REGISTRY_URL === local.registryUrl;
+      const stack = isLocal ? local : stackFrom(fromEnv!, 'env');
+      return (await reachable(stack))
+        ? stack
+        : `KAFKA_BROKERS=${fromEnv!.KAFKA_BROKERS} / SCHEMA_REGISTRY_URL=${fromEnv!.SCHEMA_REGISTRY_URL} do not answer`;
+    }
+    case 'local':
+      return local;
+    case 'testcontainers':
+      return startContainers();
+    case 'none':
+      return `no Docker engine, and the local stack does not answer on ${local.brokers.join(',')} / ${local.registryUrl} (run \`make stack-up\`)`;
   }
-  if (await dockerAnswers()) return startContainers();
-  const local = localStackEnv();
-  const stack: Stack = {
-    brokers: local.brokers,
-    registryUrl: local.registryUrl,
-    source: 'local',
-    sasl: local.sasl,
-  };
-  if (await reachable(stack)) return stack;
-  return `no Docker engine, and the local stack does not answer on ${local.brokers.join(',')} / ${local.registryUrl} (run \`make stack-up\`)`;
 }
 
-function localStackEnv(): { brokers: string[]; registryUrl: string; sasl: Stack['sasl'] } {
-  // scripts/stack.sh writes the addresses of the stack it started into its directory's env file.
-  const file = `${process.env.RADAR_STACK_DIR ?? `${ROOT}.stack`}/env`;
+function readEnvFile(file: string): Record<string, string> {
   const values: Record<string, string> = {};
   if (existsSync(file)) {
     for (const line of readFileSync(file, 'utf8').split('\n')) {
@@ -76,18 +110,43 @@ function localStackEnv(): { brokers: string[]; registryUrl: string; sasl: Stack[
       if (at > 0) values[line.slice(0, at)] = line.slice(at + 1).trim();
     }
   }
-  const sasl =
-    values.KAFKA_SASL_BROKERS && values.KAFKA_SASL_USER && values.KAFKA_SASL_PASSWORD
-      ? {
-          brokers: values.KAFKA_SASL_BROKERS.split(','),
-          username: values.KAFKA_SASL_USER,
-          password: values.KAFKA_SASL_PASSWORD,
-        }
-      : undefined;
+  return values;
+}
+
+/** A stack from scripts/stack.sh's variables (its env file, or the same names in the environment). */
+function stackFrom(values: Record<string, string | undefined>, source: Stack['source'], dir?: string): Stack {
+  const list = (value: string) => value.split(',');
+  const v = values;
   return {
-    brokers: (values.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-    registryUrl: values.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
-    sasl,
+    brokers: list(v.KAFKA_BROKERS ?? '127.0.0.1:9092'),
+    registryUrl: v.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+    source,
+    dir,
+    sasl:
+      v.KAFKA_SASL_BROKERS && v.KAFKA_SASL_USER && v.KAFKA_SASL_PASSWORD
+        ? {
+            brokers: list(v.KAFKA_SASL_BROKERS),
+            username: v.KAFKA_SASL_USER,
+            password: v.KAFKA_SASL_PASSWORD,
+          }
+        : undefined,
+    tls:
+      v.KAFKA_SSL_BROKERS &&
+      v.KAFKA_MTLS_BROKERS &&
+      v.KAFKA_SASL_SSL_BROKERS &&
+      v.KAFKA_SSL_CA &&
+      v.KAFKA_SSL_CLIENT_CERT &&
+      v.KAFKA_SSL_CLIENT_KEY
+        ? {
+            brokers: list(v.KAFKA_SSL_BROKERS),
+            mtlsBrokers: list(v.KAFKA_MTLS_BROKERS),
+            saslSslBrokers: list(v.KAFKA_SASL_SSL_BROKERS),
+            ca: v.KAFKA_SSL_CA,
+            cert: v.KAFKA_SSL_CLIENT_CERT,
+            key: v.KAFKA_SSL_CLIENT_KEY,
+            registryUrl: v.SCHEMA_REGISTRY_HTTPS_URL,
+          }
+        : undefined,
   };
 }
 
