@@ -142,3 +142,132 @@ test(
     assert.equal(await second.exit, 0);
   },
 );
+
+test(
+  '8.5: members join and leave repeatedly while commits run: no exit, alerts exact',
+  { todo: 'issue 8.5: red until the fix' },
+  async (t) => {
+    const stack = await requireStack(t);
+    if (!stack) return;
+    const topics = uniqueTopics();
+    const { cleanup } = await createTopics(stack, allTopics(topics), 3);
+    t.after(cleanup);
+    // Commits once a second, from batches and from the timer alike (the timer's commit was the fatal one).
+    const env = pipelineEnv(stack, topics, await freePort(), {
+      MAILBOX_RADAR_PIPELINE__COMMIT_INTERVAL_MS: '1000',
+    });
+    const start = Date.now() - minutes(60);
+    const bursts = Array.from({ length: 6 }, (_, i) =>
+      burst(`churn-${i}`, 20, start + i * minutes(4), 5_000, {
+        actor: `intruder${i}@contoso.com`,
+        owner: `exec${i}@contoso.com`,
+        mailbox: `mbx-churn-${i}`,
+      }),
+    );
+    const main = startPipeline(env);
+    t.after(() => main.process.kill('SIGKILL'));
+    await waitReady(main);
+
+    let producing = true;
+    let round = 0;
+    const kafka = kafkaFor(stack);
+    const traffic = (async () => {
+      while (producing) {
+        const i = round++;
+        const batch = ownerNoise(`churn-noise-${i}`, 40, start + i * 10_000);
+        const b = bursts[i % 6]!;
+        // Each burst arrives in halves over the run, so its window spans the rebalances.
+        if (i < 12) batch.push(...b.slice(i < 6 ? 0 : 10, i < 6 ? 10 : 20));
+        await produceActivity(stack, kafka, topics.activity, batch);
+        await sleep(100);
+      }
+    })();
+    for (let cycle = 0; cycle < 6; cycle++) {
+      const joiner = startPipeline({ ...env, MAILBOX_RADAR_HTTP__PORT: String(await freePort()) });
+      t.after(() => joiner.process.kill('SIGKILL'));
+      await waitReady(joiner, 60_000).catch(() => undefined);
+      await sleep(1_500);
+      joiner.process.kill('SIGTERM');
+      await joiner.exit;
+      assert.equal(
+        main.process.exitCode,
+        null,
+        `the first member exited during cycle ${cycle}:\n${main.output().slice(-3_000)}`,
+      );
+    }
+    while (round < 14) await sleep(100); // every burst produced
+    producing = false;
+    await traffic;
+    const alerts = await readAlerts(stack, topics, { want: 6, timeoutMs: 60_000, quietMs: 4_000 });
+    assert.equal(main.process.exitCode, null, 'the first member is still running');
+    const byMailbox = new Map<string, Set<string>>();
+    for (const { alert } of alerts) {
+      const ids = byMailbox.get(alert.mailbox_guid ?? '') ?? new Set<string>();
+      ids.add(alert.alert_id);
+      byMailbox.set(alert.mailbox_guid ?? '', ids);
+    }
+    assert.deepEqual(
+      [...byMailbox.keys()].sort(),
+      bursts.map((_, i) => `mbx-churn-${i}`).sort(),
+      'one alert per burst, nothing else',
+    );
+    for (const [mailbox, ids] of byMailbox)
+      assert.equal(ids.size, 1, `${mailbox}: duplicates share one alert_id`);
+    main.process.kill('SIGTERM');
+    assert.equal(await main.exit, 0);
+  },
+);
+
+test(
+  '8.5: a timed commit refused because the group moved on (stale member) is skipped; the process rejoins',
+  { todo: 'issue 8.5: red until the fix' },
+  async (t) => {
+    const stack = await requireStack(t);
+    if (!stack) return;
+    const topics = uniqueTopics();
+    const { cleanup } = await createTopics(stack, allTopics(topics), 2);
+    t.after(cleanup);
+    const env = pipelineEnv(stack, topics, await freePort(), {
+      MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS: '2',
+      MAILBOX_RADAR_PIPELINE__PARTITION_IDLE_MS: '2000',
+    });
+    const start = Date.now() - minutes(300);
+    // Two mailboxes, on either partition or both: an open window at `start`, and a read 3 h later. Once
+    // both partitions are idle the watermark passes the window, and the timer has a commit to make.
+    const records = [
+      ...burst('stale-a', 3, start, 5_000, {
+        actor: 'eve@contoso.com',
+        owner: 'a@contoso.com',
+        mailbox: 'mbx-a',
+      }),
+      ...burst('stale-b', 1, start + minutes(180), 0, {
+        actor: 'eve@contoso.com',
+        owner: 'b@contoso.com',
+        mailbox: 'mbx-b',
+      }),
+      ...burst('stale-c', 1, start + minutes(180), 0, {
+        actor: 'eve@contoso.com',
+        owner: 'c@contoso.com',
+        mailbox: 'mbx-c',
+      }),
+    ];
+    const p = startPipeline(env);
+    t.after(() => p.process.kill('SIGKILL'));
+    await waitReady(p);
+    await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+    await waitFor(
+      'records consumed',
+      async () => (await metric(p, 'mailbox_radar_records_consumed_total')) === 5,
+    );
+    // Frozen past the session timeout (8 s): the group drops the member. On waking, the timer's commit
+    // goes out with the old member id before the consumer learns it must rejoin.
+    p.process.kill('SIGSTOP');
+    await sleep(12_000);
+    p.process.kill('SIGCONT');
+    await sleep(5_000);
+    assert.equal(p.process.exitCode, null, `the pipeline exited:\n${p.output().slice(-2_000)}`);
+    await waitReady(p, 30_000);
+    p.process.kill('SIGTERM');
+    assert.equal(await p.exit, 0);
+  },
+);
