@@ -32,7 +32,8 @@ export function schemaIdOf(value: Buffer | null): number {
   return value.readUInt32BE(1);
 }
 
-type Writer = { resolver: avro.Resolver } | { error: DecodeError };
+/** A resolver, or the verdict on the id; "unknown" verdicts expire, the registry may catch up. */
+type Writer = { resolver: avro.Resolver } | { error: DecodeError; until?: number };
 
 export interface AvroCodecOptions {
   /** Attempts at a schema id the registry answers 404 for before it is DECODE_UNKNOWN_SCHEMA. */
@@ -45,25 +46,47 @@ export interface AvroCodecOptions {
  * Decodes Confluent-framed Avro into the project's reader schema. Writer schemas are fetched from the
  * registry once per id and resolved against the reader (so a later writer version that adds fields still
  * decodes). `prepare` is async (registry I/O); `decode` is synchronous and runs per record.
+ *
+ * Only the registry's answer about the schema itself becomes a verdict on the records that carry its id:
+ * a schema the reader cannot read is DECODE_INCOMPATIBLE_SCHEMA for good (ids are immutable); an id the
+ * registry does not know, after a few attempts (a follower may lag behind the leader that gave the
+ * producer its id), is DECODE_UNKNOWN_SCHEMA for `unknownSchemaTtlMs`. No answer, 5xx, 4xx other than 404
+ * and refused credentials are no verdict: `prepare` throws REGISTRY_UNAVAILABLE / REGISTRY_UNAUTHORIZED,
+ * caches nothing, and the caller tries again later.
  */
 export class AvroCodec<T> {
   private readonly writers = new Map<number, Writer>();
+  private readonly unknownSchemaAttempts: number;
+  private readonly unknownSchemaTtlMs: number;
 
   constructor(
     private readonly registry: RegistryClient,
     private readonly reader: avro.Type,
-    _options: AvroCodecOptions = {},
-  ) {}
+    options: AvroCodecOptions = {},
+  ) {
+    this.unknownSchemaAttempts = options.unknownSchemaAttempts ?? 4; // 250 + 500 + 1000 ms between them
+    this.unknownSchemaTtlMs = options.unknownSchemaTtlMs ?? 60_000; // one minute
+  }
 
-  /** Loads the writer schemas of these values that are not cached yet. Unreachable registry → throws. */
+  /**
+   * Loads the writer schemas of these values that are not cached yet (or whose "unknown" verdict
+   * expired). Resolves once every id has a resolver or a verdict; throws a RadarError coded
+   * REGISTRY_UNAVAILABLE or REGISTRY_UNAUTHORIZED when the registry cannot be used, after the client's
+   * bounded retries.
+   */
   async prepare(values: Iterable<Buffer | null>): Promise<void> {
     const missing = new Set<number>();
+    const now = Date.now();
     for (const value of values) {
       if (value === null || value.length < HEADER_SIZE || value[0] !== MAGIC_BYTE) continue;
       const id = value.readUInt32BE(1);
-      if (!this.writers.has(id)) missing.add(id);
+      const writer = this.writers.get(id);
+      if (writer === undefined || ('error' in writer && writer.until !== undefined && writer.until <= now))
+        missing.add(id);
     }
-    for (const id of missing) await this.load(id);
+    const results = await Promise.allSettled([...missing].map((id) => this.load(id)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) throw failed.reason;
   }
 
   /** Adds a writer schema known without the registry (tests, benchmarks, our own producer). */
@@ -104,16 +127,28 @@ export class AvroCodec<T> {
 
   private async load(id: number): Promise<void> {
     let schema: unknown;
-    try {
-      schema = await this.registry.getSchema(id);
-    } catch (error) {
-      // An answer (404, or not Avro) makes the id poison; no answer at all is thrown to the caller.
-      if (!(error instanceof RegistryResponseError) || error.retriable) throw error;
-      const code =
-        error.status === 404 ? ErrorCodes.DECODE_UNKNOWN_SCHEMA : ErrorCodes.DECODE_INCOMPATIBLE_SCHEMA;
-      // Cached for this process (ids are never reused); a restart asks again.
-      this.writers.set(id, { error: new DecodeError(code, `schema id ${id}: ${error.message}`) });
-      return;
+    for (let attempt = 1, delay = 250; ; attempt++, delay *= 2) {
+      try {
+        schema = await this.registry.getSchema(id);
+        break;
+      } catch (error) {
+        if (error instanceof DecodeError) {
+          this.writers.set(id, { error }); // not Avro: no later answer changes that
+          return;
+        }
+        if (!(error instanceof RegistryResponseError) || error.status !== 404) throw error; // no verdict
+        if (attempt >= this.unknownSchemaAttempts) {
+          this.writers.set(id, {
+            error: new DecodeError(
+              ErrorCodes.DECODE_UNKNOWN_SCHEMA,
+              `schema id ${id} is not in the registry (${attempt} attempts): ${error.message}`,
+            ),
+            until: Date.now() + this.unknownSchemaTtlMs,
+          });
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
     }
     let writer: avro.Type;
     try {

@@ -1,4 +1,5 @@
-import { ErrorCodes, RadarError } from '../errors.js';
+import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { DecodeError, ErrorCodes, RadarError } from '../errors.js';
 
 export interface RegistryOptions {
   url: string;
@@ -10,55 +11,142 @@ export interface RegistryOptions {
   timeoutMs?: number;
 }
 
-/** An answer from the registry that is not a success (4xx, 5xx). */
+/**
+ * An answer from the registry that is not a success. 401 and 403 are REGISTRY_UNAUTHORIZED (retriable:
+ * consumption stops as in an outage until someone fixes the credentials); everything else is
+ * REGISTRY_UNAVAILABLE, retriable when waiting may help (no answer, 5xx, 408, 429).
+ */
 export class RegistryResponseError extends RadarError {
   constructor(
     readonly status: number,
-    readonly registryCode: number | null,
     message: string,
+    options: { cause?: unknown } = {},
   ) {
-    // 5xx, 408 and 429 may pass; a 4xx answer will not change on retry.
-    super(ErrorCodes.REGISTRY_UNAVAILABLE, message, {
-      retriable: status >= 500 || status === 408 || status === 429,
+    const refused = status === 401 || status === 403;
+    super(refused ? ErrorCodes.REGISTRY_UNAUTHORIZED : ErrorCodes.REGISTRY_UNAVAILABLE, message, {
+      ...options,
+      retriable: refused || transient(status),
     });
     this.name = 'RegistryResponseError';
   }
 }
 
 /**
- * A small client for the Confluent schema registry REST API (Confluent's own server, or Apicurio's
- * /apis/ccompat/v7). It does only what the pipeline needs — fetch a schema by id, register a subject's
- * schema — and tells a network failure (retriable) from an answer (not, unless 5xx).
+ * True for the errors that mean "the registry cannot be used right now" (REGISTRY_UNAVAILABLE,
+ * REGISTRY_UNAUTHORIZED), also when wrapped by kafkajs (`cause`, `originalError`): the caller pauses and
+ * asks again later instead of dead-lettering or restarting.
+ */
+export function isRegistryOutage(error: unknown): error is RadarError {
+  for (let e = error, depth = 0; e instanceof Error && depth < 10; depth++) {
+    if (
+      e instanceof RadarError &&
+      (e.code === ErrorCodes.REGISTRY_UNAVAILABLE || e.code === ErrorCodes.REGISTRY_UNAUTHORIZED)
+    )
+      return true;
+    e = (e as { originalError?: unknown }).originalError ?? e.cause;
+  }
+  return false;
+}
+
+/** The part of the library's HTTP client (mappersmith resources) this wrapper calls. */
+interface RegistryApi {
+  Schema: { find(params: { id: number }): Promise<ApiResponse> };
+  Subject: {
+    all(params?: object): Promise<ApiResponse>;
+    register(params: { subject: string; body: object }): Promise<ApiResponse>;
+    registered(params: { subject: string; body: object }): Promise<ApiResponse>;
+  };
+}
+interface ApiResponse {
+  data(): unknown;
+}
+/** What the library's error middleware throws for an answer that is not 2xx. */
+interface ApiError {
+  status: number;
+  message: string;
+  url?: string;
+}
+
+const CLIENT_ID = 'mailbox-radar';
+
+/**
+ * The Confluent schema registry REST API (Confluent's own server, or Apicurio's /apis/ccompat/v7) through
+ * `@kafkajs/confluent-schema-registry`, with this project's error semantics. We call the library's HTTP
+ * client (`api`: basic auth, Confluent content types, the HTTP status on every error) rather than its
+ * high-level methods, because those do not fit: `getSchema` parses with the library's own avsc options and
+ * caches for good, `register` also rewrites the subject's compatibility level, and `getRegistryIdBySchema`
+ * drops the status of a 404. The retries are ours too (the library's are set to 0): its retry options are
+ * one object shared by every client in the process (`Object.assign(DEFAULT_RETRY, retry)`), it retries
+ * only GET and 5xx, and it needs to tell a refusal (never retried) from no answer.
  */
 export class RegistryClient {
   private readonly base: string;
-  private readonly headers: Record<string, string>;
+  private readonly api: RegistryApi;
   private readonly retries: number;
-  private readonly timeoutMs: number;
 
   constructor(options: RegistryOptions) {
     this.base = options.url.replace(/\/+$/, '');
-    this.headers = { Accept: 'application/vnd.schemaregistry.v1+json, application/json' };
-    if (options.username !== undefined)
-      this.headers.Authorization = `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
     this.retries = options.retries ?? 5;
-    this.timeoutMs = options.timeoutMs ?? 10_000;
+    const timeoutMs = options.timeoutMs ?? 5_000;
+    const library = new SchemaRegistry({
+      host: this.base,
+      clientId: CLIENT_ID,
+      retry: { retries: 0 },
+      ...(options.username === undefined
+        ? {}
+        : { auth: { username: options.username, password: options.password ?? '' } }),
+      // A registry that accepts the connection and never answers must not hang a batch.
+      middlewares: [
+        () => ({
+          prepareRequest: (next) => next().then((request) => request.enhance({ timeout: timeoutMs })),
+        }),
+      ],
+    });
+    // The library keeps its HTTP client in a field TypeScript calls private; it is there at runtime.
+    this.api = (library as unknown as { api: RegistryApi }).api;
   }
 
-  /** The writer schema (parsed JSON) registered under a global id; a 404 throws RegistryResponseError. */
+  /**
+   * The writer schema (parsed JSON) registered under a global id. 404 throws RegistryResponseError with
+   * status 404 (the caller decides how long to wait for a lagging registry); a schema that is not Avro or
+   * not JSON is a DecodeError (DECODE_INCOMPATIBLE_SCHEMA); any other failure is an outage.
+   */
   async getSchema(id: number): Promise<unknown> {
-    const body = (await this.call('GET', `/schemas/ids/${id}`)) as { schema?: string; schemaType?: string };
+    let body: { schema?: unknown; schemaType?: unknown };
+    try {
+      body = (await this.call('GET', `/schemas/ids/${id}`, () =>
+        this.api.Schema.find({ id }),
+      )) as typeof body;
+    } catch (error) {
+      // A 400 or another 4xx for an id says nothing about the record: never a verdict on it.
+      if (error instanceof RegistryResponseError && !error.retriable && error.status !== 404)
+        throw new RadarError(ErrorCodes.REGISTRY_UNAVAILABLE, error.message, {
+          cause: error,
+          retriable: true,
+        });
+      throw error;
+    }
     if (body.schemaType !== undefined && body.schemaType !== 'AVRO')
-      throw new RegistryResponseError(422, null, `schema id ${id} is ${body.schemaType}, not AVRO`);
-    return JSON.parse(body.schema ?? 'null');
+      throw new DecodeError(
+        ErrorCodes.DECODE_INCOMPATIBLE_SCHEMA,
+        `schema id ${id} is ${String(body.schemaType)}, not AVRO`,
+      );
+    try {
+      return JSON.parse(String(body.schema));
+    } catch (error) {
+      throw new DecodeError(
+        ErrorCodes.DECODE_INCOMPATIBLE_SCHEMA,
+        `schema id ${id} is not JSON: ${(error as Error).message}`,
+      );
+    }
   }
 
   /** Registers an Avro schema under a subject; idempotent (an equal schema returns the existing id). */
   async register(subject: string, schema: object): Promise<number> {
-    const body = (await this.call('POST', `/subjects/${encodeURIComponent(subject)}/versions`, {
-      schemaType: 'AVRO',
-      schema: JSON.stringify(schema),
-    })) as { id: number };
+    const params = { subject, body: { schema: JSON.stringify(schema) } };
+    const body = (await this.call('POST', `/subjects/${subject}/versions`, () =>
+      this.api.Subject.register(params),
+    )) as { id: number };
     return body.id;
   }
 
@@ -67,11 +155,11 @@ export class RegistryClient {
    * schema is not there (Confluent API `POST /subjects/{subject}` answers 404).
    */
   async lookup(subject: string, schema: object): Promise<number | undefined> {
+    const params = { subject, body: { schema: JSON.stringify(schema) } };
     try {
-      const body = (await this.call('POST', `/subjects/${encodeURIComponent(subject)}`, {
-        schemaType: 'AVRO',
-        schema: JSON.stringify(schema),
-      })) as { id: number };
+      const body = (await this.call('POST', `/subjects/${subject}`, () =>
+        this.api.Subject.registered(params),
+      )) as { id: number };
       return body.id;
     } catch (error) {
       if (error instanceof RegistryResponseError && error.status === 404) return undefined;
@@ -84,66 +172,59 @@ export class RegistryClient {
     return this.register(`${topic}-value`, schema);
   }
 
-  /** Subjects the registry holds (also a health check). */
+  /**
+   * Subjects the registry holds (also a health check). An answer that is not a JSON list of names (an
+   * HTML page, another API) is a RegistryResponseError with the status it came with.
+   */
   async subjects(): Promise<string[]> {
-    return (await this.call('GET', '/subjects')) as string[];
+    const body = await this.call('GET', '/subjects', () => this.api.Subject.all());
+    if (!Array.isArray(body) || !body.every((s) => typeof s === 'string'))
+      throw new RegistryResponseError(
+        200,
+        `registry ${this.base} answered GET /subjects with ${typeof body === 'string' ? 'text' : 'JSON'} that is not a list of subjects`,
+      );
+    return body;
   }
 
-  private async call(method: string, path: string, body?: unknown): Promise<unknown> {
+  /** One request through the library, retried with backoff while the registry does not answer. */
+  private async call(method: string, path: string, request: () => Promise<ApiResponse>): Promise<unknown> {
     let delay = 200;
     for (let attempt = 1; ; attempt++) {
+      let failure: RegistryResponseError;
       try {
-        return await this.once(method, path, body);
+        return (await request()).data();
       } catch (error) {
-        const retriable = error instanceof RadarError ? error.retriable : true; // fetch failed: no answer
-        if (!retriable) throw error;
-        if (attempt > this.retries) {
-          throw new RadarError(
-            ErrorCodes.REGISTRY_UNAVAILABLE,
-            `schema registry ${this.base} unavailable: ${method} ${path} failed ${attempt} times: ${describe(error)}`,
-            { cause: error, retriable: true },
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, delay));
-        delay = Math.min(delay * 2, 10_000);
+        failure = this.failure(method, path, error);
       }
+      if (!transient(failure.status)) throw failure;
+      if (attempt > this.retries)
+        throw new RadarError(
+          ErrorCodes.REGISTRY_UNAVAILABLE,
+          `schema registry ${this.base} unavailable: ${method} ${path} failed ${attempt} times: ${failure.message}`,
+          { cause: failure, retriable: true },
+        );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(delay * 2, 10_000);
     }
   }
 
-  private async once(method: string, path: string, body?: unknown): Promise<unknown> {
-    const init: RequestInit = {
-      method,
-      headers: { ...this.headers },
-      signal: AbortSignal.timeout(this.timeoutMs),
-    };
-    if (body !== undefined) {
-      (init.headers as Record<string, string>)['Content-Type'] = 'application/vnd.schemaregistry.v1+json';
-      init.body = JSON.stringify(body);
-    }
-    const response = await fetch(`${this.base}${path}`, init);
-    const text = await response.text();
-    if (!response.ok) {
-      let code: number | null = null;
-      let message = text;
-      try {
-        const parsed = JSON.parse(text) as { error_code?: number; message?: string };
-        code = parsed.error_code ?? null;
-        message = parsed.message ?? text;
-      } catch {
-        // not JSON: keep the text
-      }
-      throw new RegistryResponseError(
-        response.status,
-        code,
-        `registry answered ${response.status} to ${method} ${path}: ${message}`,
-      );
-    }
-    return text === '' ? null : JSON.parse(text);
+  private failure(method: string, path: string, error: unknown): RegistryResponseError {
+    const { status, message } = error as Partial<ApiError>;
+    if (typeof status !== 'number') throw error; // not an answer and not a network failure: a bug
+    // The library's message is "<clientId> - <registry message>" or "... Error, status N: <body>".
+    const detail = (message ?? '').replace(`${CLIENT_ID} - `, '').replace(/^Error, status \d+: /, '');
+    const what = detail === '' || detail === '[object Object]' ? '' : `: ${detail}`;
+    const hint = status === 401 || status === 403 ? ' (check registry.username / registry.password)' : '';
+    return new RegistryResponseError(status, `registry ${method} ${path} failed (${status})${what}${hint}`, {
+      cause: error,
+    });
   }
 }
 
-function describe(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  const base = error instanceof Error ? error.message : String(error);
-  return cause?.code !== undefined ? `${base} (${cause.code})` : base;
+/**
+ * May waiting help? 5xx, 408 and 429 say so; the library reports no answer at all (refused, reset,
+ * timed out) as status 400 and keeps only the status, so a 400 counts as possibly no answer.
+ */
+function transient(status: number): boolean {
+  return status === 400 || status === 408 || status === 429 || status >= 500;
 }

@@ -59,121 +59,97 @@ function decodesTo(codec: AvroCodec<ExchangeMailboxActivity>, value: Buffer): vo
   assert.deepEqual({ ...codec.decode(value) }, fullActivity(1));
 }
 
-test(
-  '401 from an auth proxy → REGISTRY_UNAUTHORIZED, nothing cached; with credentials the id decodes',
-  { todo: 'issue 8.6: red until the fix' },
-  async (t) => {
-    const s = await setUp(t);
-    if (!s) return;
-    s.proxy.intercept = requireBasicAuth('radar', 's3cret');
-    const codec = codecFor(s.proxy.url);
-    await assert.rejects(codec.prepare([s.value]), isCode(ErrorCodes.REGISTRY_UNAUTHORIZED));
-    assert.equal(gets(s.proxy, s.id), 1, 'a refusal is not retried: it will not change by itself');
+test('401 from an auth proxy → REGISTRY_UNAUTHORIZED, nothing cached; with credentials the id decodes', async (t) => {
+  const s = await setUp(t);
+  if (!s) return;
+  s.proxy.intercept = requireBasicAuth('radar', 's3cret');
+  const codec = codecFor(s.proxy.url);
+  await assert.rejects(codec.prepare([s.value]), isCode(ErrorCodes.REGISTRY_UNAUTHORIZED));
+  assert.equal(gets(s.proxy, s.id), 1, 'a refusal is not retried: it will not change by itself');
 
-    const withCredentials = codecFor(s.proxy.url, { username: 'radar', password: 's3cret' });
-    await withCredentials.prepare([s.value]);
-    decodesTo(withCredentials, s.value);
+  const withCredentials = codecFor(s.proxy.url, { username: 'radar', password: 's3cret' });
+  await withCredentials.prepare([s.value]);
+  decodesTo(withCredentials, s.value);
 
-    s.proxy.intercept = undefined; // the proxy lets it through now: the first codec asks again
-    await codec.prepare([s.value]);
-    decodesTo(codec, s.value);
-  },
-);
+  s.proxy.intercept = undefined; // the proxy lets it through now: the first codec asks again
+  await codec.prepare([s.value]);
+  decodesTo(codec, s.value);
+});
 
-test(
-  '403 → REGISTRY_UNAUTHORIZED, nothing cached; allowed later, the id decodes',
-  { todo: 'issue 8.6: red until the fix' },
-  async (t) => {
-    const s = await setUp(t);
-    if (!s) return;
-    s.proxy.intercept = () => ({ status: 403, body: '<html><body>Forbidden</body></html>' });
-    const codec = codecFor(s.proxy.url);
-    await assert.rejects(codec.prepare([s.value]), isCode(ErrorCodes.REGISTRY_UNAUTHORIZED));
-    s.proxy.intercept = undefined;
-    await codec.prepare([s.value]);
-    decodesTo(codec, s.value);
-  },
-);
+test('403 → REGISTRY_UNAUTHORIZED, nothing cached; allowed later, the id decodes', async (t) => {
+  const s = await setUp(t);
+  if (!s) return;
+  s.proxy.intercept = () => ({ status: 403, body: '<html><body>Forbidden</body></html>' });
+  const codec = codecFor(s.proxy.url);
+  await assert.rejects(codec.prepare([s.value]), isCode(ErrorCodes.REGISTRY_UNAUTHORIZED));
+  s.proxy.intercept = undefined;
+  await codec.prepare([s.value]);
+  decodesTo(codec, s.value);
+});
 
-test(
-  'a follower that answers 404 for a new id twice: retried with backoff, the record decodes',
-  { todo: 'issue 8.6: red until the fix' },
-  async (t) => {
-    const s = await setUp(t);
-    if (!s) return;
-    let notFound = 2;
-    s.proxy.intercept = (_, path) =>
-      path === `/schemas/ids/${s.id}` && notFound-- > 0
-        ? { status: 404, body: JSON.stringify({ error_code: 40403, message: 'Schema not found' }) }
-        : undefined;
-    const codec = codecFor(s.proxy.url);
-    await codec.prepare([s.value]);
-    decodesTo(codec, s.value);
-    assert.equal(gets(s.proxy, s.id), 3);
-  },
-);
+test('a follower that answers 404 for a new id twice: retried with backoff, the record decodes', async (t) => {
+  const s = await setUp(t);
+  if (!s) return;
+  let notFound = 2;
+  s.proxy.intercept = (_, path) =>
+    path === `/schemas/ids/${s.id}` && notFound-- > 0
+      ? { status: 404, body: JSON.stringify({ error_code: 40403, message: 'Schema not found' }) }
+      : undefined;
+  const codec = codecFor(s.proxy.url);
+  await codec.prepare([s.value]);
+  decodesTo(codec, s.value);
+  assert.equal(gets(s.proxy, s.id), 3);
+});
 
-test(
-  'an id the registry does not know → DECODE_UNKNOWN_SCHEMA after 4 attempts, asked again after the TTL',
-  { todo: 'issue 8.6: red until the fix' },
-  async (t) => {
-    const s = await setUp(t);
-    if (!s) return;
-    const unknown = 2_000_000_000 + Math.floor(Math.random() * 100_000_000);
-    const value = frame(unknown, activityType.toBuffer(fullActivity(1)));
-    const codec = codecFor(s.proxy.url);
-    await codec.prepare([value]);
-    assert.throws(
-      () => codec.decode(value),
-      (e: unknown) => e instanceof DecodeError && e.code === ErrorCodes.DECODE_UNKNOWN_SCHEMA,
-    );
-    assert.equal(gets(s.proxy, unknown), 4, 'four attempts before the verdict');
-    await codec.prepare([value]);
-    assert.equal(gets(s.proxy, unknown), 4, 'the verdict is cached for a while');
-    await sleep(1_600);
-    await codec.prepare([value]);
-    assert.equal(gets(s.proxy, unknown), 8, 'asked again once the TTL passed');
-  },
-);
+test('an id the registry does not know → DECODE_UNKNOWN_SCHEMA after 4 attempts, asked again after the TTL', async (t) => {
+  const s = await setUp(t);
+  if (!s) return;
+  const unknown = 2_000_000_000 + Math.floor(Math.random() * 100_000_000);
+  const value = frame(unknown, activityType.toBuffer(fullActivity(1)));
+  const codec = codecFor(s.proxy.url);
+  await codec.prepare([value]);
+  assert.throws(
+    () => codec.decode(value),
+    (e: unknown) => e instanceof DecodeError && e.code === ErrorCodes.DECODE_UNKNOWN_SCHEMA,
+  );
+  assert.equal(gets(s.proxy, unknown), 4, 'four attempts before the verdict');
+  await codec.prepare([value]);
+  assert.equal(gets(s.proxy, unknown), 4, 'the verdict is cached for a while');
+  await sleep(1_600);
+  await codec.prepare([value]);
+  assert.equal(gets(s.proxy, unknown), 8, 'asked again once the TTL passed');
+});
 
-test(
-  'a follower lagging past the retries: the id is unknown for the TTL, then decodes',
-  { todo: 'issue 8.6: red until the fix' },
-  async (t) => {
-    const s = await setUp(t);
-    if (!s) return;
-    let notFound = 5;
-    s.proxy.intercept = (_, path) =>
-      path === `/schemas/ids/${s.id}` && notFound-- > 0 ? { status: 404 } : undefined;
-    const codec = codecFor(s.proxy.url);
-    await codec.prepare([s.value]);
-    assert.throws(
-      () => codec.decode(s.value),
-      (e: unknown) => e instanceof DecodeError && e.code === ErrorCodes.DECODE_UNKNOWN_SCHEMA,
-    );
-    await sleep(1_600);
-    await codec.prepare([s.value]);
-    decodesTo(codec, s.value);
-  },
-);
+test('a follower lagging past the retries: the id is unknown for the TTL, then decodes', async (t) => {
+  const s = await setUp(t);
+  if (!s) return;
+  let notFound = 5;
+  s.proxy.intercept = (_, path) =>
+    path === `/schemas/ids/${s.id}` && notFound-- > 0 ? { status: 404 } : undefined;
+  const codec = codecFor(s.proxy.url);
+  await codec.prepare([s.value]);
+  assert.throws(
+    () => codec.decode(s.value),
+    (e: unknown) => e instanceof DecodeError && e.code === ErrorCodes.DECODE_UNKNOWN_SCHEMA,
+  );
+  await sleep(1_600);
+  await codec.prepare([s.value]);
+  decodesTo(codec, s.value);
+});
 
-test(
-  '400 for a schema id is no verdict: REGISTRY_UNAVAILABLE, not cached',
-  { todo: 'issue 8.6: red until the fix' },
-  async (t) => {
-    const s = await setUp(t);
-    if (!s) return;
-    s.proxy.intercept = (_, path) =>
-      path === `/schemas/ids/${s.id}`
-        ? { status: 400, body: JSON.stringify({ error_code: 400, message: 'Bad request' }) }
-        : undefined;
-    const codec = codecFor(s.proxy.url);
-    await assert.rejects(codec.prepare([s.value]), isCode(ErrorCodes.REGISTRY_UNAVAILABLE));
-    s.proxy.intercept = undefined;
-    await codec.prepare([s.value]);
-    decodesTo(codec, s.value);
-  },
-);
+test('400 for a schema id is no verdict: REGISTRY_UNAVAILABLE, not cached', async (t) => {
+  const s = await setUp(t);
+  if (!s) return;
+  s.proxy.intercept = (_, path) =>
+    path === `/schemas/ids/${s.id}`
+      ? { status: 400, body: JSON.stringify({ error_code: 400, message: 'Bad request' }) }
+      : undefined;
+  const codec = codecFor(s.proxy.url);
+  await assert.rejects(codec.prepare([s.value]), isCode(ErrorCodes.REGISTRY_UNAVAILABLE));
+  s.proxy.intercept = undefined;
+  await codec.prepare([s.value]);
+  decodesTo(codec, s.value);
+});
 
 test('503 twice is ridden out by the client retries; 503 for good → REGISTRY_UNAVAILABLE', async (t) => {
   const s = await setUp(t);
