@@ -179,14 +179,16 @@ const url = text().refine(
   { error: 'must be an http(s) URL' },
 );
 
-const registry = z.strictObject({
-  url: url.default('http://localhost:8081'),
-  username: text().optional(),
-  password: z.string({ error: 'must be a string' }).optional(),
-  retries: nonNegativeInt().default(5),
-  // How long `run` waits, paused, for a registry that does not answer (or refuses it) before exit 1.
-  maxOutageMs: duration(true).default(5 * 60_000), // five minutes
-});
+const registry = z
+  .strictObject({
+    url: url.default('http://localhost:8081'),
+    username: text().optional(),
+    password: z.string({ error: 'must be a string' }).optional(),
+    retries: nonNegativeInt().default(5),
+    // How long `run` waits, paused, for a registry that does not answer (or refuses it) before exit 1.
+    maxOutage: duration(true).default(5 * 60_000), // five minutes
+  })
+  .transform(({ maxOutage, ...rest }) => ({ ...rest, maxOutageMs: maxOutage }));
 
 const topic = () =>
   text().regex(/^[A-Za-z0-9._-]{1,249}$/, {
@@ -230,6 +232,8 @@ const log = z.strictObject({
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
     })
     .default('info'),
+  // auto: readable lines when stderr is a terminal, JSON otherwise (a log shipper, a file, a pipe).
+  format: z.enum(['auto', 'json', 'pretty'], { error: 'must be one of auto, json, pretty' }).default('auto'),
 });
 
 export const configSchema = z.strictObject(
