@@ -1,7 +1,8 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { Pipeline } from '../app/pipeline.js';
 import { createLogger } from '../app/logger.js';
 import { loadConfig } from '../config/load.js';
+import type { LogFormat } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 
 /** `mailbox-radar run`: the pipeline against Kafka until SIGTERM/SIGINT. Exit 0 clean, 1 failure, 2 bad config. */
@@ -10,7 +11,13 @@ export function registerRun(program: Command): void {
     .command('run')
     .description('consume activity from Kafka, detect, publish alerts per rule (the main job)')
     .option('-c, --config <file>', 'YAML or JSON configuration file')
-    .action(async (options: { config?: string }) => {
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'logs on stderr (default: log.format, auto = pretty on a terminal)',
+      ).choices(['auto', 'json', 'pretty']),
+    )
+    .action(async (options: { config?: string; logFormat?: LogFormat }) => {
       let config;
       try {
         config = loadConfig({ file: options.config, env: process.env });
@@ -21,19 +28,32 @@ export function registerRun(program: Command): void {
         }
         throw error;
       }
-      const logger = createLogger(config.log.level);
-      const pipeline = new Pipeline(config, logger);
+      const logger = createLogger(config.log.level, options.logFormat ?? config.log.format);
+      let pipeline: Pipeline;
+      try {
+        pipeline = new Pipeline(config, logger);
+      } catch (error) {
+        // e.g. a TLS file that cannot be read: one log entry, as for any start-up failure.
+        logger.fatal(startupFailure(error), `start-up failed: ${(error as Error).message}`);
+        process.exit(1);
+      }
       for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.once(signal, () => void pipeline.stop(signal));
       }
       try {
         await pipeline.start();
       } catch (error) {
-        logger.fatal({ err: error }, `start-up failed: ${(error as Error).message}`);
+        logger.fatal(startupFailure(error), `start-up failed: ${(error as Error).message}`);
         await pipeline.stop('start-up failed', 1);
       }
       const code = await pipeline.done;
       // Exit explicitly: kafkajs and pino may keep handles open a little longer than needed.
       process.exit(code);
     });
+}
+
+/** The error and, beside the message, its code: what a reader of the logs (or an alert rule) looks for. */
+function startupFailure(error: unknown): { err: unknown; code?: string } {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? { err: error, code } : { err: error };
 }

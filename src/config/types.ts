@@ -105,8 +105,12 @@ export interface PipelineConfig {
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
 export interface LogConfig {
   readonly level: LogLevel;
+  /** auto: pretty when stderr is a terminal, JSON otherwise. */
+  readonly format: LogFormat;
 }
 
 export interface Config {

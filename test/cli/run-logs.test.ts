@@ -47,22 +47,18 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Result> 
 const lines = (text: string) => text.split('\n').filter((line) => line !== '');
 
 describe('mailbox-radar run: logs', () => {
-  it(
-    'with JSON logs, a start-up failure is one JSON line with its code and message',
-    { todo: 'issue 8.7: red until the fix' },
-    async () => {
-      const { code, stderr } = await run([], { MAILBOX_RADAR_LOG__FORMAT: 'json' });
-      assert.equal(code, 1);
-      const entries = lines(stderr).map((line) => JSON.parse(line) as Record<string, unknown>);
-      const fatal = entries.filter((entry) => entry.level === 60);
-      assert.equal(fatal.length, 1, stderr);
-      assert.equal(fatal[0]?.code, 'EADDRINUSE');
-      assert.match(
-        String(fatal[0]?.msg),
-        /^start-up failed: listen EADDRINUSE: address already in use [^\n]*$/,
-      );
-    },
-  );
+  it('with JSON logs, a start-up failure is one JSON line with its code and message', async () => {
+    const { code, stderr } = await run([], { MAILBOX_RADAR_LOG__FORMAT: 'json' });
+    assert.equal(code, 1);
+    const entries = lines(stderr).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const fatal = entries.filter((entry) => entry.level === 60);
+    assert.equal(fatal.length, 1, stderr);
+    assert.equal(fatal[0]?.code, 'EADDRINUSE');
+    assert.match(
+      String(fatal[0]?.msg),
+      /^start-up failed: listen EADDRINUSE: address already in use [^\n]*$/,
+    );
+  });
 
   it('JSON when stderr is not a terminal (auto, the default)', async () => {
     const { code, stderr } = await run([]);
@@ -70,27 +66,23 @@ describe('mailbox-radar run: logs', () => {
     for (const line of lines(stderr)) assert.doesNotThrow(() => JSON.parse(line), line);
   });
 
-  it(
-    'readable lines by option, the failure on one line with its code, no stack',
-    { todo: 'issue 8.7: red until the fix' },
-    async () => {
-      const { code, stderr } = await run(['--log-format', 'pretty']);
-      assert.equal(code, 1);
-      const fatal = lines(stderr).filter((line) => line.includes('FATAL'));
-      assert.equal(fatal.length, 1, stderr);
-      assert.match(
-        fatal[0] as string,
-        /^\[\d\d:\d\d:\d\d\.\d{3}\] FATAL: start-up failed: listen EADDRINUSE: address already in use \S+ .*EADDRINUSE/,
-      );
-      for (const line of lines(stderr)) {
-        assert.doesNotMatch(line, /^\s+at |^\{|"stack"/, stderr);
-      }
-      // The last lines are not lost on exit (pretty printing is synchronous, no worker thread).
-      assert.match(lines(stderr).at(-1) as string, /INFO: stopped/);
-    },
-  );
+  it('readable lines by option, the failure on one line with its code, no stack', async () => {
+    const { code, stderr } = await run(['--log-format', 'pretty']);
+    assert.equal(code, 1);
+    const fatal = lines(stderr).filter((line) => line.includes('FATAL'));
+    assert.equal(fatal.length, 1, stderr);
+    assert.match(
+      fatal[0] as string,
+      /^\[\d\d:\d\d:\d\d\.\d{3}\] FATAL: start-up failed: listen EADDRINUSE: address already in use \S+ .*EADDRINUSE/,
+    );
+    for (const line of lines(stderr)) {
+      assert.doesNotMatch(line, /^\s+at |^\{|"stack"/, stderr);
+    }
+    // The last lines are not lost on exit (pretty printing is synchronous, no worker thread).
+    assert.match(lines(stderr).at(-1) as string, /INFO: stopped/);
+  });
 
-  it('refuses an unknown --log-format', { todo: 'issue 8.7: red until the fix' }, async () => {
+  it('refuses an unknown --log-format', async () => {
     const { code, stderr } = await run(['--log-format', 'xml']);
     assert.equal(code, 2);
     assert.match(stderr, /xml/);

@@ -70,7 +70,7 @@ describe('config', () => {
       commitIntervalMs: 5_000,
       shutdownTimeoutMs: 30_000,
     });
-    assert.deepEqual(config.log, { level: 'info' });
+    assert.deepEqual(config.log, { level: 'info', format: 'auto' });
   });
 
   it('reads the YAML of DESIGN.md', () => {
@@ -190,6 +190,7 @@ log: { level: debug }
       [{ http: { port: 70_000 } }, /http\.port=70000: must be a port number/],
       [{ topics: { activity: 'bad topic' } }, /topics\.activity="bad topic": must be a Kafka topic name/],
       [{ log: { level: 'loud' } }, /log\.level="loud": must be one of fatal/],
+      [{ log: { format: 'xml' } }, /log\.format="xml": must be one of auto, json, pretty/],
       [{ pipeline: { maxInFlightRecords: 0 } }, /pipeline\.maxInFlightRecords=0: must be a positive integer/],
       [['not', 'a', 'mapping'], /^invalid config \(root\)=.*the configuration must be a mapping/],
     ];
