@@ -4,8 +4,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import avro from 'avsc';
 import type { Admin } from 'kafkajs';
-import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
+import { frame } from '../../src/kafka/avro-codec.js';
+import { RegistryClient } from '../../src/kafka/registry.js';
+import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
+import { activitySchema } from '../../src/model/schemas.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { createTopics, kafkaFor, requireStack, type Stack } from '../support/stack.js';
 import { burst, minutes, ownerNoise } from '../support/records.js';
 import {
   allTopics,
@@ -269,5 +275,123 @@ test(
     await waitReady(p, 30_000);
     p.process.kill('SIGTERM');
     assert.equal(await p.exit, 0);
+  },
+);
+
+/** Registers a v2 writer schema (one extra field) so the pipeline must ask the registry for a new id. */
+async function v2Writer(stack: Stack, topic: string): Promise<(r: ExchangeMailboxActivity) => Buffer> {
+  const registry = new RegistryClient({ url: stack.registryUrl });
+  await registry.registerValueSchema(topic, activitySchema);
+  const schema = {
+    ...activitySchema,
+    fields: [
+      ...(activitySchema.fields as object[]),
+      { name: 'app_id', type: ['null', 'string'], default: null },
+    ],
+  };
+  const id = await registry.registerValueSchema(topic, schema);
+  const type = avro.Type.forSchema(schema as avro.Schema);
+  return (r) => frame(id, type.toBuffer({ ...r, app_id: null }));
+}
+
+async function produceFramed(
+  stack: Stack,
+  topic: string,
+  records: ExchangeMailboxActivity[],
+  encode: (r: ExchangeMailboxActivity) => Buffer,
+) {
+  const producer = kafkaFor(stack).producer();
+  await producer.connect();
+  await producer.send({ topic, messages: records.map((r) => ({ key: r.mailbox_guid, value: encode(r) })) });
+  await producer.disconnect();
+}
+
+test(
+  '8.4: the registry gone mid-burst: consumption waits, /readyz says why, then the alert comes once',
+  { todo: 'issue 8.4: red until the fix' },
+  async (t) => {
+    const stack = await requireStack(t);
+    if (!stack) return;
+    const topics = uniqueTopics();
+    const { cleanup } = await createTopics(stack, allTopics(topics), 1);
+    t.after(cleanup);
+    const { proxy, url } = TcpProxy.forUrl(stack.registryUrl);
+    await proxy.start();
+    t.after(() => proxy.stop());
+    const encodeV2 = await v2Writer(stack, topics.activity);
+    const env = pipelineEnv(stack, topics, await freePort(), {
+      SCHEMA_REGISTRY_URL: url(),
+      MAILBOX_RADAR_REGISTRY__RETRIES: '1',
+      MAILBOX_RADAR_REGISTRY__MAX_OUTAGE: '2m',
+    });
+    const records = burst('outage', 20, Date.now() - minutes(30), 5_000, {
+      actor: 'eve@contoso.com',
+      owner: 'ceo@contoso.com',
+      mailbox: 'mbx-outage',
+    });
+    const p = startPipeline(env);
+    t.after(() => p.process.kill('SIGKILL'));
+    await waitReady(p);
+    await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 10));
+    await waitFor(
+      'half the burst',
+      async () => (await metric(p, 'mailbox_radar_records_decoded_total')) === 10,
+    );
+    await proxy.stop();
+    // The second half is written with a schema id the pipeline has not seen: it must ask the registry.
+    await produceFramed(stack, topics.activity, records.slice(10), encodeV2);
+    await waitFor(
+      'the outage counted',
+      async () => (await metric(p, 'mailbox_radar_registry_failures_total')) > 0,
+    );
+    const ready = await fetch(`http://127.0.0.1:${p.port}/readyz`);
+    assert.equal(ready.status, 503);
+    assert.match(await ready.text(), /registry/i);
+    await sleep(8_000); // longer than the client's own retries
+    assert.equal(
+      p.process.exitCode,
+      null,
+      `the pipeline must wait, not exit or loop:\n${p.output().slice(-2_000)}`,
+    );
+    await proxy.start();
+    const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 60_000, quietMs: 3_000 });
+    assert.equal(alerts.length, 1, 'the alert once');
+    assert.equal(alerts[0]!.alert.event_count, 20, 'no record lost');
+    assert.equal(await metric(p, 'mailbox_radar_records_dead_lettered_total'), 0);
+    await waitReady(p, 30_000);
+    p.process.kill('SIGTERM');
+    assert.equal(await p.exit, 0);
+  },
+);
+
+test(
+  '8.4: the registry gone for good: exit 1 with REGISTRY_UNAVAILABLE within registry.maxOutage',
+  { todo: 'issue 8.4: red until the fix' },
+  async (t) => {
+    const stack = await requireStack(t);
+    if (!stack) return;
+    const topics = uniqueTopics();
+    const { cleanup } = await createTopics(stack, allTopics(topics), 1);
+    t.after(cleanup);
+    const { proxy, url } = TcpProxy.forUrl(stack.registryUrl);
+    await proxy.start();
+    t.after(() => proxy.stop());
+    const encodeV2 = await v2Writer(stack, topics.activity);
+    const env = pipelineEnv(stack, topics, await freePort(), {
+      SCHEMA_REGISTRY_URL: url(),
+      MAILBOX_RADAR_REGISTRY__RETRIES: '1',
+      MAILBOX_RADAR_REGISTRY__MAX_OUTAGE: '10s',
+    });
+    const p = startPipeline(env);
+    t.after(() => p.process.kill('SIGKILL'));
+    await waitReady(p);
+    await proxy.stop();
+    const stopped = Date.now();
+    await produceFramed(stack, topics.activity, ownerNoise('gone', 5, Date.now() - minutes(5)), encodeV2);
+    const code = await Promise.race([p.exit, sleep(60_000).then(() => 'still running')]);
+    assert.equal(code, 1, `exit 1 expected, got ${code}:\n${p.output().slice(-2_000)}`);
+    const elapsed = Date.now() - stopped;
+    assert.ok(elapsed >= 10_000 && elapsed < 40_000, `exited after ${elapsed} ms (maxOutage 10 s)`);
+    assert.match(p.output(), /REGISTRY_UNAVAILABLE/);
   },
 );
