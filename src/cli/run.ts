@@ -3,7 +3,8 @@ import { Pipeline } from '../app/pipeline.js';
 import { createLogger } from '../app/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { LogFormat } from '../config/types.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, ErrorCodes, RadarError } from '../errors.js';
+import { resolveRegistryUrl } from '../kafka/registry-url.js';
 
 /** `mailbox-radar run`: the pipeline against Kafka until SIGTERM/SIGINT. Exit 0 clean, 1 failure, 2 bad config. */
 export function registerRun(program: Command): void {
@@ -29,9 +30,21 @@ export function registerRun(program: Command): void {
         throw error;
       }
       const logger = createLogger(config.log.level, options.logFormat ?? config.log.format);
+      let url: string;
+      try {
+        // Apicurio's base URL becomes its /apis/ccompat/v7; a URL that is no registry is a config error.
+        url = await resolveRegistryUrl(config.registry, (message) => logger.info(message));
+      } catch (error) {
+        if (error instanceof RadarError && error.code === ErrorCodes.CONFIG_INVALID) {
+          process.stderr.write(`mailbox-radar: ${error.message}\n`);
+          process.exit(2);
+        }
+        logger.fatal(startupFailure(error), `start-up failed: ${(error as Error).message}`);
+        process.exit(1);
+      }
       let pipeline: Pipeline;
       try {
-        pipeline = new Pipeline(config, logger);
+        pipeline = new Pipeline({ ...config, registry: { ...config.registry, url } }, logger);
       } catch (error) {
         // e.g. a TLS file that cannot be read: one log entry, as for any start-up failure.
         logger.fatal(startupFailure(error), `start-up failed: ${(error as Error).message}`);

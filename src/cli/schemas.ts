@@ -55,8 +55,8 @@ export function subjectsOf(config: Config): { subject: string; topic: string; sc
 export async function schemasRegister(options: SchemasRegisterOptions, io: SchemasIo): Promise<number> {
   const config = loadToolConfig(options.config, io.env);
   try {
+    const registry = await registryFor(config, io.stderr);
     if (options.createTopics === true) await createTopics(config, io);
-    const registry = registryFor(config);
     for (const { subject, schema } of subjectsOf(config)) {
       const existing = await registry.lookup(subject, schema);
       const id = existing ?? (await registry.register(subject, schema));

@@ -84,7 +84,6 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
     sessionTimeout: 10_000,
     heartbeatInterval: 1_000,
   });
-  const codec = new AvroCodec<MailboxAccessAlert>(registryFor(config), alertType);
   const seen: AlertKey[] = [];
   const manifest = options.manifest === undefined ? undefined : new ManifestWatch(options.manifest);
 
@@ -102,6 +101,7 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
 
   let connected = false;
   try {
+    const codec = new AvroCodec<MailboxAccessAlert>(await registryFor(config, io.stderr), alertType);
     const admin = kafka.admin();
     await connectKafka(admin, config.kafka);
     try {

@@ -7,6 +7,7 @@ import { ErrorCodes, RadarError } from '../errors.js';
 import type { Kafka, Producer } from 'kafkajs';
 import { AvroTopicWriter } from '../kafka/avro-producer.js';
 import { RegistryClient } from '../kafka/registry.js';
+import { resolveRegistryUrl } from '../kafka/registry-url.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { activitySchema, activityType } from '../model/schemas.js';
 
@@ -22,9 +23,19 @@ export function loadToolConfig(file: string | undefined, env: NodeJS.ProcessEnv 
   return loadConfig({ file: file ?? env.MAILBOX_RADAR_CONFIG, env });
 }
 
-export function registryFor(config: Config): RegistryClient {
+/**
+ * The registry client, at the URL that serves the Confluent API (Apicurio's base URL becomes its
+ * /apis/ccompat/v7, said once on stderr); a URL that is no registry is CONFIG_INVALID (exit code 2).
+ */
+export async function registryFor(
+  config: Config,
+  stderr: NodeJS.WritableStream = process.stderr,
+): Promise<RegistryClient> {
+  const url = await resolveRegistryUrl(config.registry, (message) =>
+    stderr.write(`mailbox-radar: ${message}\n`),
+  );
   return new RegistryClient({
-    url: config.registry.url,
+    url,
     username: config.registry.username,
     password: config.registry.password,
     retries: config.registry.retries,
@@ -201,7 +212,7 @@ export async function openActivityWriter(
   }
   const writer = new AvroTopicWriter<ExchangeMailboxActivity>(
     producer,
-    registryFor(config),
+    await registryFor(config),
     topic,
     activityType,
     activitySchema,

@@ -144,10 +144,8 @@ export class RegistryClient {
   /** Registers an Avro schema under a subject; idempotent (an equal schema returns the existing id). */
   async register(subject: string, schema: object): Promise<number> {
     const params = { subject, body: { schema: JSON.stringify(schema) } };
-    const body = (await this.call('POST', `/subjects/${subject}/versions`, () =>
-      this.api.Subject.register(params),
-    )) as { id: number };
-    return body.id;
+    const path = `/subjects/${subject}/versions`;
+    return this.idIn('POST', path, await this.call('POST', path, () => this.api.Subject.register(params)));
   }
 
   /**
@@ -157,10 +155,12 @@ export class RegistryClient {
   async lookup(subject: string, schema: object): Promise<number | undefined> {
     const params = { subject, body: { schema: JSON.stringify(schema) } };
     try {
-      const body = (await this.call('POST', `/subjects/${subject}`, () =>
-        this.api.Subject.registered(params),
-      )) as { id: number };
-      return body.id;
+      const path = `/subjects/${subject}`;
+      return this.idIn(
+        'POST',
+        path,
+        await this.call('POST', path, () => this.api.Subject.registered(params)),
+      );
     } catch (error) {
       if (error instanceof RegistryResponseError && error.status === 404) return undefined;
       throw error;
@@ -184,6 +184,16 @@ export class RegistryClient {
         `registry ${this.base} answered GET /subjects with ${typeof body === 'string' ? 'text' : 'JSON'} that is not a list of subjects`,
       );
     return body;
+  }
+
+  /** The schema id in an answer, which is not the Confluent API when there is none (e.g. an HTML page). */
+  private idIn(method: string, path: string, body: unknown): number {
+    const id = (body as { id?: unknown } | null)?.id;
+    if (typeof id === 'number') return id;
+    throw new RegistryResponseError(
+      200,
+      `registry ${this.base} answered ${method} ${path} without a schema id`,
+    );
   }
 
   /** One request through the library, retried with backoff while the registry does not answer. */
