@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import avro from 'avsc';
 import type { Admin } from 'kafkajs';
 import { frame } from '../../src/kafka/avro-codec.js';
+import { DeadLetterHeaders } from '../../src/kafka/dead-letter.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import { activitySchema } from '../../src/model/schemas.js';
@@ -20,6 +21,7 @@ import {
   pipelineEnv,
   produceActivity,
   readAlerts,
+  readTopics,
   sleep,
   startPipeline,
   uniqueTopics,
@@ -78,6 +80,7 @@ test(
 
     const second = startPipeline(env);
     t.after(() => second.process.kill('SIGKILL'));
+    await waitReady(second); // its start-up creates the alert topic again
     const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 60_000, quietMs: 3_000 });
     assert.equal(alerts.length, 1, 'the alert comes after the restart, once');
     assert.equal(alerts[0]!.alert.rule, 'non_owner_burst');
@@ -393,5 +396,48 @@ test(
     const elapsed = Date.now() - stopped;
     assert.ok(elapsed >= 10_000 && elapsed < 40_000, `exited after ${elapsed} ms (maxOutage 10 s)`);
     assert.match(p.output(), /REGISTRY_UNAVAILABLE/);
+  },
+);
+
+test(
+  '8.2: a record dated 2099 is dead-lettered as RECORD_FROM_FUTURE and does not silence detection',
+  { todo: 'issue 8.2: red until the fix' },
+  async (t) => {
+    const stack = await requireStack(t);
+    if (!stack) return;
+    const topics = uniqueTopics();
+    const { cleanup } = await createTopics(stack, allTopics(topics), 1);
+    t.after(cleanup);
+    const p = startPipeline(pipelineEnv(stack, topics, await freePort()));
+    t.after(() => p.process.kill('SIGKILL'));
+    await waitReady(p);
+    const future = burst('future', 1, Date.UTC(2099, 0, 1), 0, {
+      actor: 'clock@contoso.com',
+      owner: 'someone@contoso.com',
+      mailbox: 'mbx-future',
+    });
+    await produceActivity(stack, kafkaFor(stack), topics.activity, future);
+    await waitFor(
+      'the future record read',
+      async () => (await metric(p, 'mailbox_radar_records_consumed_total')) === 1,
+    );
+    const records = burst('after-future', 20, Date.now() - minutes(30), 5_000, {
+      actor: 'eve@contoso.com',
+      owner: 'ceo@contoso.com',
+      mailbox: 'mbx-after-future',
+    });
+    await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+    const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 30_000, quietMs: 2_000 });
+    assert.equal(alerts.length, 1, 'the burst after it still alerts');
+    assert.equal(alerts[0]!.alert.mailbox_guid, 'mbx-after-future');
+    assert.equal(await metric(p, 'mailbox_radar_late_records_total'), 0);
+    const dead = await readTopics(stack, [topics.deadLetter], { want: 1, timeoutMs: 20_000 });
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]!.message.headers?.[DeadLetterHeaders.code]?.toString(), 'RECORD_FROM_FUTURE');
+    assert.match(p.output(), /"code":"RECORD_FROM_FUTURE"/);
+    const rejected = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
+    assert.match(rejected, /mailbox_radar_records_rejected_total\{code="RECORD_FROM_FUTURE"\} 1/);
+    p.process.kill('SIGTERM');
+    assert.equal(await p.exit, 0);
   },
 );
