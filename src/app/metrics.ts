@@ -90,6 +90,12 @@ export function createMetrics() {
       help: 'Group joins (state rebuilt from committed offsets)',
       registers: [registry],
     }),
+    registryFailures: new Counter({
+      name: 'mailbox_radar_registry_failures_total',
+      help: 'Attempts to read writer schemas that found the registry unavailable or refusing us (consumption waits)',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
   };
   return m;
 }

@@ -26,6 +26,7 @@ import {
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
+import { futureError } from '../detect/clock-skew.js';
 import { detect } from '../detect/detect.js';
 import { parseRecord } from '../detect/parse-record.js';
 import type { CoreInput, CoreOutput, CoreStats } from '../detect/types.js';
@@ -35,9 +36,10 @@ import { AvroTopicWriter } from '../kafka/avro-producer.js';
 import { createKafka } from '../kafka/client.js';
 import { deadLetter } from '../kafka/dead-letter.js';
 import { OffsetTracker } from '../kafka/offset-tracker.js';
-import { RegistryClient } from '../kafka/registry.js';
+import { isGroupMoving } from '../kafka/group-errors.js';
+import { RegistryClient, isRegistryOutage } from '../kafka/registry.js';
 import { ensureTopics } from '../kafka/topics.js';
-import { PartitionWatermarks } from '../kafka/watermarks.js';
+import { PartitionWatermarks, decodeStreamTime, encodeStreamTime } from '../kafka/watermarks.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { RULES, type MailboxAccessAlert, type RuleName } from '../model/alert.js';
 import { activityDetectionType, alertSchema, alertType } from '../model/schemas.js';
@@ -45,6 +47,8 @@ import { startHttp } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
 const HEARTBEAT_EVERY = 2_000; // records between heartbeats inside a long batch
+const REGISTRY_BACKOFF_MAX_MS = 30_000; // retries of an unavailable registry back off up to this
+const HEARTBEAT_WAIT_MS = 2_000; // waiting for the registry, heartbeat at least this often
 
 interface Core {
   input: Subject<CoreInput>;
@@ -73,8 +77,18 @@ export class Pipeline {
   private committed = new Map<number, number>();
   private lastCommitAt = 0;
   private awaitingFirstFetch = new Set<number>();
-  /** Per partition, batches whose output is not acknowledged yet, in offset order. */
-  private unacked = new Map<number, { first: number; records: number; done: boolean }[]>();
+  /** Per partition, batches whose dead letters are not acknowledged yet, in offset order. */
+  private unacked = new Map<number, { first: number; done: boolean }[]>();
+  /**
+   * Alerts sent and not acknowledged yet, by the earliest event time of the records they were built from:
+   * no partition's commit may pass a record that recent (a sweep's records sit on several partitions).
+   */
+  private heldAlerts: { from: number; done: boolean }[] = [];
+  /** Stream times restored from the commit metadata after a join; batches wait for it. */
+  private restoring: Promise<void> | undefined;
+  private generation = 0;
+  /** Since when, and why, the schema registry cannot be used (consumption waits meanwhile). */
+  private registryDown: { since: number; code: string; reason: string } | undefined;
   private inFlightRecords = 0;
   private readonly sends = new Set<Promise<void>>();
   private paused = false;
@@ -102,8 +116,8 @@ export class Pipeline {
       retry: {
         retries: 10,
         // The registry being gone for good is not a reason to restart forever: stop with a clear error.
-        restartOnFailure: async (error) =>
-          !(error instanceof RadarError && error.code === ErrorCodes.REGISTRY_UNAVAILABLE),
+        // kafkajs wraps errors (KafkaJSNumberOfRetriesExceeded): look through the chain.
+        restartOnFailure: async (error) => !isRegistryOutage(error),
       },
     });
     // The Java client's partitioner (murmur2 of the key), so alert keys land where Java consumers expect.
@@ -119,7 +133,16 @@ export class Pipeline {
       password: config.registry.password,
       retries: config.registry.retries,
     });
-    this.codec = new AvroCodec(this.registry, activityDetectionType);
+    // Decoding asks the registry once per attempt: the batch waits and retries itself, heartbeating.
+    this.codec = new AvroCodec(
+      new RegistryClient({
+        url: config.registry.url,
+        username: config.registry.username,
+        password: config.registry.password,
+        retries: 0,
+      }),
+      activityDetectionType,
+    );
     const topics = config.topics.alerts;
     const topicOf: Record<RuleName, string> = {
       non_owner_burst: topics.nonOwnerBurst,
@@ -262,11 +285,16 @@ export class Pipeline {
     const { topic, partition, messages } = batch;
     this.metrics.consumed.inc(messages.length);
 
-    await this.codec.prepare(messages.map((m) => m.value)); // registry I/O, retried; throws when gone
+    if (this.restoring) await this.restoring;
+    if (!(await this.prepare(messages, heartbeat, isRunning))) return;
     const now = Date.now();
+    // Records are judged against the watermark as it stands (restored after a join), never a blank one.
+    this.core.input.next({ kind: 'watermark', time: this.watermarks.watermark(now) });
+    const streamTimeBefore = this.watermarks.streamTime(partition);
     const dead: Message[] = [];
     let maxEventTime = Number.NEGATIVE_INFINITY;
     let decoded = 0;
+    let late = 0;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
       let record: ExchangeMailboxActivity;
@@ -289,17 +317,50 @@ export class Pipeline {
         continue;
       }
       decoded++;
+      const future = futureError(record, now, this.config.detection.maxClockSkewMs);
+      if (future !== undefined) {
+        // Never into the core: its event time would make every real record late.
+        this.metrics.rejected.inc({ code: future.code });
+        this.logger.warn(
+          { topic, partition, offset: message.offset, code: future.code, reason: future.message },
+          'record dead-lettered',
+        );
+        dead.push(
+          deadLetter(
+            message,
+            { topic, partition, offset: message.offset, timestamp: message.timestamp },
+            future,
+          ),
+        );
+        continue;
+      }
+      // Late against its own partition's stream time: the same verdict whatever the restarts.
+      if (!this.watermarks.admit(partition, record.creation_time)) {
+        late++;
+        continue;
+      }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
       this.core.input.next({ kind: 'record', record });
       if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
     }
     this.metrics.decoded.inc(decoded);
-    if (decoded > 0) this.watermarks.observe(partition, maxEventTime, now);
+    this.metrics.late.inc(late);
     const next = Number(messages[messages.length - 1]!.offset) + 1;
-    this.tracker.track(partition, Number(messages[0]!.offset), next, maxEventTime);
+    this.watermarks.fetched(partition, next >= Number(batch.highWatermark), now);
+    this.tracker.track(
+      partition,
+      Number(messages[0]!.offset),
+      next,
+      maxEventTime,
+      streamTimeBefore,
+      this.watermarks.streamTime(partition),
+    );
     this.checkpoint(now);
 
-    this.publishInBackground(partition, Number(messages[0]!.offset), messages.length, dead);
+    this.publishInBackground(
+      { partition, first: Number(messages[0]!.offset), records: messages.length },
+      dead,
+    );
     this.awaitingFirstFetch.delete(partition);
     this.metrics.lag.set(
       { topic, partition: String(partition) },
@@ -311,31 +372,107 @@ export class Pipeline {
 
   /** Timer turn: move the watermark on wall-clock idleness, publish what that releases, commit. */
   private async advance(): Promise<void> {
-    if (this.stopping || !this.joined) return;
+    if (this.stopping || !this.joined || this.restoring || this.registryDown) return;
     this.checkpoint(Date.now());
-    await this.publish([]);
+    this.publishInBackground(undefined, []);
     await this.commit(false);
+  }
+
+  /**
+   * The writer schemas of a batch, waiting out a registry that does not answer or refuses us: consumption
+   * stays on this batch (nothing is skipped, nothing dead-lettered), retries back off up to 30 s with
+   * heartbeats in between, /readyz says why. Past `registry.maxOutage` the pipeline fails (exit 1) so an
+   * orchestrator restarts it. False when the batch is to be abandoned (stopping, or the group moved on).
+   */
+  private async prepare(
+    messages: { value: Buffer | null }[],
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
+  ): Promise<boolean> {
+    let delay = 500;
+    for (;;) {
+      try {
+        await this.codec.prepare(messages.map((m) => m.value));
+        if (this.registryDown) {
+          this.logger.info(
+            { downForMs: Date.now() - this.registryDown.since },
+            'schema registry available again; consuming',
+          );
+          this.registryDown = undefined;
+        }
+        return true;
+      } catch (error) {
+        if (!isRegistryOutage(error)) throw error;
+        const now = Date.now();
+        this.metrics.registryFailures.inc({ code: error.code });
+        if (this.registryDown === undefined) {
+          this.registryDown = { since: now, code: error.code, reason: error.message };
+          this.logger.warn(
+            { code: error.code, reason: error.message, maxOutageMs: this.config.registry.maxOutageMs },
+            'schema registry unavailable: consumption waits',
+          );
+        } else {
+          this.registryDown.code = error.code;
+          this.registryDown.reason = error.message;
+        }
+        const left = this.registryDown.since + this.config.registry.maxOutageMs - now;
+        if (left <= 0) {
+          void this.fail(
+            new RadarError(
+              error.code,
+              `schema registry unusable for more than registry.maxOutage (${this.config.registry.maxOutageMs} ms): ${error.message}`,
+              { cause: error },
+            ),
+          );
+          return false;
+        }
+        const until = now + Math.min(delay, left);
+        delay = Math.min(delay * 2, REGISTRY_BACKOFF_MAX_MS);
+        while (Date.now() < until) {
+          await new Promise((resolve) =>
+            setTimeout(resolve, Math.min(HEARTBEAT_WAIT_MS, until - Date.now())),
+          );
+          if (this.stopping || !isRunning()) return false;
+          await heartbeat(); // a rebalance throws here: kafkajs rejoins, the batch comes again
+        }
+      }
+    }
   }
 
   /**
    * Sends this batch's alerts and dead letters without awaiting them here; the offsets of the batch are
    * held back from commits until the broker has acknowledged them. Too much unacknowledged → pause.
    */
-  private publishInBackground(partition: number, first: number, records: number, dead: Message[]): void {
-    if (this.core.alerts.length === 0 && dead.length === 0) return; // nothing to wait for
-    const entry = { first, records, done: false };
-    const queue = this.unacked.get(partition) ?? [];
-    queue.push(entry);
-    this.unacked.set(partition, queue);
+  private publishInBackground(
+    batch: { partition: number; first: number; records: number } | undefined,
+    dead: Message[],
+  ): void {
+    const alerts = this.core.alerts.splice(0);
+    if (alerts.length === 0 && dead.length === 0) return; // nothing to wait for
+    // An alert holds every partition's commit at the earliest record it was built from.
+    let from = Number.POSITIVE_INFINITY;
+    for (const alert of alerts) if (alert.first_seen < from) from = alert.first_seen;
+    const held = alerts.length > 0 ? { from, done: false } : undefined;
+    if (held) this.heldAlerts.push(held);
+    // Dead letters hold their own batch's partition at its first offset.
+    const entry = batch && dead.length > 0 ? { first: batch.first, done: false } : undefined;
+    if (batch && entry) {
+      const queue = this.unacked.get(batch.partition) ?? [];
+      queue.push(entry);
+      this.unacked.set(batch.partition, queue);
+    }
+    const records = batch?.records ?? 0;
     this.inFlightRecords += records;
-    const send: Promise<void> = this.publish(dead).then(
+    const send: Promise<void> = this.publish(alerts, dead).then(
       () => {
-        entry.done = true;
+        if (held) held.done = true;
+        if (entry) entry.done = true;
         this.inFlightRecords -= records;
         this.sends.delete(send);
         if (this.paused && this.inFlightRecords <= this.config.pipeline.maxInFlightRecords / 2) {
           this.paused = false;
           this.consumer.resume([{ topic: this.config.topics.activity }]);
+          this.watermarks.resume(Date.now());
           this.logger.info({ inFlightRecords: this.inFlightRecords }, 'resumed');
         }
       },
@@ -345,6 +482,7 @@ export class Pipeline {
     if (!this.paused && this.inFlightRecords > this.config.pipeline.maxInFlightRecords) {
       this.paused = true;
       this.consumer.pause([{ topic: this.config.topics.activity }]);
+      this.watermarks.pause(); // paused partitions are behind, never idle
       this.logger.warn(
         { inFlightRecords: this.inFlightRecords },
         'paused: waiting for the broker to acknowledge',
@@ -366,9 +504,8 @@ export class Pipeline {
     this.core.input.next({ kind: 'checkpoint', id: ++this.checkpointId });
   }
 
-  /** Alerts gathered from the core and dead letters, sent and acknowledged (acks = all). */
-  private async publish(dead: Message[]): Promise<void> {
-    const alerts = this.core.alerts.splice(0);
+  /** Alerts and dead letters, sent and acknowledged (acks = all). */
+  private async publish(alerts: MailboxAccessAlert[], dead: Message[]): Promise<void> {
     const sends: Promise<unknown>[] = [];
     for (const rule of RULES) {
       const mine = alerts.filter((a) => a.rule === rule);
@@ -394,25 +531,48 @@ export class Pipeline {
     this.metrics.deadLettered.inc(dead.length);
   }
 
-  /** Commit, per partition, up to the first record an open window may still need. */
+  /**
+   * Commit, per partition, up to the first record that an open window may still need, that an
+   * unacknowledged alert was built from, or whose dead letter is unacknowledged; with the partition's stream
+   * time at that offset in the commit metadata, restored on the next assignment.
+   */
   private async commit(force: boolean): Promise<void> {
     const checkpoint = this.core.checkpoint;
     if (checkpoint === undefined) return;
-    const offsets = this.tracker.committable(checkpoint.neededFrom);
-    for (const [partition, offset] of offsets) {
-      const unacked = this.firstUnacked(partition);
-      if (unacked !== undefined && unacked < offset) offsets.set(partition, unacked);
+    while (this.heldAlerts.length > 0 && this.heldAlerts[0]!.done) this.heldAlerts.shift();
+    let neededFrom = checkpoint.neededFrom;
+    for (const held of this.heldAlerts) if (!held.done && held.from < neededFrom) neededFrom = held.from;
+    const holds = new Map<number, number>();
+    for (const partition of this.unacked.keys()) {
+      const first = this.firstUnacked(partition);
+      if (first !== undefined) holds.set(partition, first);
     }
-    const changed = [...offsets].filter(
-      ([partition, offset]) => (this.committed.get(partition) ?? -1) < offset,
+    const points = this.tracker.commitPoints(neededFrom, holds);
+    const changed = [...points].filter(
+      ([partition, point]) => (this.committed.get(partition) ?? -1) < point.offset,
     );
     if (changed.length === 0 && !force) return;
     if (changed.length > 0) {
       const topic = this.config.topics.activity;
-      await this.consumer.commitOffsets(
-        changed.map(([partition, offset]) => ({ topic, partition, offset: String(offset) })),
-      );
-      for (const [partition, offset] of changed) {
+      const generation = this.generation;
+      try {
+        await this.consumer.commitOffsets(
+          changed.map(([partition, point]) => ({
+            topic,
+            partition,
+            offset: String(point.offset),
+            metadata: encodeStreamTime(point.streamTime),
+          })),
+        );
+      } catch (error) {
+        // The group is moving (a member joined or left, or we were dropped): this commit is void, and the
+        // join that follows rebuilds state from the last commit that went through.
+        if (!isGroupMoving(error)) throw error;
+        this.logger.info({ reason: (error as Error).message }, 'commit skipped: the group is rebalancing');
+        return;
+      }
+      if (generation !== this.generation) return;
+      for (const [partition, { offset }] of changed) {
         this.committed.set(partition, offset);
         this.metrics.committed.set({ topic, partition: String(partition) }, offset);
       }
@@ -475,40 +635,86 @@ export class Pipeline {
     this.watermarks.clear();
     this.committed = new Map();
     this.unacked = new Map(); // a pending send that fails still fails the pipeline
-    const now = Date.now();
-    for (const partition of partitions) this.watermarks.assign(partition, now);
+    this.heldAlerts = [];
+    const generation = ++this.generation;
     this.joined = true;
     this.awaitingFirstFetch = new Set(partitions);
     this.logger.info({ partitions }, 'joined the group; state rebuilds from committed offsets');
-    // Partitions with nothing to read are caught up already.
-    void this.caughtUpPartitions(partitions).then(
-      (done) => done.forEach((p) => this.awaitingFirstFetch.delete(p)),
-      (error) => this.logger.warn({ err: error }, 'could not read partition offsets for readiness'),
+    const restoring = this.restore(partitions, generation).then(
+      () => undefined,
+      (error: unknown) => {
+        // Without the metadata, partitions start from an unknown stream time, as on a first run.
+        this.logger.warn({ err: error }, 'could not read committed offsets; stream times start unknown');
+        const now = Date.now();
+        if (generation === this.generation) for (const p of partitions) this.watermarks.assign(p, now);
+      },
     );
+    this.restoring = restoring;
+    void restoring.finally(() => {
+      if (this.restoring === restoring) this.restoring = undefined;
+    });
   }
 
-  private async caughtUpPartitions(partitions: number[]): Promise<number[]> {
+  /**
+   * After a join: each partition's stream time as it was at its committed offset (the commit metadata),
+   * so lateness is decided exactly as before the restart; partitions with nothing to read are caught up.
+   */
+  private async restore(partitions: number[], generation: number): Promise<void> {
     const topic = this.config.topics.activity;
     const [ends, committed] = await Promise.all([
       this.admin.fetchTopicOffsets(topic),
       this.admin.fetchOffsets({ groupId: this.config.kafka.groupId, topics: [topic] }),
     ]);
-    const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, Number(p.offset)]) ?? []);
-    return partitions.filter((partition) => {
+    if (generation !== this.generation) return;
+    const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, p]) ?? []);
+    const now = Date.now();
+    for (const partition of partitions) {
+      const commit = committedOf.get(partition);
+      this.watermarks.assign(partition, now, decodeStreamTime(commit?.metadata));
       const end = ends.find((e) => e.partition === partition);
       const low = Number(end?.low ?? 0);
       const high = Number(end?.high ?? 0);
-      const from = committedOf.get(partition) ?? -1;
-      return high === low || (from >= 0 && from >= high);
-    });
+      const from = Number(commit?.offset ?? -1);
+      if (high === low || (from >= 0 && from >= high)) {
+        this.awaitingFirstFetch.delete(partition);
+        this.watermarks.caughtUp(partition);
+      }
+    }
+    this.logger.info(
+      {
+        streamTimes: Object.fromEntries(
+          partitions.map((p) => [
+            p,
+            Number.isFinite(this.watermarks.streamTime(p))
+              ? new Date(this.watermarks.streamTime(p)).toISOString()
+              : null,
+          ]),
+        ),
+      },
+      'stream times restored from the committed offsets',
+    );
   }
 
   private healthSource() {
     return {
       live: () => !this.failed,
-      ready: () => this.joined && this.awaitingFirstFetch.size === 0 && !this.failed && !this.stopping,
+      ready: () =>
+        this.joined &&
+        this.awaitingFirstFetch.size === 0 &&
+        this.registryDown === undefined &&
+        !this.failed &&
+        !this.stopping,
       describe: () => ({
         joined: this.joined,
+        registry:
+          this.registryDown === undefined
+            ? 'available'
+            : {
+                status: 'unavailable: consumption waits',
+                code: this.registryDown.code,
+                since: new Date(this.registryDown.since).toISOString(),
+                reason: this.registryDown.reason,
+              },
         awaitingFirstFetch: [...this.awaitingFirstFetch],
         watermark: this.core.checkpoint?.watermark ?? null,
         openKeys: this.core.checkpoint?.stats.openKeys ?? 0,

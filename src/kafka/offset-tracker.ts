@@ -12,21 +12,43 @@ interface Segment {
   first: number;
   next: number;
   maxEventTime: number;
+  /** The partition's stream time before this segment's first record (stored with a commit there). */
+  streamTimeBefore: number;
+}
+
+/** Where a partition may be committed, and its stream time at that offset. */
+export interface CommitPoint {
+  offset: number;
+  streamTime: number;
 }
 
 export class OffsetTracker {
-  private readonly partitions = new Map<number, { segments: Segment[]; head: number; next: number }>();
+  private readonly partitions = new Map<
+    number,
+    { segments: Segment[]; head: number; next: number; streamTime: number }
+  >();
 
-  /** Records offsets [first, next) of a partition, whose latest event time is maxEventTime. */
-  track(partition: number, first: number, next: number, maxEventTime: number): void {
+  /**
+   * Records offsets [first, next) of a partition, whose latest event time is maxEventTime; the stream
+   * times are the partition's before and after these records (default: unknown).
+   */
+  track(
+    partition: number,
+    first: number,
+    next: number,
+    maxEventTime: number,
+    streamTimeBefore = Number.NEGATIVE_INFINITY,
+    streamTimeAfter = Math.max(streamTimeBefore, maxEventTime),
+  ): void {
     let state = this.partitions.get(partition);
     if (state === undefined) {
-      state = { segments: [], head: 0, next: first };
+      state = { segments: [], head: 0, next: first, streamTime: streamTimeBefore };
       this.partitions.set(partition, state);
     }
     if (next <= first) return;
-    state.segments.push({ first, next, maxEventTime });
+    state.segments.push({ first, next, maxEventTime, streamTimeBefore });
     state.next = Math.max(state.next, next);
+    state.streamTime = Math.max(state.streamTime, streamTimeAfter);
   }
 
   /**
@@ -34,17 +56,34 @@ export class OffsetTracker {
    * read when nothing is. Drops the segments it passed. Event times are compared to `neededFrom`.
    */
   committable(neededFrom: number): Map<number, number> {
-    const result = new Map<number, number>();
+    return new Map([...this.commitPoints(neededFrom)].map(([p, point]) => [p, point.offset]));
+  }
+
+  /**
+   * Like `committable`, with the stream time at each offset, and never past `holdFrom`'s offset of a
+   * partition (the first record whose own output is not acknowledged yet).
+   */
+  commitPoints(neededFrom: number, holdFrom?: ReadonlyMap<number, number>): Map<number, CommitPoint> {
+    const result = new Map<number, CommitPoint>();
     for (const [partition, state] of this.partitions) {
-      while (state.head < state.segments.length && state.segments[state.head]!.maxEventTime < neededFrom)
+      const hold = holdFrom?.get(partition) ?? Number.POSITIVE_INFINITY;
+      while (state.head < state.segments.length) {
+        const segment = state.segments[state.head]!;
+        if (segment.maxEventTime >= neededFrom || segment.next > hold) break;
         state.head++;
+      }
       // Compact now and then so the array does not grow without bound.
       if (state.head > 1024 && state.head * 2 > state.segments.length) {
         state.segments.splice(0, state.head);
         state.head = 0;
       }
       const first = state.segments[state.head];
-      result.set(partition, first === undefined ? state.next : first.first);
+      result.set(
+        partition,
+        first === undefined
+          ? { offset: state.next, streamTime: state.streamTime }
+          : { offset: first.first, streamTime: first.streamTimeBefore },
+      );
     }
     return result;
   }

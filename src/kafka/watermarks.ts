@@ -1,32 +1,84 @@
 /**
- * The event-time watermark across partitions: each partition's largest event time seen, minus the
- * allowed lateness, and the minimum over partitions — so a partition that lags behind does not see its
- * records dropped as late. A partition that has sent nothing for `idleMs` (wall-clock, passed in by the
- * caller) stops holding the watermark back, so an idle partition never stalls the others.
+ * Event time per partition, as Kafka Streams keeps it: each partition's *stream time* is the largest
+ * event time among the records read from it so far.
+ *
+ * - Lateness is decided per record against its own partition's stream time (a record older than the
+ *   stream time minus the allowed lateness is late). That depends only on the partition's records in
+ *   offset order, so the decision is the same whatever the restarts, the rebalances and the interleaving of
+ *   partitions — provided that after a restart the stream time is restored as it was at the committed
+ *   offset (the pipeline stores it in the offset commit's metadata; see `encodeStreamTime`).
+ * - The watermark the detection core sees is the minimum over partitions of stream time minus lateness,
+ *   leaving out idle partitions. A partition is idle only when its last fetch reached the end of the log,
+ *   the consumer is not paused, and nothing came for `idleMs` of wall-clock time. A partition that is
+ *   behind (catching up a backlog) or paused (backpressure) always holds the watermark back, so its records
+ *   are never made late by faster partitions. When every partition is idle, the most advanced one leads.
  */
+interface PartitionTime {
+  streamTime: number;
+  lastActive: number;
+  caughtUp: boolean;
+}
+
 export class PartitionWatermarks {
-  private readonly partitions = new Map<number, { maxEventTime: number; lastActive: number }>();
+  private readonly partitions = new Map<number, PartitionTime>();
   private current = Number.NEGATIVE_INFINITY;
+  private paused = false;
 
   constructor(
     private readonly allowedLatenessMs: number,
     private readonly idleMs: number,
   ) {}
 
-  /** A partition is assigned: it counts once it sends records or after idleMs of silence. */
-  assign(partition: number, now: number): void {
-    if (!this.partitions.has(partition))
-      this.partitions.set(partition, { maxEventTime: Number.NEGATIVE_INFINITY, lastActive: now });
+  /** A partition is assigned, with the stream time restored from its committed offset (or −∞). */
+  assign(partition: number, now: number, streamTime = Number.NEGATIVE_INFINITY): void {
+    this.partitions.set(partition, { streamTime, lastActive: now, caughtUp: false });
   }
 
-  observe(partition: number, eventTime: number, now: number): void {
-    const state = this.partitions.get(partition);
+  /**
+   * One record of a partition: false when it is late (older than the partition's stream time minus the
+   * allowed lateness); otherwise its event time moves the stream time.
+   */
+  admit(partition: number, eventTime: number): boolean {
+    let state = this.partitions.get(partition);
     if (state === undefined) {
-      this.partitions.set(partition, { maxEventTime: eventTime, lastActive: now });
-      return;
+      state = { streamTime: Number.NEGATIVE_INFINITY, lastActive: 0, caughtUp: false };
+      this.partitions.set(partition, state);
     }
-    if (eventTime > state.maxEventTime) state.maxEventTime = eventTime;
+    if (eventTime < state.streamTime - this.allowedLatenessMs) return false;
+    if (eventTime > state.streamTime) state.streamTime = eventTime;
+    return true;
+  }
+
+  /** A batch of the partition was processed; `caughtUp` when it reached the partition's high watermark. */
+  fetched(partition: number, caughtUp: boolean, now: number): void {
+    const state = this.partitions.get(partition);
+    if (state === undefined) return;
+    state.caughtUp = caughtUp;
     state.lastActive = now;
+  }
+
+  /** The partition has nothing more to read (found at assignment). */
+  caughtUp(partition: number): void {
+    const state = this.partitions.get(partition);
+    if (state !== undefined) state.caughtUp = true;
+  }
+
+  /** Backpressure: while paused no partition becomes idle; on resume their silence counts from now. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(now: number): void {
+    this.paused = false;
+    for (const state of this.partitions.values()) state.lastActive = now;
+  }
+
+  streamTime(partition: number): number {
+    return this.partitions.get(partition)?.streamTime ?? Number.NEGATIVE_INFINITY;
+  }
+
+  private idle(state: PartitionTime, now: number): boolean {
+    return !this.paused && state.caughtUp && now - state.lastActive >= this.idleMs;
   }
 
   /** The watermark now; never moves back. */
@@ -34,27 +86,47 @@ export class PartitionWatermarks {
     let min = Number.POSITIVE_INFINITY;
     let max = Number.NEGATIVE_INFINITY;
     for (const state of this.partitions.values()) {
-      if (state.maxEventTime > max) max = state.maxEventTime;
-      if (now - state.lastActive >= this.idleMs) continue;
-      if (state.maxEventTime < min) min = state.maxEventTime;
+      if (state.streamTime > max) max = state.streamTime;
+      if (this.idle(state, now)) continue;
+      if (state.streamTime < min) min = state.streamTime;
     }
+    if (min === Number.POSITIVE_INFINITY && max === Number.NEGATIVE_INFINITY) return this.current;
     // Every partition idle: the most advanced one leads.
     const candidate = (min === Number.POSITIVE_INFINITY ? max : min) - this.allowedLatenessMs;
     if (candidate > this.current) this.current = candidate;
     return this.current;
   }
 
-  /** Per partition: largest event time seen and whether it is idle (for metrics). */
-  snapshot(now: number): { partition: number; maxEventTime: number; idle: boolean }[] {
+  /** Per partition: stream time and whether it is idle (for metrics). */
+  snapshot(now: number): { partition: number; streamTime: number; idle: boolean }[] {
     return [...this.partitions].map(([partition, s]) => ({
       partition,
-      maxEventTime: s.maxEventTime,
-      idle: now - s.lastActive >= this.idleMs,
+      streamTime: s.streamTime,
+      idle: this.idle(s, now),
     }));
   }
 
   clear(): void {
     this.partitions.clear();
     this.current = Number.NEGATIVE_INFINITY;
+    this.paused = false;
+  }
+}
+
+/** Offset commit metadata: the partition's stream time at the committed offset (Kafka Streams does alike). */
+export function encodeStreamTime(streamTime: number): string {
+  return JSON.stringify({ v: 1, streamTime: Number.isFinite(streamTime) ? streamTime : null });
+}
+
+/** The stream time in a commit's metadata; −∞ when there is none or it is not ours. */
+export function decodeStreamTime(metadata: string | null | undefined): number {
+  if (!metadata) return Number.NEGATIVE_INFINITY;
+  try {
+    const parsed = JSON.parse(metadata) as { v?: unknown; streamTime?: unknown };
+    return parsed.v === 1 && typeof parsed.streamTime === 'number' && Number.isFinite(parsed.streamTime)
+      ? parsed.streamTime
+      : Number.NEGATIVE_INFINITY;
+  } catch {
+    return Number.NEGATIVE_INFINITY;
   }
 }

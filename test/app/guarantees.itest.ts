@@ -35,251 +35,235 @@ async function committedOffsets(admin: Admin, topics: Topics): Promise<number[]>
   return (offsets?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((p) => Number(p.offset));
 }
 
-test(
-  '8.1: no commit passes a record an unacknowledged alert was built from; kill -9 then loses nothing',
-  { todo: 'issue 8.1: red until the fix' },
-  async (t) => {
-    const stack = await requireStack(t);
-    if (!stack) return;
-    const topics = uniqueTopics();
-    const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
-    t.after(cleanup);
-    const env = pipelineEnv(stack, topics, await freePort());
-    const start = Date.now() - minutes(200);
-    const records = burst('unacked', 20, start, 5_000, {
-      actor: 'eve@contoso.com',
-      owner: 'ceo@contoso.com',
-      mailbox: 'mbx-unacked',
-    });
-    // One owner record 2 h 20 min later: event time moves past the episode (lateness 2 h + T 5 min).
-    const later = ownerNoise('unacked-later', 1, start + minutes(140));
+test('8.1: no commit passes a record an unacknowledged alert was built from; kill -9 then loses nothing', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
+  t.after(cleanup);
+  const env = pipelineEnv(stack, topics, await freePort());
+  const start = Date.now() - minutes(200);
+  const records = burst('unacked', 20, start, 5_000, {
+    actor: 'eve@contoso.com',
+    owner: 'ceo@contoso.com',
+    mailbox: 'mbx-unacked',
+  });
+  // One owner record 2 h 20 min later: event time moves past the episode (lateness 2 h + T 5 min).
+  const later = ownerNoise('unacked-later', 1, start + minutes(140));
 
-    const first = startPipeline(env);
-    t.after(() => first.process.kill('SIGKILL'));
-    await waitReady(first);
-    // The broker cannot acknowledge the alert: its topic is gone (auto-creation is off), so the idempotent
-    // producer retries the send for minutes. A restart's start-up creates the topic again.
-    await admin.deleteTopics({ topics: [topics.alerts.non_owner_burst] });
-    const consumed = () => metric(first, 'mailbox_radar_records_consumed_total');
-    // Three batches: offsets 0–18, then 19 (fires; its send stays pending), then 20 (no output).
-    await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 19));
-    await waitFor('19 records consumed', async () => (await consumed()) === 19);
-    await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(19));
-    await waitFor('the 20th consumed', async () => (await consumed()) === 20);
-    await produceActivity(stack, kafkaFor(stack), topics.activity, later);
-    await waitFor('the later record consumed', async () => (await consumed()) === 21);
-    await sleep(2_500); // several commit intervals and timer ticks
-    assert.equal(await metric(first, 'mailbox_radar_alerts_total'), 0, 'the alert is not acknowledged');
-    const [committed] = await committedOffsets(admin, topics);
-    first.process.kill('SIGKILL');
-    await first.exit;
-    assert.ok(
-      committed === undefined || committed <= 0,
-      `committed ${committed}: past the burst's first record while its alert was unacknowledged`,
-    );
+  const first = startPipeline(env);
+  t.after(() => first.process.kill('SIGKILL'));
+  await waitReady(first);
+  // The broker cannot acknowledge the alert: its topic is gone (auto-creation is off), so the idempotent
+  // producer retries the send for minutes. A restart's start-up creates the topic again.
+  await admin.deleteTopics({ topics: [topics.alerts.non_owner_burst] });
+  const consumed = () => metric(first, 'mailbox_radar_records_consumed_total');
+  // Three batches: offsets 0–18, then 19 (fires; its send stays pending), then 20 (no output).
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 19));
+  await waitFor('19 records consumed', async () => (await consumed()) === 19);
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(19));
+  await waitFor('the 20th consumed', async () => (await consumed()) === 20);
+  await produceActivity(stack, kafkaFor(stack), topics.activity, later);
+  await waitFor('the later record consumed', async () => (await consumed()) === 21);
+  await sleep(2_500); // several commit intervals and timer ticks
+  assert.equal(await metric(first, 'mailbox_radar_alerts_total'), 0, 'the alert is not acknowledged');
+  const [committed] = await committedOffsets(admin, topics);
+  first.process.kill('SIGKILL');
+  await first.exit;
+  assert.ok(
+    committed === undefined || committed <= 0,
+    `committed ${committed}: past the burst's first record while its alert was unacknowledged`,
+  );
 
-    const second = startPipeline(env);
-    t.after(() => second.process.kill('SIGKILL'));
-    await waitReady(second); // its start-up creates the alert topic again
-    const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 60_000, quietMs: 3_000 });
-    assert.equal(alerts.length, 1, 'the alert comes after the restart, once');
-    assert.equal(alerts[0]!.alert.rule, 'non_owner_burst');
-    assert.equal(alerts[0]!.alert.event_count, 20);
-    second.process.kill('SIGTERM');
-    assert.equal(await second.exit, 0);
-  },
-);
+  const second = startPipeline(env);
+  t.after(() => second.process.kill('SIGKILL'));
+  await waitReady(second); // its start-up creates the alert topic again
+  const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 60_000, quietMs: 3_000 });
+  assert.equal(alerts.length, 1, 'the alert comes after the restart, once');
+  assert.equal(alerts[0]!.alert.rule, 'non_owner_burst');
+  assert.equal(alerts[0]!.alert.event_count, 20);
+  second.process.kill('SIGTERM');
+  assert.equal(await second.exit, 0);
+});
 
-test(
-  '8.3: a record dropped as late before a crash is dropped after it too (stream time restored from the commit)',
-  { todo: 'issue 8.3: red until the fix' },
-  async (t) => {
-    const stack = await requireStack(t);
-    if (!stack) return;
-    const topics = uniqueTopics();
-    const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
-    t.after(cleanup);
-    const env = pipelineEnv(stack, topics, await freePort());
-    const start = Date.now() - minutes(300);
-    // Offset 0: a non-owner read 3 h after the burst; its window stays open, so the commit stays at 0.
-    const ahead = burst('late-ahead', 1, start + minutes(180), 0, {
-      actor: 'mallory@contoso.com',
-      owner: 'cfo@contoso.com',
-      mailbox: 'mbx-ahead',
-    });
-    // Offsets 1–20: a burst 3 h behind the stream time: late (allowed lateness 2 h), dropped, no alert.
-    const lateBurst = burst('late-burst', 20, start, 5_000, {
-      actor: 'eve@contoso.com',
-      owner: 'ceo@contoso.com',
-      mailbox: 'mbx-late',
-    });
+test('8.3: a record dropped as late before a crash is dropped after it too (stream time restored from the commit)', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
+  t.after(cleanup);
+  const env = pipelineEnv(stack, topics, await freePort());
+  const start = Date.now() - minutes(300);
+  // Offset 0: a non-owner read 3 h after the burst; its window stays open, so the commit stays at 0.
+  const ahead = burst('late-ahead', 1, start + minutes(180), 0, {
+    actor: 'mallory@contoso.com',
+    owner: 'cfo@contoso.com',
+    mailbox: 'mbx-ahead',
+  });
+  // Offsets 1–20: a burst 3 h behind the stream time: late (allowed lateness 2 h), dropped, no alert.
+  const lateBurst = burst('late-burst', 20, start, 5_000, {
+    actor: 'eve@contoso.com',
+    owner: 'ceo@contoso.com',
+    mailbox: 'mbx-late',
+  });
 
-    const first = startPipeline(env);
-    t.after(() => first.process.kill('SIGKILL'));
-    await waitReady(first);
-    await produceActivity(stack, kafkaFor(stack), topics.activity, ahead);
-    await waitFor(
-      'the record ahead consumed',
-      async () => (await metric(first, 'mailbox_radar_records_consumed_total')) === 1,
-    );
-    await produceActivity(stack, kafkaFor(stack), topics.activity, lateBurst);
-    await waitFor(
-      'the burst dropped as late',
-      async () => (await metric(first, 'mailbox_radar_late_records_total')) === 20,
-    );
-    await sleep(1_000);
-    assert.equal(await metric(first, 'mailbox_radar_alerts_total'), 0);
-    first.process.kill('SIGKILL');
-    await first.exit;
-    const [committed] = await committedOffsets(admin, topics);
-    assert.ok(
-      committed === undefined || committed <= 0,
-      `committed ${committed}: the open window needs offset 0`,
-    );
+  const first = startPipeline(env);
+  t.after(() => first.process.kill('SIGKILL'));
+  await waitReady(first);
+  await produceActivity(stack, kafkaFor(stack), topics.activity, ahead);
+  await waitFor(
+    'the record ahead consumed',
+    async () => (await metric(first, 'mailbox_radar_records_consumed_total')) === 1,
+  );
+  await produceActivity(stack, kafkaFor(stack), topics.activity, lateBurst);
+  await waitFor(
+    'the burst dropped as late',
+    async () => (await metric(first, 'mailbox_radar_late_records_total')) === 20,
+  );
+  await sleep(1_000);
+  assert.equal(await metric(first, 'mailbox_radar_alerts_total'), 0);
+  first.process.kill('SIGKILL');
+  await first.exit;
+  const [committed] = await committedOffsets(admin, topics);
+  assert.ok(
+    committed === undefined || committed <= 0,
+    `committed ${committed}: the open window needs offset 0`,
+  );
 
-    const second = startPipeline(env);
-    t.after(() => second.process.kill('SIGKILL'));
-    await waitReady(second);
-    await waitFor(
-      'everything re-read',
-      async () => (await metric(second, 'mailbox_radar_records_consumed_total')) >= 21,
-    );
+  const second = startPipeline(env);
+  t.after(() => second.process.kill('SIGKILL'));
+  await waitReady(second);
+  await waitFor(
+    'everything re-read',
+    async () => (await metric(second, 'mailbox_radar_records_consumed_total')) >= 21,
+  );
+  await sleep(1_500);
+  assert.equal(await metric(second, 'mailbox_radar_late_records_total'), 20, 'the same records are late');
+  assert.equal(await metric(second, 'mailbox_radar_alerts_total'), 0, 'and raise nothing');
+  second.process.kill('SIGTERM');
+  assert.equal(await second.exit, 0);
+});
+
+test('8.5: members join and leave repeatedly while commits run: no exit, alerts exact', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), 3);
+  t.after(cleanup);
+  // Commits once a second, from batches and from the timer alike (the timer's commit was the fatal one).
+  const env = pipelineEnv(stack, topics, await freePort(), {
+    MAILBOX_RADAR_PIPELINE__COMMIT_INTERVAL_MS: '1000',
+  });
+  const start = Date.now() - minutes(60);
+  const bursts = Array.from({ length: 6 }, (_, i) =>
+    burst(`churn-${i}`, 20, start + i * minutes(4), 5_000, {
+      actor: `intruder${i}@contoso.com`,
+      owner: `exec${i}@contoso.com`,
+      mailbox: `mbx-churn-${i}`,
+    }),
+  );
+  const main = startPipeline(env);
+  t.after(() => main.process.kill('SIGKILL'));
+  await waitReady(main);
+
+  let producing = true;
+  let round = 0;
+  const kafka = kafkaFor(stack);
+  const traffic = (async () => {
+    while (producing) {
+      const i = round++;
+      const batch = ownerNoise(`churn-noise-${i}`, 40, start + i * 10_000);
+      const b = bursts[i % 6]!;
+      // Each burst arrives in halves over the run, so its window spans the rebalances.
+      if (i < 12) batch.push(...b.slice(i < 6 ? 0 : 10, i < 6 ? 10 : 20));
+      await produceActivity(stack, kafka, topics.activity, batch);
+      await sleep(100);
+    }
+  })();
+  for (let cycle = 0; cycle < 6; cycle++) {
+    const joiner = startPipeline({ ...env, MAILBOX_RADAR_HTTP__PORT: String(await freePort()) });
+    t.after(() => joiner.process.kill('SIGKILL'));
+    await waitReady(joiner, 60_000).catch(() => undefined);
     await sleep(1_500);
-    assert.equal(await metric(second, 'mailbox_radar_late_records_total'), 20, 'the same records are late');
-    assert.equal(await metric(second, 'mailbox_radar_alerts_total'), 0, 'and raise nothing');
-    second.process.kill('SIGTERM');
-    assert.equal(await second.exit, 0);
-  },
-);
-
-test(
-  '8.5: members join and leave repeatedly while commits run: no exit, alerts exact',
-  { todo: 'issue 8.5: red until the fix' },
-  async (t) => {
-    const stack = await requireStack(t);
-    if (!stack) return;
-    const topics = uniqueTopics();
-    const { cleanup } = await createTopics(stack, allTopics(topics), 3);
-    t.after(cleanup);
-    // Commits once a second, from batches and from the timer alike (the timer's commit was the fatal one).
-    const env = pipelineEnv(stack, topics, await freePort(), {
-      MAILBOX_RADAR_PIPELINE__COMMIT_INTERVAL_MS: '1000',
-    });
-    const start = Date.now() - minutes(60);
-    const bursts = Array.from({ length: 6 }, (_, i) =>
-      burst(`churn-${i}`, 20, start + i * minutes(4), 5_000, {
-        actor: `intruder${i}@contoso.com`,
-        owner: `exec${i}@contoso.com`,
-        mailbox: `mbx-churn-${i}`,
-      }),
+    joiner.process.kill('SIGTERM');
+    await joiner.exit;
+    assert.equal(
+      main.process.exitCode,
+      null,
+      `the first member exited during cycle ${cycle}:\n${main.output().slice(-3_000)}`,
     );
-    const main = startPipeline(env);
-    t.after(() => main.process.kill('SIGKILL'));
-    await waitReady(main);
+  }
+  while (round < 14) await sleep(100); // every burst produced
+  producing = false;
+  await traffic;
+  const alerts = await readAlerts(stack, topics, { want: 6, timeoutMs: 60_000, quietMs: 4_000 });
+  assert.equal(main.process.exitCode, null, 'the first member is still running');
+  const byMailbox = new Map<string, Set<string>>();
+  for (const { alert } of alerts) {
+    const ids = byMailbox.get(alert.mailbox_guid ?? '') ?? new Set<string>();
+    ids.add(alert.alert_id);
+    byMailbox.set(alert.mailbox_guid ?? '', ids);
+  }
+  assert.deepEqual(
+    [...byMailbox.keys()].sort(),
+    bursts.map((_, i) => `mbx-churn-${i}`).sort(),
+    'one alert per burst, nothing else',
+  );
+  for (const [mailbox, ids] of byMailbox)
+    assert.equal(ids.size, 1, `${mailbox}: duplicates share one alert_id`);
+  main.process.kill('SIGTERM');
+  assert.equal(await main.exit, 0);
+});
 
-    let producing = true;
-    let round = 0;
-    const kafka = kafkaFor(stack);
-    const traffic = (async () => {
-      while (producing) {
-        const i = round++;
-        const batch = ownerNoise(`churn-noise-${i}`, 40, start + i * 10_000);
-        const b = bursts[i % 6]!;
-        // Each burst arrives in halves over the run, so its window spans the rebalances.
-        if (i < 12) batch.push(...b.slice(i < 6 ? 0 : 10, i < 6 ? 10 : 20));
-        await produceActivity(stack, kafka, topics.activity, batch);
-        await sleep(100);
-      }
-    })();
-    for (let cycle = 0; cycle < 6; cycle++) {
-      const joiner = startPipeline({ ...env, MAILBOX_RADAR_HTTP__PORT: String(await freePort()) });
-      t.after(() => joiner.process.kill('SIGKILL'));
-      await waitReady(joiner, 60_000).catch(() => undefined);
-      await sleep(1_500);
-      joiner.process.kill('SIGTERM');
-      await joiner.exit;
-      assert.equal(
-        main.process.exitCode,
-        null,
-        `the first member exited during cycle ${cycle}:\n${main.output().slice(-3_000)}`,
-      );
-    }
-    while (round < 14) await sleep(100); // every burst produced
-    producing = false;
-    await traffic;
-    const alerts = await readAlerts(stack, topics, { want: 6, timeoutMs: 60_000, quietMs: 4_000 });
-    assert.equal(main.process.exitCode, null, 'the first member is still running');
-    const byMailbox = new Map<string, Set<string>>();
-    for (const { alert } of alerts) {
-      const ids = byMailbox.get(alert.mailbox_guid ?? '') ?? new Set<string>();
-      ids.add(alert.alert_id);
-      byMailbox.set(alert.mailbox_guid ?? '', ids);
-    }
-    assert.deepEqual(
-      [...byMailbox.keys()].sort(),
-      bursts.map((_, i) => `mbx-churn-${i}`).sort(),
-      'one alert per burst, nothing else',
-    );
-    for (const [mailbox, ids] of byMailbox)
-      assert.equal(ids.size, 1, `${mailbox}: duplicates share one alert_id`);
-    main.process.kill('SIGTERM');
-    assert.equal(await main.exit, 0);
-  },
-);
-
-test(
-  '8.5: a timed commit refused because the group moved on (stale member) is skipped; the process rejoins',
-  { todo: 'issue 8.5: red until the fix' },
-  async (t) => {
-    const stack = await requireStack(t);
-    if (!stack) return;
-    const topics = uniqueTopics();
-    const { cleanup } = await createTopics(stack, allTopics(topics), 2);
-    t.after(cleanup);
-    const env = pipelineEnv(stack, topics, await freePort(), {
-      MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS: '2',
-      MAILBOX_RADAR_PIPELINE__PARTITION_IDLE_MS: '2000',
-    });
-    const start = Date.now() - minutes(300);
-    // Two mailboxes, on either partition or both: an open window at `start`, and a read 3 h later. Once
-    // both partitions are idle the watermark passes the window, and the timer has a commit to make.
-    const records = [
-      ...burst('stale-a', 3, start, 5_000, {
-        actor: 'eve@contoso.com',
-        owner: 'a@contoso.com',
-        mailbox: 'mbx-a',
-      }),
-      ...burst('stale-b', 1, start + minutes(180), 0, {
-        actor: 'eve@contoso.com',
-        owner: 'b@contoso.com',
-        mailbox: 'mbx-b',
-      }),
-      ...burst('stale-c', 1, start + minutes(180), 0, {
-        actor: 'eve@contoso.com',
-        owner: 'c@contoso.com',
-        mailbox: 'mbx-c',
-      }),
-    ];
-    const p = startPipeline(env);
-    t.after(() => p.process.kill('SIGKILL'));
-    await waitReady(p);
-    await produceActivity(stack, kafkaFor(stack), topics.activity, records);
-    await waitFor(
-      'records consumed',
-      async () => (await metric(p, 'mailbox_radar_records_consumed_total')) === 5,
-    );
-    // Frozen past the session timeout (8 s): the group drops the member. On waking, the timer's commit
-    // goes out with the old member id before the consumer learns it must rejoin.
-    p.process.kill('SIGSTOP');
-    await sleep(12_000);
-    p.process.kill('SIGCONT');
-    await sleep(5_000);
-    assert.equal(p.process.exitCode, null, `the pipeline exited:\n${p.output().slice(-2_000)}`);
-    await waitReady(p, 30_000);
-    p.process.kill('SIGTERM');
-    assert.equal(await p.exit, 0);
-  },
-);
+test('8.5: a timed commit refused because the group moved on (stale member) is skipped; the process rejoins', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), 2);
+  t.after(cleanup);
+  const env = pipelineEnv(stack, topics, await freePort(), {
+    MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS: '2',
+    MAILBOX_RADAR_PIPELINE__PARTITION_IDLE_MS: '2000',
+  });
+  const start = Date.now() - minutes(300);
+  // Two mailboxes, on either partition or both: an open window at `start`, and a read 3 h later. Once
+  // both partitions are idle the watermark passes the window, and the timer has a commit to make.
+  const records = [
+    ...burst('stale-a', 3, start, 5_000, {
+      actor: 'eve@contoso.com',
+      owner: 'a@contoso.com',
+      mailbox: 'mbx-a',
+    }),
+    ...burst('stale-b', 1, start + minutes(180), 0, {
+      actor: 'eve@contoso.com',
+      owner: 'b@contoso.com',
+      mailbox: 'mbx-b',
+    }),
+    ...burst('stale-c', 1, start + minutes(180), 0, {
+      actor: 'eve@contoso.com',
+      owner: 'c@contoso.com',
+      mailbox: 'mbx-c',
+    }),
+  ];
+  const p = startPipeline(env);
+  t.after(() => p.process.kill('SIGKILL'));
+  await waitReady(p);
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+  await waitFor(
+    'records consumed',
+    async () => (await metric(p, 'mailbox_radar_records_consumed_total')) === 5,
+  );
+  // Frozen past the session timeout (8 s): the group drops the member. On waking, the timer's commit
+  // goes out with the old member id before the consumer learns it must rejoin.
+  p.process.kill('SIGSTOP');
+  await sleep(12_000);
+  p.process.kill('SIGCONT');
+  await sleep(5_000);
+  assert.equal(p.process.exitCode, null, `the pipeline exited:\n${p.output().slice(-2_000)}`);
+  await waitReady(p, 30_000);
+  p.process.kill('SIGTERM');
+  assert.equal(await p.exit, 0);
+});
 
 /** Registers a v2 writer schema (one extra field) so the pipeline must ask the registry for a new id. */
 async function v2Writer(stack: Stack, topic: string): Promise<(r: ExchangeMailboxActivity) => Buffer> {
@@ -309,135 +293,123 @@ async function produceFramed(
   await producer.disconnect();
 }
 
-test(
-  '8.4: the registry gone mid-burst: consumption waits, /readyz says why, then the alert comes once',
-  { todo: 'issue 8.4: red until the fix' },
-  async (t) => {
-    const stack = await requireStack(t);
-    if (!stack) return;
-    const topics = uniqueTopics();
-    const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-    t.after(cleanup);
-    const { proxy, url } = TcpProxy.forUrl(stack.registryUrl);
-    await proxy.start();
-    t.after(() => proxy.stop());
-    const encodeV2 = await v2Writer(stack, topics.activity);
-    const env = pipelineEnv(stack, topics, await freePort(), {
-      SCHEMA_REGISTRY_URL: url(),
-      MAILBOX_RADAR_REGISTRY__RETRIES: '1',
-      MAILBOX_RADAR_REGISTRY__MAX_OUTAGE: '2m',
-    });
-    const records = burst('outage', 20, Date.now() - minutes(30), 5_000, {
-      actor: 'eve@contoso.com',
-      owner: 'ceo@contoso.com',
-      mailbox: 'mbx-outage',
-    });
-    const p = startPipeline(env);
-    t.after(() => p.process.kill('SIGKILL'));
-    await waitReady(p);
-    await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 10));
-    await waitFor(
-      'half the burst',
-      async () => (await metric(p, 'mailbox_radar_records_decoded_total')) === 10,
-    );
-    await proxy.stop();
-    // The second half is written with a schema id the pipeline has not seen: it must ask the registry.
-    await produceFramed(stack, topics.activity, records.slice(10), encodeV2);
-    await waitFor(
-      'the outage counted',
-      async () => (await metric(p, 'mailbox_radar_registry_failures_total')) > 0,
-    );
-    const ready = await fetch(`http://127.0.0.1:${p.port}/readyz`);
-    assert.equal(ready.status, 503);
-    assert.match(await ready.text(), /registry/i);
-    await sleep(8_000); // longer than the client's own retries
-    assert.equal(
-      p.process.exitCode,
-      null,
-      `the pipeline must wait, not exit or loop:\n${p.output().slice(-2_000)}`,
-    );
-    await proxy.start();
-    const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 60_000, quietMs: 3_000 });
-    assert.equal(alerts.length, 1, 'the alert once');
-    assert.equal(alerts[0]!.alert.event_count, 20, 'no record lost');
-    assert.equal(await metric(p, 'mailbox_radar_records_dead_lettered_total'), 0);
-    await waitReady(p, 30_000);
-    p.process.kill('SIGTERM');
-    assert.equal(await p.exit, 0);
-  },
-);
+test('8.4: the registry gone mid-burst: consumption waits, /readyz says why, then the alert comes once', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
+  t.after(cleanup);
+  const { proxy, url } = TcpProxy.forUrl(stack.registryUrl);
+  await proxy.start();
+  t.after(() => proxy.stop());
+  const encodeV2 = await v2Writer(stack, topics.activity);
+  const env = pipelineEnv(stack, topics, await freePort(), {
+    SCHEMA_REGISTRY_URL: url(),
+    MAILBOX_RADAR_REGISTRY__RETRIES: '1',
+    MAILBOX_RADAR_REGISTRY__MAX_OUTAGE: '2m',
+  });
+  const records = burst('outage', 20, Date.now() - minutes(30), 5_000, {
+    actor: 'eve@contoso.com',
+    owner: 'ceo@contoso.com',
+    mailbox: 'mbx-outage',
+  });
+  const p = startPipeline(env);
+  t.after(() => p.process.kill('SIGKILL'));
+  await waitReady(p);
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 10));
+  await waitFor(
+    'half the burst',
+    async () => (await metric(p, 'mailbox_radar_records_decoded_total')) === 10,
+  );
+  await proxy.stop();
+  // The second half is written with a schema id the pipeline has not seen: it must ask the registry.
+  await produceFramed(stack, topics.activity, records.slice(10), encodeV2);
+  await waitFor(
+    'the outage counted',
+    async () => (await metric(p, 'mailbox_radar_registry_failures_total')) > 0,
+  );
+  const ready = await fetch(`http://127.0.0.1:${p.port}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.match(await ready.text(), /registry/i);
+  await sleep(8_000); // longer than the client's own retries
+  assert.equal(
+    p.process.exitCode,
+    null,
+    `the pipeline must wait, not exit or loop:\n${p.output().slice(-2_000)}`,
+  );
+  await proxy.start();
+  const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 60_000, quietMs: 3_000 });
+  assert.equal(alerts.length, 1, 'the alert once');
+  assert.equal(alerts[0]!.alert.event_count, 20, 'no record lost');
+  assert.equal(await metric(p, 'mailbox_radar_records_dead_lettered_total'), 0);
+  await waitReady(p, 30_000);
+  p.process.kill('SIGTERM');
+  assert.equal(await p.exit, 0);
+});
 
-test(
-  '8.4: the registry gone for good: exit 1 with REGISTRY_UNAVAILABLE within registry.maxOutage',
-  { todo: 'issue 8.4: red until the fix' },
-  async (t) => {
-    const stack = await requireStack(t);
-    if (!stack) return;
-    const topics = uniqueTopics();
-    const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-    t.after(cleanup);
-    const { proxy, url } = TcpProxy.forUrl(stack.registryUrl);
-    await proxy.start();
-    t.after(() => proxy.stop());
-    const encodeV2 = await v2Writer(stack, topics.activity);
-    const env = pipelineEnv(stack, topics, await freePort(), {
-      SCHEMA_REGISTRY_URL: url(),
-      MAILBOX_RADAR_REGISTRY__RETRIES: '1',
-      MAILBOX_RADAR_REGISTRY__MAX_OUTAGE: '10s',
-    });
-    const p = startPipeline(env);
-    t.after(() => p.process.kill('SIGKILL'));
-    await waitReady(p);
-    await proxy.stop();
-    const stopped = Date.now();
-    await produceFramed(stack, topics.activity, ownerNoise('gone', 5, Date.now() - minutes(5)), encodeV2);
-    const code = await Promise.race([p.exit, sleep(60_000).then(() => 'still running')]);
-    assert.equal(code, 1, `exit 1 expected, got ${code}:\n${p.output().slice(-2_000)}`);
-    const elapsed = Date.now() - stopped;
-    assert.ok(elapsed >= 10_000 && elapsed < 40_000, `exited after ${elapsed} ms (maxOutage 10 s)`);
-    assert.match(p.output(), /REGISTRY_UNAVAILABLE/);
-  },
-);
+test('8.4: the registry gone for good: exit 1 with REGISTRY_UNAVAILABLE within registry.maxOutage', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
+  t.after(cleanup);
+  const { proxy, url } = TcpProxy.forUrl(stack.registryUrl);
+  await proxy.start();
+  t.after(() => proxy.stop());
+  const encodeV2 = await v2Writer(stack, topics.activity);
+  const env = pipelineEnv(stack, topics, await freePort(), {
+    SCHEMA_REGISTRY_URL: url(),
+    MAILBOX_RADAR_REGISTRY__RETRIES: '1',
+    MAILBOX_RADAR_REGISTRY__MAX_OUTAGE: '10s',
+  });
+  const p = startPipeline(env);
+  t.after(() => p.process.kill('SIGKILL'));
+  await waitReady(p);
+  await proxy.stop();
+  const stopped = Date.now();
+  await produceFramed(stack, topics.activity, ownerNoise('gone', 5, Date.now() - minutes(5)), encodeV2);
+  const code = await Promise.race([p.exit, sleep(60_000).then(() => 'still running')]);
+  assert.equal(code, 1, `exit 1 expected, got ${code}:\n${p.output().slice(-2_000)}`);
+  const elapsed = Date.now() - stopped;
+  assert.ok(elapsed >= 10_000 && elapsed < 40_000, `exited after ${elapsed} ms (maxOutage 10 s)`);
+  assert.match(p.output(), /REGISTRY_UNAVAILABLE/);
+});
 
-test(
-  '8.2: a record dated 2099 is dead-lettered as RECORD_FROM_FUTURE and does not silence detection',
-  { todo: 'issue 8.2: red until the fix' },
-  async (t) => {
-    const stack = await requireStack(t);
-    if (!stack) return;
-    const topics = uniqueTopics();
-    const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-    t.after(cleanup);
-    const p = startPipeline(pipelineEnv(stack, topics, await freePort()));
-    t.after(() => p.process.kill('SIGKILL'));
-    await waitReady(p);
-    const future = burst('future', 1, Date.UTC(2099, 0, 1), 0, {
-      actor: 'clock@contoso.com',
-      owner: 'someone@contoso.com',
-      mailbox: 'mbx-future',
-    });
-    await produceActivity(stack, kafkaFor(stack), topics.activity, future);
-    await waitFor(
-      'the future record read',
-      async () => (await metric(p, 'mailbox_radar_records_consumed_total')) === 1,
-    );
-    const records = burst('after-future', 20, Date.now() - minutes(30), 5_000, {
-      actor: 'eve@contoso.com',
-      owner: 'ceo@contoso.com',
-      mailbox: 'mbx-after-future',
-    });
-    await produceActivity(stack, kafkaFor(stack), topics.activity, records);
-    const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 30_000, quietMs: 2_000 });
-    assert.equal(alerts.length, 1, 'the burst after it still alerts');
-    assert.equal(alerts[0]!.alert.mailbox_guid, 'mbx-after-future');
-    assert.equal(await metric(p, 'mailbox_radar_late_records_total'), 0);
-    const dead = await readTopics(stack, [topics.deadLetter], { want: 1, timeoutMs: 20_000 });
-    assert.equal(dead.length, 1);
-    assert.equal(dead[0]!.message.headers?.[DeadLetterHeaders.code]?.toString(), 'RECORD_FROM_FUTURE');
-    assert.match(p.output(), /"code":"RECORD_FROM_FUTURE"/);
-    const rejected = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
-    assert.match(rejected, /mailbox_radar_records_rejected_total\{code="RECORD_FROM_FUTURE"\} 1/);
-    p.process.kill('SIGTERM');
-    assert.equal(await p.exit, 0);
-  },
-);
+test('8.2: a record dated 2099 is dead-lettered as RECORD_FROM_FUTURE and does not silence detection', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
+  t.after(cleanup);
+  const p = startPipeline(pipelineEnv(stack, topics, await freePort()));
+  t.after(() => p.process.kill('SIGKILL'));
+  await waitReady(p);
+  const future = burst('future', 1, Date.UTC(2099, 0, 1), 0, {
+    actor: 'clock@contoso.com',
+    owner: 'someone@contoso.com',
+    mailbox: 'mbx-future',
+  });
+  await produceActivity(stack, kafkaFor(stack), topics.activity, future);
+  await waitFor(
+    'the future record read',
+    async () => (await metric(p, 'mailbox_radar_records_consumed_total')) === 1,
+  );
+  const records = burst('after-future', 20, Date.now() - minutes(30), 5_000, {
+    actor: 'eve@contoso.com',
+    owner: 'ceo@contoso.com',
+    mailbox: 'mbx-after-future',
+  });
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+  const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 30_000, quietMs: 2_000 });
+  assert.equal(alerts.length, 1, 'the burst after it still alerts');
+  assert.equal(alerts[0]!.alert.mailbox_guid, 'mbx-after-future');
+  assert.equal(await metric(p, 'mailbox_radar_late_records_total'), 0);
+  const dead = await readTopics(stack, [topics.deadLetter], { want: 1, timeoutMs: 20_000 });
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0]!.message.headers?.[DeadLetterHeaders.code]?.toString(), 'RECORD_FROM_FUTURE');
+  assert.match(p.output(), /"code":"RECORD_FROM_FUTURE"/);
+  const rejected = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
+  assert.match(rejected, /mailbox_radar_records_rejected_total\{code="RECORD_FROM_FUTURE"\} 1/);
+  p.process.kill('SIGTERM');
+  assert.equal(await p.exit, 0);
+});

@@ -45,3 +45,26 @@ test('memory is bounded by compaction of passed segments', () => {
   assert.ok(t.size() <= 6, `held ${t.size()} segments`);
   assert.equal(t.committable(Number.POSITIVE_INFINITY).get(0), 100_000);
 });
+
+test('commit points carry the stream time at the offset, and stop at a held offset', () => {
+  const t = new OffsetTracker();
+  t.track(0, 0, 10, 1_000, Number.NEGATIVE_INFINITY, 1_000);
+  t.track(0, 10, 20, 2_000, 1_000, 2_000);
+  t.track(0, 20, 30, 3_000, 2_000, 3_000);
+  assert.deepEqual(t.commitPoints(2_500).get(0), { offset: 20, streamTime: 2_000 });
+  assert.deepEqual(t.commitPoints(Infinity, new Map([[0, 20]])).get(0), { offset: 20, streamTime: 2_000 });
+  assert.deepEqual(t.commitPoints(Infinity).get(0), { offset: 30, streamTime: 3_000 });
+});
+
+test('8.1: an unacknowledged alert holds the commit at its first record, not at its batch', () => {
+  // 19 burst records (offsets 0–18), the 20th (19) fires, then an owner record 2 h 20 min later (20).
+  const t = new OffsetTracker();
+  const start = 0;
+  t.track(0, 0, 19, start + 18 * 5_000, -Infinity);
+  t.track(0, 19, 20, start + 19 * 5_000, start + 18 * 5_000);
+  t.track(0, 20, 21, start + 140 * 60_000, start + 19 * 5_000);
+  // The episode is over (neededFrom moved on), but the alert's earliest record (start) is still held.
+  const alertFirstSeen = start;
+  const neededFrom = Math.min(start + 140 * 60_000 - 7_200_000, alertFirstSeen);
+  assert.equal(t.commitPoints(neededFrom).get(0)?.offset, 0);
+});
