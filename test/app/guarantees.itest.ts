@@ -11,6 +11,7 @@ import { DeadLetterHeaders } from '../../src/kafka/dead-letter.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import { activitySchema } from '../../src/model/schemas.js';
+import { startRegistryProxy } from '../support/registry-proxy.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 import { createTopics, kafkaFor, requireStack, type Stack } from '../support/stack.js';
 import { burst, minutes, ownerNoise } from '../support/records.js';
@@ -410,6 +411,57 @@ test('8.2: a record dated 2099 is dead-lettered as RECORD_FROM_FUTURE and does n
   assert.match(p.output(), /"code":"RECORD_FROM_FUTURE"/);
   const rejected = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
   assert.match(rejected, /mailbox_radar_records_rejected_total\{code="RECORD_FROM_FUTURE"\} 1/);
+  p.process.kill('SIGTERM');
+  assert.equal(await p.exit, 0);
+});
+
+test('8.6: the registry refusing us (403) mid-run stops consumption like an outage: no dead letter, no loss', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
+  t.after(cleanup);
+  const proxy = await startRegistryProxy(stack.registryUrl);
+  t.after(() => proxy.close());
+  const encodeV2 = await v2Writer(stack, topics.activity);
+  const p = startPipeline(
+    pipelineEnv(stack, topics, await freePort(), {
+      SCHEMA_REGISTRY_URL: proxy.url,
+      MAILBOX_RADAR_REGISTRY__MAX_OUTAGE: '2m',
+    }),
+  );
+  t.after(() => p.process.kill('SIGKILL'));
+  await waitReady(p);
+  const records = burst('refused', 20, Date.now() - minutes(30), 5_000, {
+    actor: 'eve@contoso.com',
+    owner: 'ceo@contoso.com',
+    mailbox: 'mbx-refused',
+  });
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 10));
+  await waitFor(
+    'half the burst',
+    async () => (await metric(p, 'mailbox_radar_records_decoded_total')) === 10,
+  );
+  proxy.intercept = () => ({
+    status: 403,
+    body: JSON.stringify({ error_code: 40301, message: 'forbidden' }),
+  });
+  await produceFramed(stack, topics.activity, records.slice(10), encodeV2);
+  await waitFor(
+    'the refusal counted',
+    async () => (await metric(p, 'mailbox_radar_registry_failures_total')) > 0,
+  );
+  const ready = await fetch(`http://127.0.0.1:${p.port}/readyz`);
+  assert.equal(ready.status, 503);
+  assert.match(await ready.text(), /REGISTRY_UNAUTHORIZED/);
+  await sleep(3_000);
+  assert.equal(await metric(p, 'mailbox_radar_records_dead_lettered_total'), 0, 'never a dead letter');
+  assert.equal(p.process.exitCode, null);
+  proxy.intercept = undefined; // credentials fixed
+  const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 60_000, quietMs: 3_000 });
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.alert.event_count, 20);
+  assert.equal(await metric(p, 'mailbox_radar_records_dead_lettered_total'), 0);
   p.process.kill('SIGTERM');
   assert.equal(await p.exit, 0);
 });
