@@ -6,7 +6,9 @@
  *              bench/generate.ts, encoded in chunks outside the timed part). A long run (10M records by
  *              default) samples RSS every million records: memory must follow open keys, not records.
  *   broker     `mailbox-radar run` draining a pre-produced topic, beside a bare kafkajs consumer reading
- *              the same topic (eachBatch, nothing done per message). Ratio of records/s; goal ≥ 0.8.
+ *              the same topic (eachBatch, nothing done per message) and one that also decodes. Ratio of
+ *              records/s; goal ≥ 0.8. All three are timed alike (timeDrain): each is a child process
+ *              serving the same metrics, polled every 50 ms for the records it has finished with.
  *   latency    activity produced at a fixed rate (default 5 000/s) with a burst completing every 200 ms;
  *              latency = alert received − creation_time of the record that completed the burst (the
  *              producer stamps creation_time when it sends). p50/p99; goal p99 ≤ 250 ms.
@@ -17,12 +19,15 @@
  *   node --import tsx bench/kafka.ts [--hot-records 1000000] [--long-records 10000000]
  *        [--broker-records 500000] [--rate 5000] [--latency-seconds 30] [--only hot|long|broker|latency]
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { Kafka, logLevel } from 'kafkajs';
 import { Subject } from 'rxjs';
+import { startHttp } from '../src/app/http.js';
+import { createMetrics } from '../src/app/metrics.js';
 import { defaultConfig } from '../src/config/load.js';
 import { detect } from '../src/detect/detect.js';
 import { parseRecord } from '../src/detect/parse-record.js';
@@ -128,37 +133,40 @@ function hotPipeline(records: number, sampleEvery: number) {
   return { records: n, seconds: Number(ns) / 1e9, alerts, samples };
 }
 
-/** A bare kafkajs consumer draining a topic: the floor for any kafkajs-based pipeline. */
-async function bareConsumer(brokers: string[], topic: string, expected: number, decode: boolean) {
+/**
+ * A bare kafkajs consumer draining a topic: the floor for any kafkajs-based pipeline. It serves the
+ * pipeline's own metrics on /metrics (createMetrics, same renderer, same default process metrics) and
+ * counts a batch's records in `mailbox_radar_records_decoded_total` once it has finished with them, as
+ * `run` does, so the parent times all three consumers by reading the same counter the same way. Runs
+ * until SIGTERM.
+ */
+async function bareConsumer(brokers: string[], topic: string, decode: boolean, port: number) {
   // With `decode`, each value is also Avro-decoded (full reader): the floor of any Avro consumer.
   const resolver = activityType.createResolver(avro.Type.forSchema(activitySchema as avro.Schema));
   let sink = 0;
+  let n = 0;
+  const metrics = createMetrics();
+  const health = { live: () => true, ready: () => true, describe: () => ({}) };
+  const server = await startHttp('127.0.0.1', port, health, metrics.registry);
   const kafka = new Kafka({ brokers, clientId: 'bench-bare', logLevel: logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId: `bench-bare-${Date.now()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  let n = 0;
-  let first = 0;
-  let bytes = 0;
-  const done = new Promise<number>((resolve) => {
-    void consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        if (first === 0) first = performance.now();
-        for (const m of batch.messages) {
-          bytes += m.value?.length ?? 0;
-          if (decode)
-            sink +=
-              (activityType.decode(m.value!, 5, resolver).value as ExchangeMailboxActivity).creation_time & 1;
-        }
-        n += batch.messages.length;
-        if (n >= expected) resolve(performance.now());
-      },
-    });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) => {
+      for (const m of batch.messages)
+        if (decode)
+          sink +=
+            (activityType.decode(m.value!, 5, resolver).value as ExchangeMailboxActivity).creation_time & 1;
+      n += batch.messages.length;
+      metrics.decoded.inc(batch.messages.length);
+    },
   });
-  const last = await done;
+  await new Promise((resolve) => process.once('SIGTERM', resolve));
   await consumer.disconnect();
-  return { records: n, seconds: (last - first) / 1_000, bytes, sink };
+  server.close();
+  return { records: n, sink };
 }
 
 async function runChild(kind: string, args: string[]): Promise<void> {
@@ -166,7 +174,7 @@ async function runChild(kind: string, args: string[]): Promise<void> {
   if (kind === 'hot-decode') result = hotDecode(Number(args[0]), args[1] ?? 'full');
   else if (kind === 'hot-pipeline') result = hotPipeline(Number(args[0]), Number(args[1]));
   else if (kind === 'bare-consumer')
-    result = await bareConsumer(args[0]!.split(','), args[1]!, Number(args[2]), args[3] === 'decode');
+    result = await bareConsumer(args[0]!.split(','), args[1]!, args[2] === 'decode', Number(args[3]));
   else throw new Error(`unknown case ${kind}`);
   process.stdout.write(`${JSON.stringify({ ...(result as object), peakRssMb: peakRssMb() })}\n`);
   process.exit(0);
@@ -209,18 +217,49 @@ function stackEnv(): { brokers: string[]; registryUrl: string } {
   };
 }
 
-interface Pipeline {
+/** A consumer process under measurement: `run`, or a bare consumer child, each serving /metrics. */
+interface Drainer {
   pid: number;
-  port: number;
-  stop: () => Promise<void>;
   metric: (name: string) => Promise<number>;
+  /** SIGTERM, then wait for the exit. */
+  stop: () => Promise<void>;
 }
 
-async function startPipeline(
+function watch(p: ChildProcess, port: number): Drainer {
+  const metric = async (name: string) => {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split('\n'))
+      if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    return sum;
+  };
+  const exited = new Promise((r) => p.once('exit', r));
+  return {
+    pid: p.pid!,
+    metric,
+    stop: async () => {
+      if (p.exitCode === null) p.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A free loopback port, for a child's /metrics. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** `mailbox-radar run` on the bench's topics, returned as soon as it is spawned. */
+function spawnPipeline(
   stack: { brokers: string[]; registryUrl: string },
   base: string,
   port: number,
-): Promise<Pipeline> {
+): Drainer {
   const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
     cwd: ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -239,32 +278,78 @@ async function startPipeline(
       MAILBOX_RADAR_LOG__LEVEL: 'warn',
     },
   });
-  const metric = async (name: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    let sum = 0;
-    for (const line of text.split('\n'))
-      if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
-        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    return sum;
-  };
+  return watch(p, port);
+}
+
+async function startPipeline(
+  stack: { brokers: string[]; registryUrl: string },
+  base: string,
+  port: number,
+): Promise<Drainer> {
+  const pipeline = spawnPipeline(stack, base, port);
   for (let i = 0; ; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
     } catch {
       // not up yet
     }
-    if (i > 300 || p.exitCode !== null) throw new Error('pipeline did not become ready');
+    if (i > 300) throw new Error('pipeline did not become ready');
     await new Promise((r) => setTimeout(r, 200));
   }
-  return {
-    pid: p.pid!,
-    port,
-    metric,
-    stop: async () => {
-      p.kill('SIGTERM');
-      await new Promise((r) => p.once('exit', r));
-    },
-  };
+  return pipeline;
+}
+
+/** A bare kafkajs consumer child (see bareConsumer) on the topic, returned as soon as it is spawned. */
+function spawnBare(stack: { brokers: string[] }, topic: string, decode: boolean, port: number): Drainer {
+  const p = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      '--child',
+      'bare-consumer',
+      stack.brokers.join(','),
+      topic,
+      decode ? 'decode' : 'plain',
+      String(port),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  return watch(p, port);
+}
+
+const DONE_METRICS = ['mailbox_radar_records_decoded_total', 'mailbox_radar_records_rejected_total'];
+
+/**
+ * Times a consumer draining `records` records, the same way for `run` and the bare consumers: every
+ * 50 ms from the moment it is spawned, read how many records it has finished with (the batch went
+ * through all its per-record work: decoded and through the core for `run`, the loop for the bare ones).
+ * Throughput is taken between the first reading above zero and the reading that reaches `records`, over
+ * the records finished in between, so start-up (connect, group join) counts for none of them.
+ */
+async function timeDrain(drainer: Drainer, records: number) {
+  let first: { at: number; done: number } | undefined;
+  for (let polls = 0; ; polls++) {
+    let done = 0;
+    try {
+      for (const name of DONE_METRICS) done += await drainer.metric(name);
+    } catch {
+      // not listening yet
+    }
+    const at = performance.now();
+    if (done > 0 && first === undefined) first = { at, done };
+    if (first !== undefined && done >= records) {
+      const seconds = (at - first.at) / 1_000;
+      return {
+        seconds,
+        recordsPerSecond: Math.round((done - first.done) / seconds),
+        peakRssMb: vmHwmMb(drainer.pid),
+      };
+    }
+    if (polls > 20 * 600) throw new Error(`${records} records not drained within 10 minutes`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 function vmHwmMb(pid: number): number {
@@ -317,53 +402,32 @@ async function broker(stack: { brokers: string[]; registryUrl: string }, records
   await produce(stack, topic, generateActivity({ records }));
   const produceSeconds = (performance.now() - t0) / 1_000;
 
-  type Bare = { records: number; seconds: number; peakRssMb: number };
-  const bare = await child<Bare>('bare-consumer', [stack.brokers.join(','), topic, String(records), 'plain']);
-  const bareDecode = await child<Bare>('bare-consumer', [
-    stack.brokers.join(','),
-    topic,
-    String(records),
-    'decode',
-  ]);
-
-  const pipeline = await startPipeline(stack, base, 9_700 + Math.floor(Math.random() * 200));
-  let first = 0;
-  let last = 0;
-  for (;;) {
-    const n = await pipeline.metric('mailbox_radar_records_consumed_total');
-    const now = performance.now();
-    if (n > 0 && first === 0) first = now;
-    if (n >= records) {
-      last = now;
-      break;
+  const drain = async (drainer: Drainer) => {
+    try {
+      return await timeDrain(drainer, records);
+    } finally {
+      await drainer.stop();
     }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const alerts = await pipeline.metric('mailbox_radar_alerts_total');
-  const peak = vmHwmMb(pipeline.pid);
-  await pipeline.stop();
-  const pipelineSeconds = (last - first) / 1_000;
+  };
+  const bare = await drain(spawnBare(stack, topic, false, await freePort()));
+  const bareDecode = await drain(spawnBare(stack, topic, true, await freePort()));
+  const pipeline = spawnPipeline(stack, base, await freePort());
+  let alerts = 0;
+  const run = await drain({
+    ...pipeline,
+    stop: async () => {
+      alerts = await pipeline.metric('mailbox_radar_alerts_total');
+      await pipeline.stop();
+    },
+  });
   return {
     records,
     produceSeconds,
-    bare: {
-      recordsPerSecond: Math.round(bare.records / bare.seconds),
-      seconds: bare.seconds,
-      peakRssMb: bare.peakRssMb,
-    },
-    pipeline: {
-      recordsPerSecond: Math.round(records / pipelineSeconds),
-      seconds: pipelineSeconds,
-      peakRssMb: peak,
-      alerts,
-    },
-    bareDecode: {
-      recordsPerSecond: Math.round(bareDecode.records / bareDecode.seconds),
-      seconds: bareDecode.seconds,
-      peakRssMb: bareDecode.peakRssMb,
-    },
-    ratio: Math.round((bare.seconds / pipelineSeconds) * 100) / 100,
-    ratioVsBareDecode: Math.round((bareDecode.seconds / pipelineSeconds) * 100) / 100,
+    bare,
+    pipeline: { ...run, alerts },
+    bareDecode,
+    ratio: Math.round((run.recordsPerSecond / bare.recordsPerSecond) * 100) / 100,
+    ratioVsBareDecode: Math.round((run.recordsPerSecond / bareDecode.recordsPerSecond) * 100) / 100,
   };
 }
 
@@ -381,7 +445,7 @@ async function latency(stack: { brokers: string[]; registryUrl: string }, rate: 
     waitForLeaders: true,
   });
   await admin.disconnect();
-  const pipeline = await startPipeline(stack, base, 9_900 + Math.floor(Math.random() * 90));
+  const pipeline = await startPipeline(stack, base, await freePort());
 
   // Alerts arrive here; latency = receipt − detected_at (the creation_time of the completing record).
   const registry = new RegistryClient({ url: stack.registryUrl });
