@@ -12,12 +12,18 @@
 #   scripts/stack.sh restart-kafka     stop the broker (SIGTERM, by pid), start it, wait until it answers
 #   scripts/stack.sh restart-registry  the same for the registry; its schemas and ids survive (H2 file database)
 #
+# Listeners: PLAINTEXT 9092; SASL_PLAINTEXT 9094 (PLAIN, SCRAM-SHA-256/512); TLS 9095; mutual TLS 9096 (a
+# client certificate required); SASL_SSL 9097 (the same SASL user); the registry on http 8081 and https 8444.
+# The certificates (a CA, the server's for 127.0.0.1/localhost, a client's, and another CA that signed
+# nothing, for tests of a wrong CA) are made with openssl at the first `up`, in the stack directory's tls/.
+#
 # A second, private stack beside the shared one: another directory and other ports, the same downloads:
-#   RADAR_STACK_DIR=/tmp/my-stack RADAR_KAFKA_PORT=19092 RADAR_KAFKA_CONTROLLER_PORT=19093 \
-#     RADAR_KAFKA_SASL_PORT=19094 RADAR_REGISTRY_PORT=18081 scripts/stack.sh up
+#   RADAR_STACK_DIR=/tmp/my-stack RADAR_STACK_PORT_OFFSET=10000 scripts/stack.sh up    # 19092, 18081, ...
 # (the same variables for every other subcommand on that stack). Variables: RADAR_STACK_DIR,
-# RADAR_STACK_DOWNLOADS, RADAR_KAFKA_PORT (9092), RADAR_KAFKA_CONTROLLER_PORT (9093),
-# RADAR_KAFKA_SASL_PORT (9094), RADAR_REGISTRY_PORT (8081), RADAR_STACK_WAIT_SECONDS (120).
+# RADAR_STACK_DOWNLOADS, RADAR_STACK_PORT_OFFSET (added to every default port), RADAR_KAFKA_PORT (9092),
+# RADAR_KAFKA_CONTROLLER_PORT (9093), RADAR_KAFKA_SASL_PORT (9094), RADAR_KAFKA_SSL_PORT (9095),
+# RADAR_KAFKA_MTLS_PORT (9096), RADAR_KAFKA_SASL_SSL_PORT (9097), RADAR_REGISTRY_PORT (8081),
+# RADAR_REGISTRY_HTTPS_PORT (8444), RADAR_STACK_WAIT_SECONDS (120).
 # None starts with MAILBOX_RADAR_: that prefix is the application's configuration namespace.
 set -euo pipefail
 
@@ -31,10 +37,16 @@ DATA=$STACK/kafka-data
 REGISTRY_DB=$STACK/registry-db
 LOGS=$STACK/logs
 PIDS=$STACK/pids
-KAFKA_PORT=${RADAR_KAFKA_PORT:-9092}
-KAFKA_CONTROLLER_PORT=${RADAR_KAFKA_CONTROLLER_PORT:-9093}
-KAFKA_SASL_PORT=${RADAR_KAFKA_SASL_PORT:-9094}
-REGISTRY_PORT=${RADAR_REGISTRY_PORT:-8081}
+TLS=$STACK/tls
+OFFSET=${RADAR_STACK_PORT_OFFSET:-0}
+KAFKA_PORT=${RADAR_KAFKA_PORT:-$((9092 + OFFSET))}
+KAFKA_CONTROLLER_PORT=${RADAR_KAFKA_CONTROLLER_PORT:-$((9093 + OFFSET))}
+KAFKA_SASL_PORT=${RADAR_KAFKA_SASL_PORT:-$((9094 + OFFSET))}
+KAFKA_SSL_PORT=${RADAR_KAFKA_SSL_PORT:-$((9095 + OFFSET))}
+KAFKA_MTLS_PORT=${RADAR_KAFKA_MTLS_PORT:-$((9096 + OFFSET))}
+KAFKA_SASL_SSL_PORT=${RADAR_KAFKA_SASL_SSL_PORT:-$((9097 + OFFSET))}
+REGISTRY_PORT=${RADAR_REGISTRY_PORT:-$((8081 + OFFSET))}
+REGISTRY_HTTPS_PORT=${RADAR_REGISTRY_HTTPS_PORT:-$((8444 + OFFSET))}
 KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT
 # A test-only user on the SASL listener (loopback only): PLAIN and SCRAM-SHA-256/512.
 SASL_USER=radar
@@ -90,6 +102,36 @@ fetch_registry() {
   touch "$APICURIO/.complete"
 }
 
+# A CA, a server certificate for 127.0.0.1 and localhost, a client certificate (for mutual TLS) and another
+# CA that signed nothing (what a client with the wrong CA trusts), once per stack directory. Test material:
+# unencrypted keys, loopback only.
+make_certs() {
+  [ -f "$TLS/.complete" ] && return 0
+  command -v openssl >/dev/null || die "openssl not found: the local stack makes its TLS certificates with it"
+  log "making a CA and certificates in $TLS"
+  rm -rf "$TLS"
+  mkdir -p "$TLS"
+  (
+    cd "$TLS"
+    ssl() { openssl "$@" >>openssl.log 2>&1 || die "openssl $1 failed; see $TLS/openssl.log"; }
+    for ca in ca other-ca; do
+      ssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=mailbox-radar local $ca" \
+        -keyout "$ca-key.pem" -out "$ca.pem"
+    done
+    for name in server client; do
+      ssl req -newkey rsa:2048 -nodes -subj "/CN=mailbox-radar local $name" -keyout "$name-key.pem" -out "$name.csr"
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=%s\n' \
+        "$([ $name = server ] && echo serverAuth || echo clientAuth)" >"$name.ext"
+      ssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 3650 \
+        -extfile "$name.ext" -out "$name.pem"
+    done
+    # Kafka reads a PEM keystore: the PKCS#8 key and the certificate chain in one file.
+    cat server-key.pem server.pem >server-keystore.pem
+    rm -f ./*.csr ./*.ext ca.srl
+  )
+  touch "$TLS/.complete"
+}
+
 format_kafka() {
   [ -f "$DATA/meta.properties" ] && return 0
   log "formatting KRaft storage in $DATA"
@@ -113,7 +155,8 @@ start_kafka() {
   fi
   sed -e "s:@DATA_DIR@:$DATA:" -e "s:@SASL_USER@:$SASL_USER:" -e "s:@SASL_PASSWORD@:$SASL_PASSWORD:" \
     -e "s:@KAFKA_PORT@:$KAFKA_PORT:g" -e "s:@CONTROLLER_PORT@:$KAFKA_CONTROLLER_PORT:g" \
-    -e "s:@SASL_PORT@:$KAFKA_SASL_PORT:g" \
+    -e "s:@SASL_PORT@:$KAFKA_SASL_PORT:g" -e "s:@SSL_PORT@:$KAFKA_SSL_PORT:g" \
+    -e "s:@MTLS_PORT@:$KAFKA_MTLS_PORT:g" -e "s:@SASL_SSL_PORT@:$KAFKA_SASL_SSL_PORT:g" -e "s:@TLS_DIR@:$TLS:g" \
     "$ROOT/stack/server.properties" >"$STACK/server.properties"
   format_kafka
   log "starting kafka on $KAFKA_BROKERS"
@@ -164,6 +207,9 @@ start_registry() {
   detach "$PIDS/registry.pid" "$LOGS/registry.log" "$STACK" \
     java $REGISTRY_HEAP -Djava.awt.headless=true \
     -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$REGISTRY_PORT" \
+    -Dquarkus.http.ssl-port="$REGISTRY_HTTPS_PORT" \
+    -Dquarkus.http.ssl.certificate.files="$TLS/server.pem" \
+    -Dquarkus.http.ssl.certificate.key-files="$TLS/server-key.pem" \
     -Dquarkus.log.level=WARN \
     -Dapicurio.storage.kind=sql -Dapicurio.storage.sql.kind=h2 \
     -Dapicurio.datasource.url="jdbc:h2:file:$REGISTRY_DB/registry;FILE_LOCK=FS" \
@@ -214,6 +260,7 @@ up() {
   mkdir -p "$STACK" "$DOWNLOADS" "$LOGS" "$PIDS"
   fetch_kafka
   fetch_registry
+  make_certs
   start_kafka
   start_registry
   wait_for kafka registry
@@ -268,6 +315,11 @@ status() {
 print_env() {
   printf 'KAFKA_BROKERS=%s\nSCHEMA_REGISTRY_URL=%s\n' "$KAFKA_BROKERS" "$SCHEMA_REGISTRY_URL"
   printf 'KAFKA_SASL_BROKERS=127.0.0.1:%s\nKAFKA_SASL_USER=%s\nKAFKA_SASL_PASSWORD=%s\n' "$KAFKA_SASL_PORT" "$SASL_USER" "$SASL_PASSWORD"
+  printf 'KAFKA_SSL_BROKERS=127.0.0.1:%s\nKAFKA_MTLS_BROKERS=127.0.0.1:%s\nKAFKA_SASL_SSL_BROKERS=127.0.0.1:%s\n' \
+    "$KAFKA_SSL_PORT" "$KAFKA_MTLS_PORT" "$KAFKA_SASL_SSL_PORT"
+  printf 'KAFKA_SSL_CA=%s\nKAFKA_SSL_OTHER_CA=%s\nKAFKA_SSL_CLIENT_CERT=%s\nKAFKA_SSL_CLIENT_KEY=%s\n' \
+    "$TLS/ca.pem" "$TLS/other-ca.pem" "$TLS/client.pem" "$TLS/client-key.pem"
+  printf 'SCHEMA_REGISTRY_HTTPS_URL=https://127.0.0.1:%s/apis/ccompat/v7\n' "$REGISTRY_HTTPS_PORT"
 }
 
 # For fault tests: stop one service by its pid (SIGTERM, as an orchestrator would), start it, wait until it

@@ -30,6 +30,8 @@ export interface Stack {
         mtlsBrokers: string[];
         saslSslBrokers: string[];
         ca: string;
+        /** A CA that signed nothing on the stack: what a client configured with the wrong CA trusts. */
+        otherCa: string;
         cert: string;
         key: string;
         /** The registry's Confluent API over HTTPS, where it serves it. */
@@ -135,6 +137,7 @@ function stackFrom(values: Record<string, string | undefined>, source: Stack['so
       v.KAFKA_MTLS_BROKERS &&
       v.KAFKA_SASL_SSL_BROKERS &&
       v.KAFKA_SSL_CA &&
+      v.KAFKA_SSL_OTHER_CA &&
       v.KAFKA_SSL_CLIENT_CERT &&
       v.KAFKA_SSL_CLIENT_KEY
         ? {
@@ -142,6 +145,7 @@ function stackFrom(values: Record<string, string | undefined>, source: Stack['so
             mtlsBrokers: list(v.KAFKA_MTLS_BROKERS),
             saslSslBrokers: list(v.KAFKA_SASL_SSL_BROKERS),
             ca: v.KAFKA_SSL_CA,
+            otherCa: v.KAFKA_SSL_OTHER_CA,
             cert: v.KAFKA_SSL_CLIENT_CERT,
             key: v.KAFKA_SSL_CLIENT_KEY,
             registryUrl: v.SCHEMA_REGISTRY_HTTPS_URL,
