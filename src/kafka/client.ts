@@ -1,6 +1,20 @@
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
+import { isIP } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import {
+  Kafka,
+  logLevel,
+  type Admin,
+  type AdminConfig,
+  type Consumer,
+  type ConsumerConfig,
+  type KafkaConfig,
+  type Producer,
+  type ProducerConfig,
+  type SASLOptions,
+} from 'kafkajs';
 import type { Logger } from 'pino';
+import { ErrorCodes, RadarError } from '../errors.js';
 
 /** The part of the configuration that says how to reach Kafka (config.kafka). */
 export interface KafkaOptions {
@@ -24,7 +38,11 @@ export interface KafkaOptions {
   requestTimeoutMs?: number | undefined;
 }
 
-/** A kafkajs client from config: TLS files are read here, SASL passed through, logs go to pino. */
+/**
+ * A kafkajs client from config: TLS files are read here, SASL passed through, logs go to pino. With TLS,
+ * every connect() first checks the TLS handshake itself (see checkTls): kafkajs would retry a refused
+ * certificate for minutes and then report "Connection error: …" without saying which broker or setting.
+ */
 export function createKafka(options: KafkaOptions, logger?: Logger, clientIdSuffix = ''): Kafka {
   // kafkajs warns on every producer that its v2 default partitioner changed; ours is meant (it is the
   // Java client's murmur2), so the warning is noise in operators' logs.
@@ -57,7 +75,111 @@ export function createKafka(options: KafkaOptions, logger?: Logger, clientIdSuff
     } as SASLOptions;
   }
   if (logger) config.logCreator = pinoLogCreator(logger);
-  return new Kafka(config);
+  if (!config.ssl) return new Kafka(config);
+  const tls: ConnectionOptions = config.ssl === true ? {} : config.ssl;
+  return new TlsCheckedKafka(config, () =>
+    checkTls(options.brokers, tls, config.connectionTimeout ?? 10_000),
+  );
+}
+
+/** A Kafka whose clients check the TLS handshake before kafkajs connects. */
+class TlsCheckedKafka extends Kafka {
+  constructor(
+    config: KafkaConfig,
+    private readonly check: () => Promise<void>,
+  ) {
+    super(config);
+  }
+  override producer(config?: ProducerConfig): Producer {
+    return this.checked(super.producer(config));
+  }
+  override consumer(config: ConsumerConfig): Consumer {
+    return this.checked(super.consumer(config));
+  }
+  override admin(config?: AdminConfig): Admin {
+    return this.checked(super.admin(config));
+  }
+  private checked<T extends { connect(): Promise<void> }>(client: T): T {
+    const connect = client.connect.bind(client);
+    client.connect = async () => {
+      await this.check();
+      return connect();
+    };
+    return client;
+  }
+}
+
+/**
+ * Opens a TLS connection to each broker with the client's settings and sends one ApiVersions request:
+ * a certificate problem on either side (the broker's not signed by our CA, ours refused by a broker that
+ * requires one) fails at once with one line naming the broker and the setting to look at. Anything else
+ * (refused, timed out, a plaintext port) is left to kafkajs, which retries and reports it.
+ */
+export async function checkTls(
+  brokers: readonly string[],
+  tls: ConnectionOptions,
+  timeoutMs: number,
+): Promise<void> {
+  const failures = await Promise.all(brokers.map((broker) => tlsProbe(broker, tls, timeoutMs)));
+  const failure = failures.find((f) => f !== undefined);
+  if (failure) throw failure;
+}
+
+// ApiVersions v0 from client id "radar": size, api key 18, version 0, correlation id 1, client id.
+const API_VERSIONS = Buffer.from([0, 0, 0, 15, 0, 18, 0, 0, 0, 0, 0, 1, 0, 5, ...Buffer.from('radar')]);
+
+function tlsProbe(
+  broker: string,
+  tls: ConnectionOptions,
+  timeoutMs: number,
+): Promise<RadarError | undefined> {
+  const at = broker.lastIndexOf(':');
+  const host = broker.slice(0, at).replace(/^\[|\]$/g, '');
+  const port = Number(broker.slice(at + 1));
+  return new Promise((resolve) => {
+    const socket = tlsConnect({
+      ...tls,
+      host,
+      port,
+      servername: isIP(host) ? undefined : host,
+      timeout: timeoutMs,
+    });
+    const done = (result: RadarError | undefined) => {
+      socket.destroy();
+      resolve(result);
+    };
+    socket.once('secureConnect', () => socket.write(API_VERSIONS));
+    socket.once('data', () => done(undefined));
+    socket.once('timeout', () => done(undefined));
+    socket.once('close', () => done(undefined));
+    socket.once('error', (error: NodeJS.ErrnoException) => done(certificateFailure(broker, error)));
+  });
+}
+
+/** The clear error for a TLS certificate failure, or undefined for any other error. */
+export function certificateFailure(broker: string, error: NodeJS.ErrnoException): RadarError | undefined {
+  const code = error.code ?? '';
+  let what: string | undefined;
+  if (
+    /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/.test(
+      code,
+    )
+  )
+    what = "the broker's certificate is not signed by a CA this client trusts (kafka.ssl.ca)";
+  else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
+    what = "the broker's certificate is expired or not yet valid";
+  else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
+    what = "the broker's certificate does not name this host (kafka.brokers)";
+  else if (/^ERR_SSL_.*(CERTIFICATE|UNKNOWN_CA)/.test(code))
+    what = "the broker refused this client's certificate, or its absence (kafka.ssl.cert, kafka.ssl.key)";
+  if (!what) return undefined;
+  return new RadarError(
+    ErrorCodes.KAFKA_UNAVAILABLE,
+    `Kafka broker ${broker}: TLS failed, ${what} [${code}]`,
+    {
+      cause: error,
+    },
+  );
 }
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
