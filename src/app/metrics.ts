@@ -90,6 +90,16 @@ export function createMetrics() {
       help: 'Group joins (state rebuilt from committed offsets)',
       registers: [registry],
     }),
+    repartitionConsumed: new Counter({
+      name: 'mailbox_radar_repartition_records_consumed_total',
+      help: 'Messages read from the internal repartition topic (accesses and progress markers)',
+      registers: [registry],
+    }),
+    repartitionProduced: new Counter({
+      name: 'mailbox_radar_repartition_records_produced_total',
+      help: 'Accesses written to the internal repartition topic (progress markers not counted)',
+      registers: [registry],
+    }),
     registryFailures: new Counter({
       name: 'mailbox_radar_registry_failures_total',
       help: 'Attempts to read writer schemas that found the registry unavailable or refusing us (consumption waits)',

@@ -1,62 +1,59 @@
 /**
- * `mailbox-radar run`: the Kafka pipeline of DESIGN.md, wired top-down.
+ * `mailbox-radar run`: the Kafka pipeline of DESIGN.md, wired top-down, in two sub-topologies (Kafka
+ * Streams' split; see sub-topology.ts):
  *
- *   source   kafkajs consumer group, eachBatch; a batch is done only when processed and its alerts acked
- *   decode   Confluent framing → registry (cached) → avsc resolver → parseRecord; poison → dead-letter topic
- *   core     the pure RxJS detection core behind a Subject, fed records, watermarks and checkpoints
+ *   mailbox  activity topic → decode → classify → non_owner_burst, cross_domain_burst; every non-owner
+ *            access also to `<groupId>-mailbox-sweep-repartition`, keyed by actor, with progress markers
+ *   actor    repartition topic → event-time order → mailbox_sweep
  *   sink     Avro alerts, one topic per rule, key = alert_id, idempotent producer, acks = all
- *   offsets  committed per partition only past records that no open window still needs
+ *   offsets  committed per partition only past records that no open window, no unacknowledged alert and
+ *            no unacknowledged output (dead letters, repartition records) still needs
  *
- * Batches go through decode and the core one at a time; their alerts and dead letters are sent without
- * holding up the next fetch. Backpressure: while more than `pipeline.maxInFlightRecords` consumed records
- * wait for the broker to acknowledge what they produced, the consumer is paused; it resumes at half.
- * Offsets are committed only below the first record whose output is unacknowledged. On every group join
- * the core is rebuilt empty: kafkajs resumes every assigned partition from its committed offset, and
+ * One consumer subscribes to both source topics; the group spreads their partitions over the instances.
+ * Batches go through decode and the cores one at a time; their output is sent without holding up the next
+ * fetch. Backpressure: while more than `pipeline.maxInFlightRecords` consumed records wait for the broker to
+ * acknowledge what they produced, the consumer is paused; it resumes at half. On every group join both
+ * cores are rebuilt empty: kafkajs resumes every assigned partition from its committed offset, and
  * re-reading from there rebuilds exactly the state the windows need (re-emitted alerts keep their alert_id).
  */
-import { Subject, type Subscription } from 'rxjs';
 import {
   Partitioners,
   type Admin,
   type Consumer,
   type EachBatchPayload,
+  type KafkaMessage,
   type Message,
   type Producer,
 } from 'kafkajs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
+import { createClassifier, type Classifier } from '../detect/classify.js';
 import { futureError } from '../detect/clock-skew.js';
-import { detect } from '../detect/detect.js';
 import { parseRecord } from '../detect/parse-record.js';
-import type { CoreInput, CoreOutput, CoreStats } from '../detect/types.js';
+import type { CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError } from '../errors.js';
 import { AvroCodec } from '../kafka/avro-codec.js';
 import { AvroTopicWriter } from '../kafka/avro-producer.js';
 import { createKafka } from '../kafka/client.js';
 import { deadLetter } from '../kafka/dead-letter.js';
-import { OffsetTracker } from '../kafka/offset-tracker.js';
 import { isGroupMoving } from '../kafka/group-errors.js';
 import { RegistryClient, isRegistryOutage } from '../kafka/registry.js';
+import { markerMessage, markerOf, repartitionTopic } from '../kafka/repartition.js';
 import { ensureTopics } from '../kafka/topics.js';
-import { PartitionWatermarks, decodeStreamTime, encodeStreamTime } from '../kafka/watermarks.js';
+import { decodeStreamTime, encodeStreamTime } from '../kafka/watermarks.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { RULES, type MailboxAccessAlert, type RuleName } from '../model/alert.js';
-import { activityDetectionType, alertSchema, alertType } from '../model/schemas.js';
+import { activityDetectionSchema, activityDetectionType, alertSchema, alertType } from '../model/schemas.js';
 import { startHttp } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { SubTopology, type Role } from './sub-topology.js';
 
 const HEARTBEAT_EVERY = 2_000; // records between heartbeats inside a long batch
 const REGISTRY_BACKOFF_MAX_MS = 30_000; // retries of an unavailable registry back off up to this
 const HEARTBEAT_WAIT_MS = 2_000; // waiting for the registry, heartbeat at least this often
 
-interface Core {
-  input: Subject<CoreInput>;
-  subscription: Subscription;
-  alerts: MailboxAccessAlert[];
-  checkpoint: { watermark: number; neededFrom: number; stats: CoreStats } | undefined;
-  reported: CoreStats | undefined;
-}
+type StatKey = 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain';
 
 export class Pipeline {
   readonly metrics: Metrics;
@@ -69,21 +66,22 @@ export class Pipeline {
   private readonly registry: RegistryClient;
   private readonly codec: AvroCodec<ExchangeMailboxActivity>;
   private readonly writers: Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
-  private readonly tracker = new OffsetTracker();
-  private readonly watermarks: PartitionWatermarks;
-  private core: Core;
+  private readonly classify: Classifier;
+  private mailbox!: SubTopology;
+  /** The sweep's sub-topology and its repartition topic; absent when the sweep is disabled. */
+  private actor: SubTopology | undefined;
+  private repartition:
+    | {
+        topic: string;
+        writer: AvroTopicWriter<ExchangeMailboxActivity>;
+        schemaId: number;
+        partitions: number;
+      }
+    | undefined;
+  private readonly reported = new Map<Role, CoreStats>();
   private checkpointId = 0;
   private turn: Promise<unknown> = Promise.resolve();
-  private committed = new Map<number, number>();
   private lastCommitAt = 0;
-  private awaitingFirstFetch = new Set<number>();
-  /** Per partition, batches whose dead letters are not acknowledged yet, in offset order. */
-  private unacked = new Map<number, { first: number; done: boolean }[]>();
-  /**
-   * Alerts sent and not acknowledged yet, by the earliest event time of the records they were built from:
-   * no partition's commit may pass a record that recent (a sweep's records sit on several partitions).
-   */
-  private heldAlerts: { from: number; done: boolean }[] = [];
   /** Stream times restored from the commit metadata after a join; batches wait for it. */
   private restoring: Promise<void> | undefined;
   private generation = 0;
@@ -155,11 +153,7 @@ export class Pipeline {
         new AvroTopicWriter(this.producer, this.registry, topicOf[rule], alertType, alertSchema),
       ]),
     ) as Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
-    this.watermarks = new PartitionWatermarks(
-      config.detection.allowedLatenessMs,
-      config.pipeline.partitionIdleMs,
-    );
-    this.core = this.newCore();
+    this.classify = createClassifier(config.detection);
   }
 
   async start(): Promise<void> {
@@ -173,23 +167,52 @@ export class Pipeline {
     logger.info({ host: config.http.host, port: config.http.port }, 'health and metrics listening');
 
     await this.admin.connect();
+    const spec = (topic: string, partitions = config.kafka.topicPartitions) => ({
+      topic,
+      partitions,
+      replicationFactor: config.kafka.replicationFactor,
+    });
     const created = await ensureTopics(this.admin, [
-      {
-        topic: config.topics.activity,
-        partitions: config.kafka.topicPartitions,
-        replicationFactor: config.kafka.replicationFactor,
-      },
-      {
-        topic: config.topics.deadLetter,
-        partitions: config.kafka.topicPartitions,
-        replicationFactor: config.kafka.replicationFactor,
-      },
-      ...RULES.map((rule) => ({
-        topic: this.writers[rule].topic,
-        partitions: config.kafka.topicPartitions,
-        replicationFactor: config.kafka.replicationFactor,
-      })),
+      spec(config.topics.activity),
+      spec(config.topics.deadLetter),
+      ...RULES.map((rule) => spec(this.writers[rule].topic)),
     ]);
+    // The repartition topic: as many partitions as configured, by default as the activity topic has.
+    const sources = await this.partitionCount(config.topics.activity);
+    const hooks = {
+      onError: (error: unknown) => void this.fail(error),
+      onStats: (sub: SubTopology, stats: CoreStats, watermark: number) => this.report(sub, stats, watermark),
+    };
+    this.mailbox = new SubTopology(
+      'mailbox',
+      config.topics.activity,
+      config.detection,
+      config.pipeline.partitionIdleMs,
+      hooks,
+    );
+    if (config.detection.rules.mailboxSweep.enabled) {
+      const topic = repartitionTopic(config.kafka.groupId);
+      created.push(
+        ...(await ensureTopics(this.admin, [spec(topic, config.pipeline.repartitionPartitions || sources)])),
+      );
+      const writer = new AvroTopicWriter<ExchangeMailboxActivity>(
+        this.producer,
+        this.registry,
+        topic,
+        activityDetectionType,
+        activityDetectionSchema,
+      );
+      const schemaId = await writer.schemaIdForTopic();
+      this.repartition = { topic, writer, schemaId, partitions: await this.partitionCount(topic) };
+      this.actor = new SubTopology(
+        'actor',
+        topic,
+        config.detection,
+        config.pipeline.partitionIdleMs,
+        hooks,
+        sources,
+      );
+    }
     if (created.length > 0) logger.info({ topics: created }, 'created topics');
     // Fail fast when the registry is unreachable; this also registers the alert schemas once.
     for (const rule of RULES) await this.writers[rule].schemaIdForTopic();
@@ -203,7 +226,7 @@ export class Pipeline {
       if (!event.payload.restart) void this.fail(event.payload.error);
       else logger.warn({ err: event.payload.error }, 'consumer crashed; kafkajs restarts it');
     });
-    await this.consumer.subscribe({ topics: [config.topics.activity], fromBeginning: true });
+    await this.consumer.subscribe({ topics: this.subscribed(), fromBeginning: true });
     this.running = true;
     await this.consumer.run({
       autoCommit: false,
@@ -211,13 +234,38 @@ export class Pipeline {
       eachBatchAutoResolve: true,
       eachBatch: (payload) => this.serialize(() => this.processBatch(payload)),
     });
-    // Idle topics still advance: watermark, state eviction and commits move on a timer too.
+    // Idle topics still advance: watermark, state eviction, progress markers and commits move on a timer.
     this.tick = setInterval(
       () => void this.serialize(() => this.advance()).catch((error) => this.fail(error)),
       Math.max(1_000, Math.min(config.pipeline.commitIntervalMs, config.pipeline.partitionIdleMs / 2)),
     );
     this.tick.unref();
-    logger.info({ topic: config.topics.activity, groupId: config.kafka.groupId }, 'pipeline running');
+    logger.info(
+      {
+        topics: this.subscribed(),
+        groupId: config.kafka.groupId,
+        repartitionPartitions: this.repartition?.partitions,
+      },
+      'pipeline running',
+    );
+  }
+
+  private subs(): SubTopology[] {
+    if (this.mailbox === undefined) return [];
+    return this.actor ? [this.mailbox, this.actor] : [this.mailbox];
+  }
+
+  private subscribed(): string[] {
+    return this.subs().map((sub) => sub.topic);
+  }
+
+  private subOf(topic: string): SubTopology | undefined {
+    return this.subs().find((sub) => sub.topic === topic);
+  }
+
+  private async partitionCount(topic: string): Promise<number> {
+    const metadata = await this.admin.fetchTopicMetadata({ topics: [topic] });
+    return metadata.topics[0]?.partitions.length ?? this.config.kafka.topicPartitions;
   }
 
   /** Finish the batch in flight, commit, disconnect. Idempotent. */
@@ -242,7 +290,7 @@ export class Pipeline {
       // No new batches (processBatch returns at once while stopping); the commit queues behind the
       // batch in flight, and must happen before the consumer leaves the group.
       if (this.running) {
-        this.consumer.pause([{ topic: this.config.topics.activity }]);
+        this.consumer.pause(this.subscribed().map((topic) => ({ topic })));
         await this.serialize(async () => {
           await Promise.allSettled([...this.sends]); // what was consumed gets its output out first
           if (!this.failed) await this.commit(true);
@@ -258,7 +306,7 @@ export class Pipeline {
       this.producer.disconnect(),
       this.admin.disconnect(),
     ]);
-    this.core.subscription.unsubscribe();
+    for (const sub of this.subs()) sub.dispose();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     clearTimeout(timeout);
     this.logger.info({ code }, 'stopped');
@@ -279,19 +327,41 @@ export class Pipeline {
     return next;
   }
 
-  private async processBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, isRunning, isStale } = payload;
     if (this.stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
     const started = performance.now();
-    const { topic, partition, messages } = batch;
-    this.metrics.consumed.inc(messages.length);
-
+    const sub = this.subOf(batch.topic);
+    if (sub === undefined) return;
+    if (sub.role === 'mailbox') this.metrics.consumed.inc(batch.messages.length);
+    else this.metrics.repartitionConsumed.inc(batch.messages.length);
     if (this.restoring) await this.restoring;
-    if (!(await this.prepare(messages, heartbeat, isRunning))) return;
+    if (!(await this.prepare(batch.messages, payload.heartbeat, isRunning))) return;
     const now = Date.now();
+    const next = Number(batch.messages[batch.messages.length - 1]!.offset) + 1;
+    if (sub.role === 'mailbox') await this.mailboxBatch(sub, payload, now);
+    else await this.actorBatch(sub, payload, now);
+    sub.awaitingFirstFetch.delete(batch.partition);
+    this.metrics.lag.set(
+      { topic: batch.topic, partition: String(batch.partition) },
+      Math.max(0, Number(batch.highWatermark) - next),
+    );
+    if (Date.now() - this.lastCommitAt >= this.config.pipeline.commitIntervalMs) await this.commit(false);
+    this.metrics.batchSeconds.observe((performance.now() - started) / 1_000);
+  }
+
+  /** Activity records: dead letters, future and late records out; the per-mailbox rules; accesses on. */
+  private async mailboxBatch(
+    sub: SubTopology,
+    { batch, heartbeat }: EachBatchPayload,
+    now: number,
+  ): Promise<void> {
+    const { topic, partition, messages } = batch;
     // Records are judged against the watermark as it stands (restored after a join), never a blank one.
-    this.core.input.next({ kind: 'watermark', time: this.watermarks.watermark(now) });
-    const streamTimeBefore = this.watermarks.streamTime(partition);
+    sub.core.input.next({ kind: 'watermark', time: sub.watermarks.watermark(now) });
+    const streamTimeBefore = sub.watermarks.streamTime(partition);
     const dead: Message[] = [];
+    const onward: Message[] = [];
     let maxEventTime = Number.NEGATIVE_INFINITY;
     let decoded = 0;
     let late = 0;
@@ -301,80 +371,135 @@ export class Pipeline {
       try {
         record = parseRecord(this.codec.decode(message.value));
       } catch (error) {
-        const code = error instanceof RadarError ? error.code : 'UNEXPECTED';
-        this.metrics.rejected.inc({ code });
-        this.logger.warn(
-          { topic, partition, offset: message.offset, code, reason: (error as Error).message },
-          'record dead-lettered',
-        );
-        dead.push(
-          deadLetter(
-            message,
-            { topic, partition, offset: message.offset, timestamp: message.timestamp },
-            error,
-          ),
-        );
+        dead.push(this.deadLetter(topic, partition, message, error));
         continue;
       }
       decoded++;
       const future = futureError(record, now, this.config.detection.maxClockSkewMs);
       if (future !== undefined) {
         // Never into the core: its event time would make every real record late.
-        this.metrics.rejected.inc({ code: future.code });
-        this.logger.warn(
-          { topic, partition, offset: message.offset, code: future.code, reason: future.message },
-          'record dead-lettered',
-        );
-        dead.push(
-          deadLetter(
-            message,
-            { topic, partition, offset: message.offset, timestamp: message.timestamp },
-            future,
-          ),
-        );
+        dead.push(this.deadLetter(topic, partition, message, future));
         continue;
       }
       // Late against its own partition's stream time: the same verdict whatever the restarts.
-      if (!this.watermarks.admit(partition, record.creation_time)) {
+      if (!sub.watermarks.admit(partition, record.creation_time)) {
         late++;
         continue;
       }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
-      this.core.input.next({ kind: 'record', record });
+      sub.core.input.next({ kind: 'record', record });
+      if (this.repartition) {
+        const access = this.classify(record);
+        if (typeof access !== 'string')
+          onward.push({
+            key: access.actor,
+            value: this.repartition.writer.encode(this.repartition.schemaId, record),
+          });
+      }
       if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
     }
     this.metrics.decoded.inc(decoded);
     this.metrics.late.inc(late);
+    const first = Number(messages[0]!.offset);
     const next = Number(messages[messages.length - 1]!.offset) + 1;
-    this.watermarks.fetched(partition, next >= Number(batch.highWatermark), now);
-    this.tracker.track(
+    sub.watermarks.fetched(partition, next >= Number(batch.highWatermark), now);
+    sub.tracker.track(
       partition,
-      Number(messages[0]!.offset),
+      first,
       next,
       maxEventTime,
       streamTimeBefore,
-      this.watermarks.streamTime(partition),
+      sub.watermarks.streamTime(partition),
     );
-    this.checkpoint(now);
-
-    this.publishInBackground(
-      { partition, first: Number(messages[0]!.offset), records: messages.length },
-      dead,
-    );
-    this.awaitingFirstFetch.delete(partition);
-    this.metrics.lag.set(
-      { topic, partition: String(partition) },
-      Math.max(0, Number(batch.highWatermark) - next),
-    );
-    if (Date.now() - this.lastCommitAt >= this.config.pipeline.commitIntervalMs) await this.commit(false);
-    this.metrics.batchSeconds.observe((performance.now() - started) / 1_000);
+    sub.checkpoint(now, ++this.checkpointId);
+    // The partition's progress goes behind its records on every repartition partition.
+    if (this.repartition) onward.push(...this.markers(partition, now));
+    this.publishInBackground(sub, { partition, first, records: messages.length }, dead, onward);
   }
 
-  /** Timer turn: move the watermark on wall-clock idleness, publish what that releases, commit. */
+  /** Repartition records: progress markers, and accesses put back into event-time order for the sweep. */
+  private async actorBatch(sub: SubTopology, { batch }: EachBatchPayload, now: number): Promise<void> {
+    const { topic, partition, messages } = batch;
+    const order = sub.order(partition);
+    const streamTimeBefore = sub.watermarks.streamTime(partition);
+    const dead: Message[] = [];
+    let maxEventTime = Number.NEGATIVE_INFINITY;
+    for (const message of messages) {
+      const progress = markerOf(message.headers, message.value);
+      if (progress !== undefined) {
+        order.progressOf(progress.source, progress.time);
+        continue;
+      }
+      let record: ExchangeMailboxActivity;
+      try {
+        record = parseRecord(this.codec.decode(message.value));
+      } catch (error) {
+        dead.push(this.deadLetter(topic, partition, message, error));
+        continue;
+      }
+      if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
+      if (order.add(record)) this.toSweep(sub, partition, record);
+    }
+    this.release(sub, partition);
+    const first = Number(messages[0]!.offset);
+    const next = Number(messages[messages.length - 1]!.offset) + 1;
+    sub.watermarks.fetched(partition, next >= Number(batch.highWatermark), now);
+    sub.tracker.track(
+      partition,
+      first,
+      next,
+      maxEventTime,
+      streamTimeBefore,
+      sub.watermarks.streamTime(partition),
+    );
+    sub.checkpoint(now, ++this.checkpointId);
+    this.publishInBackground(sub, { partition, first, records: messages.length }, dead, []);
+  }
+
+  private toSweep(sub: SubTopology, partition: number, record: ExchangeMailboxActivity): void {
+    sub.watermarks.observe(partition, record.creation_time);
+    sub.core.input.next({ kind: 'record', record });
+  }
+
+  /** What every mailbox partition has passed goes to the sweep, in (event time, id) order. */
+  private release(sub: SubTopology, partition: number): void {
+    for (const record of sub.order(partition).release()) this.toSweep(sub, partition, record);
+  }
+
+  /** One progress marker of a mailbox partition per repartition partition. */
+  private markers(source: number, now: number): Message[] {
+    const repartition = this.repartition;
+    if (repartition === undefined) return [];
+    const time = this.mailbox.watermarks.progress(source, now);
+    return Array.from({ length: repartition.partitions }, (_, p) => markerMessage(p, { source, time }));
+  }
+
+  private deadLetter(topic: string, partition: number, message: KafkaMessage, error: unknown): Message {
+    const code = error instanceof RadarError ? error.code : 'UNEXPECTED';
+    this.metrics.rejected.inc({ code });
+    this.logger.warn(
+      { topic, partition, offset: message.offset, code, reason: (error as Error).message },
+      'record dead-lettered',
+    );
+    return deadLetter(
+      message,
+      { topic, partition, offset: message.offset, timestamp: message.timestamp },
+      error,
+    );
+  }
+
+  /** Timer turn: markers, released records, watermarks on idleness, what that emits, commits. */
   private async advance(): Promise<void> {
     if (this.stopping || !this.joined || this.restoring || this.registryDown) return;
-    this.checkpoint(Date.now());
-    this.publishInBackground(undefined, []);
+    const now = Date.now();
+    const markers = this.mailbox.partitions.flatMap((source) => this.markers(source, now));
+    this.mailbox.checkpoint(now, ++this.checkpointId);
+    this.publishInBackground(this.mailbox, undefined, [], markers);
+    if (this.actor) {
+      for (const partition of this.actor.orders.keys()) this.release(this.actor, partition);
+      this.actor.checkpoint(now, ++this.checkpointId);
+      this.publishInBackground(this.actor, undefined, [], []);
+    }
     await this.commit(false);
   }
 
@@ -440,30 +565,24 @@ export class Pipeline {
   }
 
   /**
-   * Sends this batch's alerts and dead letters without awaiting them here; the offsets of the batch are
-   * held back from commits until the broker has acknowledged them. Too much unacknowledged → pause.
+   * Sends a batch's alerts, dead letters and repartition records without awaiting them here. Alerts hold
+   * every partition of their sub-topology at their earliest record; the batch's own output holds its
+   * partition at the batch. Too much unacknowledged → pause.
    */
   private publishInBackground(
+    sub: SubTopology,
     batch: { partition: number; first: number; records: number } | undefined,
     dead: Message[],
+    onward: Message[],
   ): void {
-    const alerts = this.core.alerts.splice(0);
-    if (alerts.length === 0 && dead.length === 0) return; // nothing to wait for
-    // An alert holds every partition's commit at the earliest record it was built from.
-    let from = Number.POSITIVE_INFINITY;
-    for (const alert of alerts) if (alert.first_seen < from) from = alert.first_seen;
-    const held = alerts.length > 0 ? { from, done: false } : undefined;
-    if (held) this.heldAlerts.push(held);
-    // Dead letters hold their own batch's partition at its first offset.
-    const entry = batch && dead.length > 0 ? { first: batch.first, done: false } : undefined;
-    if (batch && entry) {
-      const queue = this.unacked.get(batch.partition) ?? [];
-      queue.push(entry);
-      this.unacked.set(batch.partition, queue);
-    }
+    const alerts = sub.takeAlerts();
+    if (alerts.length === 0 && dead.length === 0 && onward.length === 0) return; // nothing to wait for
+    const held = sub.holdAlerts(alerts);
+    const ownOutput = dead.length > 0 || onward.some((m) => m.key !== null);
+    const entry = batch && ownOutput ? sub.holdBatch(batch.partition, batch.first) : undefined;
     const records = batch?.records ?? 0;
     this.inFlightRecords += records;
-    const send: Promise<void> = this.publish(alerts, dead).then(
+    const send: Promise<void> = this.publish(alerts, dead, onward).then(
       () => {
         if (held) held.done = true;
         if (entry) entry.done = true;
@@ -471,8 +590,8 @@ export class Pipeline {
         this.sends.delete(send);
         if (this.paused && this.inFlightRecords <= this.config.pipeline.maxInFlightRecords / 2) {
           this.paused = false;
-          this.consumer.resume([{ topic: this.config.topics.activity }]);
-          this.watermarks.resume(Date.now());
+          this.consumer.resume(this.subscribed().map((topic) => ({ topic })));
+          for (const s of this.subs()) s.watermarks.resume(Date.now());
           this.logger.info({ inFlightRecords: this.inFlightRecords }, 'resumed');
         }
       },
@@ -481,8 +600,8 @@ export class Pipeline {
     this.sends.add(send);
     if (!this.paused && this.inFlightRecords > this.config.pipeline.maxInFlightRecords) {
       this.paused = true;
-      this.consumer.pause([{ topic: this.config.topics.activity }]);
-      this.watermarks.pause(); // paused partitions are behind, never idle
+      this.consumer.pause(this.subscribed().map((topic) => ({ topic })));
+      for (const s of this.subs()) s.watermarks.pause(); // paused partitions are behind, never idle
       this.logger.warn(
         { inFlightRecords: this.inFlightRecords },
         'paused: waiting for the broker to acknowledge',
@@ -490,22 +609,12 @@ export class Pipeline {
     }
   }
 
-  /** The first offset of a partition whose output is not acknowledged yet, if any. */
-  private firstUnacked(partition: number): number | undefined {
-    const queue = this.unacked.get(partition);
-    if (queue === undefined) return undefined;
-    while (queue.length > 0 && queue[0]!.done) queue.shift();
-    return queue[0]?.first;
-  }
-
-  /** Feed the watermark and a checkpoint marker; the core answers synchronously. */
-  private checkpoint(now: number): void {
-    this.core.input.next({ kind: 'watermark', time: this.watermarks.watermark(now) });
-    this.core.input.next({ kind: 'checkpoint', id: ++this.checkpointId });
-  }
-
-  /** Alerts and dead letters, sent and acknowledged (acks = all). */
-  private async publish(alerts: MailboxAccessAlert[], dead: Message[]): Promise<void> {
+  /** Alerts, dead letters and repartition records, sent and acknowledged (acks = all). */
+  private async publish(
+    alerts: MailboxAccessAlert[],
+    dead: Message[],
+    repartition: Message[],
+  ): Promise<void> {
     const sends: Promise<unknown>[] = [];
     for (const rule of RULES) {
       const mine = alerts.filter((a) => a.rule === rule);
@@ -514,7 +623,10 @@ export class Pipeline {
     }
     if (dead.length > 0)
       sends.push(this.producer.send({ topic: this.config.topics.deadLetter, acks: -1, messages: dead }));
+    if (repartition.length > 0 && this.repartition)
+      sends.push(this.producer.send({ topic: this.repartition.topic, acks: -1, messages: repartition }));
     await Promise.all(sends);
+    this.metrics.repartitionProduced.inc(repartition.filter((m) => m.key !== null).length);
     for (const alert of alerts) {
       this.metrics.alerts.inc({ rule: alert.rule });
       this.logger.info(
@@ -532,38 +644,31 @@ export class Pipeline {
   }
 
   /**
-   * Commit, per partition, up to the first record that an open window may still need, that an
-   * unacknowledged alert was built from, or whose dead letter is unacknowledged; with the partition's stream
-   * time at that offset in the commit metadata, restored on the next assignment.
+   * Commit both sub-topologies' partitions, each up to what its sub-topology allows (see commitPoints),
+   * with the partition's stream time at that offset in the commit metadata, restored on the next join.
    */
   private async commit(force: boolean): Promise<void> {
-    const checkpoint = this.core.checkpoint;
-    if (checkpoint === undefined) return;
-    while (this.heldAlerts.length > 0 && this.heldAlerts[0]!.done) this.heldAlerts.shift();
-    let neededFrom = checkpoint.neededFrom;
-    for (const held of this.heldAlerts) if (!held.done && held.from < neededFrom) neededFrom = held.from;
-    const holds = new Map<number, number>();
-    for (const partition of this.unacked.keys()) {
-      const first = this.firstUnacked(partition);
-      if (first !== undefined) holds.set(partition, first);
+    const offsets: { topic: string; partition: number; offset: string; metadata: string }[] = [];
+    const changed: [SubTopology, number, number][] = [];
+    for (const sub of this.subs()) {
+      const points = sub.commitPoints();
+      if (points === undefined) continue;
+      for (const [partition, point] of points) {
+        if ((sub.committed.get(partition) ?? -1) >= point.offset) continue;
+        offsets.push({
+          topic: sub.topic,
+          partition,
+          offset: String(point.offset),
+          metadata: encodeStreamTime(point.streamTime),
+        });
+        changed.push([sub, partition, point.offset]);
+      }
     }
-    const points = this.tracker.commitPoints(neededFrom, holds);
-    const changed = [...points].filter(
-      ([partition, point]) => (this.committed.get(partition) ?? -1) < point.offset,
-    );
-    if (changed.length === 0 && !force) return;
-    if (changed.length > 0) {
-      const topic = this.config.topics.activity;
+    if (offsets.length === 0 && !force) return;
+    if (offsets.length > 0) {
       const generation = this.generation;
       try {
-        await this.consumer.commitOffsets(
-          changed.map(([partition, point]) => ({
-            topic,
-            partition,
-            offset: String(point.offset),
-            metadata: encodeStreamTime(point.streamTime),
-          })),
-        );
+        await this.consumer.commitOffsets(offsets);
       } catch (error) {
         // The group is moving (a member joined or left, or we were dropped): this commit is void, and the
         // join that follows rebuilds state from the last commit that went through.
@@ -572,81 +677,61 @@ export class Pipeline {
         return;
       }
       if (generation !== this.generation) return;
-      for (const [partition, { offset }] of changed) {
-        this.committed.set(partition, offset);
-        this.metrics.committed.set({ topic, partition: String(partition) }, offset);
+      for (const [sub, partition, offset] of changed) {
+        sub.committed.set(partition, offset);
+        this.metrics.committed.set({ topic: sub.topic, partition: String(partition) }, offset);
       }
-      this.logger.debug({ offsets: Object.fromEntries(changed) }, 'committed');
+      this.logger.debug({ offsets }, 'committed');
     }
     this.lastCommitAt = Date.now();
   }
 
-  private newCore(): Core {
-    const core: Core = {
-      input: new Subject<CoreInput>(),
-      subscription: undefined as unknown as Subscription,
-      alerts: [],
-      checkpoint: undefined,
-      reported: undefined,
-    };
-    core.subscription = core.input.pipe(detect(this.config.detection, { watermarks: 'external' })).subscribe({
-      next: (output: CoreOutput) => {
-        if (output.kind === 'alert') core.alerts.push(output.alert);
-        else {
-          core.checkpoint = {
-            watermark: output.watermark,
-            neededFrom: output.neededFrom,
-            stats: output.stats,
-          };
-          this.report(core, output.stats, output.watermark);
-        }
-      },
-      error: (error: unknown) => void this.fail(error),
-    });
-    return core;
-  }
-
-  /** Core statistics are cumulative per core; metrics get the increments. */
-  private report(core: Core, stats: CoreStats, watermark: number): void {
-    const before = core.reported;
-    const delta = (
-      key: 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain',
-    ) => stats[key] - (before?.[key] ?? 0);
-    this.metrics.duplicates.inc(delta('duplicates'));
+  /** Core statistics are cumulative per core; metrics get the increments (classes from the mailbox side). */
+  private report(sub: SubTopology, stats: CoreStats, watermark: number): void {
+    const before = this.reported.get(sub.role);
+    const delta = (key: StatKey) => stats[key] - (before?.[key] ?? 0);
     this.metrics.late.inc(delta('late'));
-    this.metrics.classified.inc({ class: 'system' }, delta('system'));
-    this.metrics.classified.inc({ class: 'owner' }, delta('owner'));
-    this.metrics.classified.inc({ class: 'allow_listed' }, delta('allowListed'));
-    this.metrics.classified.inc({ class: 'non_owner' }, delta('nonOwner'));
-    this.metrics.classified.inc({ class: 'cross_domain' }, delta('crossDomain'));
-    this.metrics.openKeys.set(stats.openKeys);
-    this.metrics.retained.set(stats.retainedRecords);
-    if (Number.isFinite(watermark)) this.metrics.watermark.set(watermark / 1_000);
-    core.reported = { ...stats, alerts: { ...stats.alerts } };
+    if (sub.role === 'mailbox') {
+      this.metrics.duplicates.inc(delta('duplicates'));
+      this.metrics.classified.inc({ class: 'system' }, delta('system'));
+      this.metrics.classified.inc({ class: 'owner' }, delta('owner'));
+      this.metrics.classified.inc({ class: 'allow_listed' }, delta('allowListed'));
+      this.metrics.classified.inc({ class: 'non_owner' }, delta('nonOwner'));
+      this.metrics.classified.inc({ class: 'cross_domain' }, delta('crossDomain'));
+      if (Number.isFinite(watermark)) this.metrics.watermark.set(watermark / 1_000);
+    }
+    this.reported.set(sub.role, { ...stats, alerts: { ...stats.alerts } });
+    let openKeys = 0;
+    let retained = 0;
+    for (const s of this.reported.values()) {
+      openKeys += s.openKeys;
+      retained += s.retainedRecords;
+    }
+    this.metrics.openKeys.set(openKeys);
+    this.metrics.retained.set(retained);
   }
 
   /** A (re)join: every assigned partition resumes from its committed offset, so state restarts empty. */
   private onGroupJoin(assignment: Record<string, number[]>): void {
-    const partitions = assignment[this.config.topics.activity] ?? [];
     this.metrics.rebalances.inc();
-    this.core.subscription.unsubscribe();
-    this.core = this.newCore();
-    this.tracker.clear();
-    this.watermarks.clear();
-    this.committed = new Map();
-    this.unacked = new Map(); // a pending send that fails still fails the pipeline
-    this.heldAlerts = [];
+    this.reported.clear();
+    for (const sub of this.subs()) sub.reset(assignment[sub.topic] ?? []);
     const generation = ++this.generation;
     this.joined = true;
-    this.awaitingFirstFetch = new Set(partitions);
-    this.logger.info({ partitions }, 'joined the group; state rebuilds from committed offsets');
-    const restoring = this.restore(partitions, generation).then(
+    this.logger.info(
+      Object.fromEntries(
+        this.subs().map((sub) => [sub.role, { topic: sub.topic, partitions: sub.partitions }]),
+      ),
+      'joined the group; state rebuilds from committed offsets',
+    );
+    const restoring = this.restore(generation).then(
       () => undefined,
       (error: unknown) => {
         // Without the metadata, partitions start from an unknown stream time, as on a first run.
         this.logger.warn({ err: error }, 'could not read committed offsets; stream times start unknown');
         const now = Date.now();
-        if (generation === this.generation) for (const p of partitions) this.watermarks.assign(p, now);
+        if (generation === this.generation)
+          for (const sub of this.subs()) for (const p of sub.partitions) sub.watermarks.assign(p, now);
       },
     );
     this.restoring = restoring;
@@ -659,38 +744,43 @@ export class Pipeline {
    * After a join: each partition's stream time as it was at its committed offset (the commit metadata),
    * so lateness is decided exactly as before the restart; partitions with nothing to read are caught up.
    */
-  private async restore(partitions: number[], generation: number): Promise<void> {
-    const topic = this.config.topics.activity;
-    const [ends, committed] = await Promise.all([
-      this.admin.fetchTopicOffsets(topic),
-      this.admin.fetchOffsets({ groupId: this.config.kafka.groupId, topics: [topic] }),
+  private async restore(generation: number): Promise<void> {
+    const subs = this.subs();
+    const [committed, ...ends] = await Promise.all([
+      this.admin.fetchOffsets({ groupId: this.config.kafka.groupId, topics: subs.map((sub) => sub.topic) }),
+      ...subs.map((sub) => this.admin.fetchTopicOffsets(sub.topic)),
     ]);
     if (generation !== this.generation) return;
-    const committedOf = new Map(committed[0]?.partitions.map((p) => [p.partition, p]) ?? []);
     const now = Date.now();
-    for (const partition of partitions) {
-      const commit = committedOf.get(partition);
-      this.watermarks.assign(partition, now, decodeStreamTime(commit?.metadata));
-      const end = ends.find((e) => e.partition === partition);
-      const low = Number(end?.low ?? 0);
-      const high = Number(end?.high ?? 0);
-      const from = Number(commit?.offset ?? -1);
-      if (high === low || (from >= 0 && from >= high)) {
-        this.awaitingFirstFetch.delete(partition);
-        this.watermarks.caughtUp(partition);
+    subs.forEach((sub, i) => {
+      const commits = new Map(
+        committed.find((c) => c.topic === sub.topic)?.partitions.map((p) => [p.partition, p]) ?? [],
+      );
+      for (const partition of sub.partitions) {
+        const commit = commits.get(partition);
+        sub.watermarks.assign(partition, now, decodeStreamTime(commit?.metadata));
+        const end = ends[i]?.find((e) => e.partition === partition);
+        const low = Number(end?.low ?? 0);
+        const high = Number(end?.high ?? 0);
+        const from = Number(commit?.offset ?? -1);
+        if (high === low || (from >= 0 && from >= high)) {
+          sub.awaitingFirstFetch.delete(partition);
+          sub.watermarks.caughtUp(partition);
+        }
       }
-    }
+    });
     this.logger.info(
-      {
-        streamTimes: Object.fromEntries(
-          partitions.map((p) => [
-            p,
-            Number.isFinite(this.watermarks.streamTime(p))
-              ? new Date(this.watermarks.streamTime(p)).toISOString()
-              : null,
-          ]),
-        ),
-      },
+      Object.fromEntries(
+        subs.map((sub) => [
+          sub.role,
+          Object.fromEntries(
+            sub.partitions.map((p) => {
+              const t = sub.watermarks.streamTime(p);
+              return [p, Number.isFinite(t) ? new Date(t).toISOString() : null];
+            }),
+          ),
+        ]),
+      ),
       'stream times restored from the committed offsets',
     );
   }
@@ -700,7 +790,7 @@ export class Pipeline {
       live: () => !this.failed,
       ready: () =>
         this.joined &&
-        this.awaitingFirstFetch.size === 0 &&
+        this.subs().every((sub) => sub.awaitingFirstFetch.size === 0) &&
         this.registryDown === undefined &&
         !this.failed &&
         !this.stopping,
@@ -715,9 +805,21 @@ export class Pipeline {
                 since: new Date(this.registryDown.since).toISOString(),
                 reason: this.registryDown.reason,
               },
-        awaitingFirstFetch: [...this.awaitingFirstFetch],
-        watermark: this.core.checkpoint?.watermark ?? null,
-        openKeys: this.core.checkpoint?.stats.openKeys ?? 0,
+        subTopologies: Object.fromEntries(
+          this.subs().map((sub) => [
+            sub.role,
+            {
+              topic: sub.topic,
+              partitions: sub.partitions,
+              awaitingFirstFetch: [...sub.awaitingFirstFetch],
+              watermark: sub.core.checkpoint?.watermark ?? null,
+              openKeys: sub.core.checkpoint?.stats.openKeys ?? 0,
+              ...(sub.role === 'actor'
+                ? { heldForOrder: [...sub.orders.values()].reduce((n, o) => n + o.size, 0) }
+                : {}),
+            },
+          ]),
+        ),
       }),
     };
   }

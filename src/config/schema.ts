@@ -224,6 +224,8 @@ const pipeline = z.strictObject({
   partitionIdleMs: duration(true).default(30_000), // thirty seconds
   commitIntervalMs: duration(true).default(5_000),
   shutdownTimeoutMs: duration(true).default(30_000),
+  // Partitions of the actor-keyed repartition topic `run` creates; 0: as many as the activity topic has.
+  repartitionPartitions: nonNegativeInt().default(0),
 });
 
 const log = z.strictObject({

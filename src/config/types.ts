@@ -101,6 +101,8 @@ export interface PipelineConfig {
   readonly partitionIdleMs: number;
   readonly commitIntervalMs: number;
   readonly shutdownTimeoutMs: number;
+  /** Partitions of the repartition topic when `run` creates it; 0: as many as the activity topic. */
+  readonly repartitionPartitions: number;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -73,6 +73,23 @@ export class PartitionWatermarks {
     for (const state of this.partitions.values()) state.lastActive = now;
   }
 
+  /** Raises a partition's stream time without a lateness verdict (records judged upstream already). */
+  observe(partition: number, eventTime: number): void {
+    const state = this.partitions.get(partition);
+    if (state === undefined) this.admit(partition, eventTime);
+    else if (eventTime > state.streamTime) state.streamTime = eventTime;
+  }
+
+  /**
+   * How far a partition has got, for those downstream that wait for every partition: its stream time, or
+   * +Infinity once it is idle (caught up, not paused, silent for idleMs) — nothing older is pending there.
+   */
+  progress(partition: number, now: number): number {
+    const state = this.partitions.get(partition);
+    if (state === undefined) return Number.NEGATIVE_INFINITY;
+    return this.idle(state, now) ? Number.POSITIVE_INFINITY : state.streamTime;
+  }
+
   streamTime(partition: number): number {
     return this.partitions.get(partition)?.streamTime ?? Number.NEGATIVE_INFINITY;
   }

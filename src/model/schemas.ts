@@ -42,9 +42,11 @@ export const FIELDS_NOT_READ_BY_DETECTION = [
   'client_version',
 ] as const;
 
-export const activityDetectionType = avro.Type.forSchema({
+/** The activity schema without those fields: the pipeline's reader, and the repartition topic's writer. */
+export const activityDetectionSchema = {
   ...activitySchema,
   fields: (activitySchema.fields as { name: string }[]).filter(
     (field) => !(FIELDS_NOT_READ_BY_DETECTION as readonly string[]).includes(field.name),
   ),
-} as avro.Schema);
+};
+export const activityDetectionType = avro.Type.forSchema(activityDetectionSchema as avro.Schema);

@@ -69,6 +69,7 @@ describe('config', () => {
       partitionIdleMs: 30_000,
       commitIntervalMs: 5_000,
       shutdownTimeoutMs: 30_000,
+      repartitionPartitions: 0,
     });
     assert.deepEqual(config.log, { level: 'info', format: 'auto' });
   });

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { AvroCodec } from '../../src/kafka/avro-codec.js';
 import { AvroTopicWriter } from '../../src/kafka/avro-producer.js';
+import { repartitionTopic } from '../../src/kafka/repartition.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import type { MailboxAccessAlert, RuleName } from '../../src/model/alert.js';
@@ -33,8 +34,9 @@ export function uniqueTopics(): Topics {
   };
 }
 
+/** Every topic a test's pipeline uses, the internal repartition topic included. */
 export function allTopics(t: Topics): string[] {
-  return [t.activity, t.deadLetter, ...Object.values(t.alerts)];
+  return [t.activity, t.deadLetter, ...Object.values(t.alerts), repartitionTopic(t.groupId)];
 }
 
 export function pipelineEnv(stack: Stack, topics: Topics, port: number, extra: Record<string, string> = {}) {

@@ -1,0 +1,182 @@
+/**
+ * One sub-topology of `run`, as Kafka Streams splits an application: a source topic, the detection core
+ * that its records feed, and the bookkeeping that decides what may be committed.
+ *
+ *   mailbox   activity topic (keyed by mailbox) → decode, classify, the per-mailbox rules; every non-owner
+ *             access is also written to the repartition topic, keyed by actor
+ *   actor     repartition topic (keyed by actor) → back into event-time order (EventOrder) → mailbox_sweep
+ *
+ * Each partition of a source topic is a task: its own stream time (restored from the commit metadata), its
+ * own offsets. Every instance runs both sub-topologies; the consumer group spreads the partitions of both
+ * topics over the instances.
+ */
+import { Subject, type Subscription } from 'rxjs';
+import type { DetectionConfig } from '../config/types.js';
+import { detect } from '../detect/detect.js';
+import { EventOrder } from '../detect/event-order.js';
+import type { CoreInput, CoreOutput, CoreStats } from '../detect/types.js';
+import { OffsetTracker, type CommitPoint } from '../kafka/offset-tracker.js';
+import { PartitionWatermarks } from '../kafka/watermarks.js';
+import type { MailboxAccessAlert } from '../model/alert.js';
+
+export type Role = 'mailbox' | 'actor';
+
+interface Core {
+  input: Subject<CoreInput>;
+  subscription: Subscription;
+  alerts: MailboxAccessAlert[];
+  checkpoint: { watermark: number; neededFrom: number; stats: CoreStats } | undefined;
+  reported: CoreStats | undefined;
+}
+
+/** Output held until the broker acknowledges it. */
+interface Held {
+  done: boolean;
+}
+
+export class SubTopology {
+  readonly tracker = new OffsetTracker();
+  readonly watermarks: PartitionWatermarks;
+  core: Core;
+  /** Offsets committed per partition since the last join. */
+  committed = new Map<number, number>();
+  /** Per partition, batches whose own output (dead letters, repartition records) is unacknowledged. */
+  unacked = new Map<number, (Held & { first: number })[]>();
+  /** Alerts sent and not acknowledged, by the earliest event time of the records they were built from. */
+  heldAlerts: (Held & { from: number })[] = [];
+  partitions: number[] = [];
+  awaitingFirstFetch = new Set<number>();
+  /** Actor role: per repartition partition, records waiting for every mailbox partition to pass them. */
+  readonly orders = new Map<number, EventOrder>();
+  private readonly detection: DetectionConfig;
+
+  constructor(
+    readonly role: Role,
+    readonly topic: string,
+    detection: DetectionConfig,
+    idleMs: number,
+    private readonly hooks: {
+      onError: (error: unknown) => void;
+      onStats: (sub: SubTopology, stats: CoreStats, watermark: number) => void;
+    },
+    /** Actor role: how many mailbox partitions feed each repartition partition. */
+    readonly sources = 0,
+  ) {
+    const rules = detection.rules;
+    // The sweep runs behind the repartition; the per-mailbox rules where the mailbox's records are.
+    this.detection =
+      role === 'mailbox'
+        ? { ...detection, rules: { ...rules, mailboxSweep: { ...rules.mailboxSweep, enabled: false } } }
+        : {
+            ...detection,
+            rules: {
+              ...rules,
+              nonOwnerBurst: { ...rules.nonOwnerBurst, enabled: false },
+              crossDomainBurst: { ...rules.crossDomainBurst, enabled: false },
+            },
+          };
+    this.watermarks = new PartitionWatermarks(detection.allowedLatenessMs, idleMs);
+    this.core = this.newCore();
+  }
+
+  /** After a join: everything starts over for the partitions now assigned. */
+  reset(partitions: number[]): void {
+    this.core.subscription.unsubscribe();
+    this.core = this.newCore();
+    this.tracker.clear();
+    this.watermarks.clear();
+    this.committed = new Map();
+    this.unacked = new Map();
+    this.heldAlerts = [];
+    this.orders.clear();
+    this.partitions = partitions;
+    this.awaitingFirstFetch = new Set(partitions);
+  }
+
+  order(partition: number): EventOrder {
+    let order = this.orders.get(partition);
+    if (order === undefined) {
+      order = new EventOrder(this.sources);
+      this.orders.set(partition, order);
+    }
+    return order;
+  }
+
+  /** Feed the watermark and a checkpoint marker; the core answers synchronously. */
+  checkpoint(now: number, id: number): void {
+    this.core.input.next({ kind: 'watermark', time: this.watermarks.watermark(now) });
+    this.core.input.next({ kind: 'checkpoint', id });
+  }
+
+  /** Alerts gathered since the last call. */
+  takeAlerts(): MailboxAccessAlert[] {
+    return this.core.alerts.splice(0);
+  }
+
+  /** Holds every partition's commit at the earliest record these alerts were built from, until `done`. */
+  holdAlerts(alerts: readonly MailboxAccessAlert[]): Held | undefined {
+    if (alerts.length === 0) return undefined;
+    let from = Number.POSITIVE_INFINITY;
+    for (const alert of alerts) if (alert.first_seen < from) from = alert.first_seen;
+    const held = { from, done: false };
+    this.heldAlerts.push(held);
+    return held;
+  }
+
+  /** Holds a partition's commit at a batch's first offset until `done`. */
+  holdBatch(partition: number, first: number): Held {
+    const entry = { first, done: false };
+    const queue = this.unacked.get(partition) ?? [];
+    queue.push(entry);
+    this.unacked.set(partition, queue);
+    return entry;
+  }
+
+  /**
+   * Per partition, where a commit may go: not past a record an open window needs, an unacknowledged
+   * alert was built from, or the event order still holds back; not past unacknowledged batch output.
+   */
+  commitPoints(): Map<number, CommitPoint> | undefined {
+    const checkpoint = this.core.checkpoint;
+    if (checkpoint === undefined) return undefined;
+    while (this.heldAlerts.length > 0 && this.heldAlerts[0]!.done) this.heldAlerts.shift();
+    let neededFrom = checkpoint.neededFrom;
+    for (const held of this.heldAlerts) if (!held.done && held.from < neededFrom) neededFrom = held.from;
+    for (const order of this.orders.values()) neededFrom = Math.min(neededFrom, order.heldFrom());
+    const holds = new Map<number, number>();
+    for (const [partition, queue] of this.unacked) {
+      while (queue.length > 0 && queue[0]!.done) queue.shift();
+      if (queue[0] !== undefined) holds.set(partition, queue[0].first);
+    }
+    return this.tracker.commitPoints(neededFrom, holds);
+  }
+
+  dispose(): void {
+    this.core.subscription.unsubscribe();
+  }
+
+  private newCore(): Core {
+    const core: Core = {
+      input: new Subject<CoreInput>(),
+      subscription: undefined as unknown as Subscription,
+      alerts: [],
+      checkpoint: undefined,
+      reported: undefined,
+    };
+    core.subscription = core.input.pipe(detect(this.detection, { watermarks: 'external' })).subscribe({
+      next: (output: CoreOutput) => {
+        if (output.kind === 'alert') core.alerts.push(output.alert);
+        else {
+          core.checkpoint = {
+            watermark: output.watermark,
+            neededFrom: output.neededFrom,
+            stats: output.stats,
+          };
+          this.hooks.onStats(this, output.stats, output.watermark);
+        }
+      },
+      error: (error: unknown) => this.hooks.onError(error),
+    });
+    return core;
+  }
+}
