@@ -1,0 +1,159 @@
+/**
+ * Issue 9: several instances in one consumer group, the sweep behind the actor-keyed repartition topic.
+ * The expected alerts — rule and alert_id — come from the pure core over the same input (what `replay`
+ * gives); 1, 2 or 3 instances, with kills and scaling along the way, must give that same set.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { from, lastValueFrom, toArray } from 'rxjs';
+import { defaultConfig } from '../../src/config/load.js';
+import { detect } from '../../src/detect/detect.js';
+import type { CoreInput } from '../../src/detect/types.js';
+import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
+import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
+import { burst, minutes, ownerNoise, sweep } from '../support/records.js';
+import {
+  allTopics,
+  freePort,
+  pipelineEnv,
+  produceActivity,
+  readAlerts,
+  sleep,
+  startPipeline,
+  uniqueTopics,
+  waitReady,
+  type RunningPipeline,
+} from '../support/pipeline.js';
+
+const PARTITIONS = 6;
+
+/** 8 sweeps, 6 non-owner bursts, 4 cross-domain bursts and owner noise, in event-time order. */
+function scenario(start: number): ExchangeMailboxActivity[] {
+  const records: ExchangeMailboxActivity[] = [...ownerNoise('noise', 600, start)];
+  for (let k = 0; k < 8; k++)
+    records.push(...sweep(`sweep${k}`, 12, start + k * minutes(12), `sweeper${k}@contoso.com`));
+  for (let k = 0; k < 6; k++)
+    records.push(
+      ...burst(`nob${k}`, 22, start + minutes(3) + k * minutes(9), 6_000, {
+        actor: `reader${k}@contoso.com`,
+        owner: `vip${k}@contoso.com`,
+        mailbox: `mbx-vip-${k}`,
+      }),
+    );
+  for (let k = 0; k < 4; k++)
+    records.push(
+      ...burst(`cdb${k}`, 6, start + minutes(5) + k * minutes(13), 20_000, {
+        actor: `ext${k}@fabrikam.com`,
+        owner: `cfo${k}@contoso.com`,
+        mailbox: `mbx-cfo-${k}`,
+      }),
+    );
+  return records.sort((a, b) => a.creation_time - b.creation_time || (a.id < b.id ? -1 : 1));
+}
+
+/** What the pure core raises for these records: `rule alert_id` strings, sorted. */
+async function expected(records: ExchangeMailboxActivity[]): Promise<string[]> {
+  const inputs: CoreInput[] = records.map((record) => ({ kind: 'record', record }));
+  const outputs = await lastValueFrom(from(inputs).pipe(detect(defaultConfig().detection), toArray()));
+  return outputs.flatMap((o) => (o.kind === 'alert' ? [`${o.alert.rule} ${o.alert.alert_id}`] : [])).sort();
+}
+
+function env(
+  stack: Parameters<typeof pipelineEnv>[0],
+  topics: ReturnType<typeof uniqueTopics>,
+  port: number,
+) {
+  return pipelineEnv(stack, topics, port, {
+    MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS: String(PARTITIONS),
+    MAILBOX_RADAR_PIPELINE__PARTITION_IDLE_MS: '2000',
+  });
+}
+
+async function instances(
+  t: { after: (fn: () => void) => void },
+  n: number,
+  make: (port: number) => NodeJS.ProcessEnv,
+): Promise<RunningPipeline[]> {
+  const started: RunningPipeline[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = startPipeline(make(await freePort()));
+    t.after(() => p.process.kill('SIGKILL'));
+    started.push(p);
+  }
+  return started;
+}
+
+/** Every alert expected is there; each delivered one is expected (duplicates share their id). */
+function compare(got: { alert: { rule: string; alert_id: string } }[], want: string[]): void {
+  const delivered = got.map((a) => `${a.alert.rule} ${a.alert.alert_id}`);
+  const distinct = [...new Set(delivered)].sort();
+  const unexpected = distinct.filter((a) => !want.includes(a));
+  const missing = want.filter((a) => !distinct.includes(a));
+  assert.deepEqual({ missing, unexpected }, { missing: [], unexpected: [] });
+}
+
+test('9: three instances over six partitions raise exactly the alerts (and ids) one core gives', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), PARTITIONS);
+  t.after(cleanup);
+  const records = scenario(Date.now() - minutes(110));
+  const want = await expected(records);
+  assert.equal(want.filter((a) => a.startsWith('mailbox_sweep')).length, 8);
+  const pipelines = await instances(t, 3, (port) => env(stack, topics, port));
+  await Promise.all(pipelines.map((p) => waitReady(p, 90_000)));
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+  const alerts = await readAlerts(stack, topics, { want: want.length, timeoutMs: 90_000, quietMs: 5_000 });
+  compare(alerts, want);
+  for (const p of pipelines) p.process.kill('SIGTERM');
+  for (const p of pipelines) assert.equal(await p.exit, 0);
+});
+
+test('9: kill -9 of one of three instances in the middle of the sweeps: every alert arrives, duplicates share ids', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), PARTITIONS);
+  t.after(cleanup);
+  const records = scenario(Date.now() - minutes(110));
+  const want = await expected(records);
+  const pipelines = await instances(t, 3, (port) => env(stack, topics, port));
+  await Promise.all(pipelines.map((p) => waitReady(p, 90_000)));
+  const half = Math.floor(records.length / 2);
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, half));
+  await sleep(1_500);
+  pipelines[1]!.process.kill('SIGKILL');
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(half));
+  const alerts = await readAlerts(stack, topics, { want: want.length, timeoutMs: 120_000, quietMs: 8_000 });
+  compare(alerts, want);
+  for (const p of [pipelines[0]!, pipelines[2]!]) p.process.kill('SIGTERM');
+  for (const p of [pipelines[0]!, pipelines[2]!]) assert.equal(await p.exit, 0);
+});
+
+test('9: scaling 1 → 3 → 1 while traffic flows loses nothing and adds nothing', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), PARTITIONS);
+  t.after(cleanup);
+  const records = scenario(Date.now() - minutes(110));
+  const want = await expected(records);
+  const kafka = kafkaFor(stack);
+  const chunks = 9;
+  const size = Math.ceil(records.length / chunks);
+  const chunk = (i: number) =>
+    produceActivity(stack, kafka, topics.activity, records.slice(i * size, (i + 1) * size));
+  const [first] = await instances(t, 1, (port) => env(stack, topics, port));
+  await waitReady(first!, 60_000);
+  for (let i = 0; i < 3; i++) await chunk(i).then(() => sleep(500));
+  const more = await instances(t, 2, (port) => env(stack, topics, port));
+  for (let i = 3; i < 6; i++) await chunk(i).then(() => sleep(700));
+  for (const p of more) p.process.kill('SIGTERM');
+  for (let i = 6; i < chunks; i++) await chunk(i).then(() => sleep(500));
+  for (const p of more) assert.equal(await p.exit, 0);
+  const alerts = await readAlerts(stack, topics, { want: want.length, timeoutMs: 120_000, quietMs: 8_000 });
+  compare(alerts, want);
+  first!.process.kill('SIGTERM');
+  assert.equal(await first!.exit, 0);
+});
