@@ -100,6 +100,22 @@ export function createMetrics() {
       help: 'Accesses written to the internal repartition topic (progress markers not counted)',
       registers: [registry],
     }),
+    repartitionPurges: new Counter({
+      name: 'mailbox_radar_repartition_purges_total',
+      help: 'Deletions of committed records from the repartition topic',
+      registers: [registry],
+    }),
+    assigned: new Gauge({
+      name: 'mailbox_radar_assigned_partitions',
+      help: 'Partitions this instance owns, per sub-topology (mailbox: activity topic; actor: repartition topic)',
+      labelNames: ['sub_topology', 'topic'] as const,
+      registers: [registry],
+    }),
+    heldForOrder: new Gauge({
+      name: 'mailbox_radar_repartition_held_records',
+      help: 'Accesses the sweep side holds back until every mailbox partition has passed them (event-time order)',
+      registers: [registry],
+    }),
     registryFailures: new Counter({
       name: 'mailbox_radar_registry_failures_total',
       help: 'Attempts to read writer schemas that found the registry unavailable or refusing us (consumption waits)',

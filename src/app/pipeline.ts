@@ -52,6 +52,9 @@ import { SubTopology, type Role } from './sub-topology.js';
 const HEARTBEAT_EVERY = 2_000; // records between heartbeats inside a long batch
 const REGISTRY_BACKOFF_MAX_MS = 30_000; // retries of an unavailable registry back off up to this
 const HEARTBEAT_WAIT_MS = 2_000; // waiting for the registry, heartbeat at least this often
+// Committed repartition records are deleted every 30 s (Kafka Streams' default), or 10 commit intervals.
+const REPARTITION_PURGE_MS = 30_000;
+const REPARTITION_RETENTION_MS = 7 * 24 * 3_600_000;
 
 type StatKey = 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain';
 
@@ -82,6 +85,7 @@ export class Pipeline {
   private checkpointId = 0;
   private turn: Promise<unknown> = Promise.resolve();
   private lastCommitAt = 0;
+  private lastPurgeAt = 0;
   /** Stream times restored from the commit metadata after a join; batches wait for it. */
   private restoring: Promise<void> | undefined;
   private generation = 0;
@@ -193,7 +197,14 @@ export class Pipeline {
     if (config.detection.rules.mailboxSweep.enabled) {
       const topic = repartitionTopic(config.kafka.groupId);
       created.push(
-        ...(await ensureTopics(this.admin, [spec(topic, config.pipeline.repartitionPartitions || sources)])),
+        ...(await ensureTopics(this.admin, [
+          {
+            ...spec(topic, config.pipeline.repartitionPartitions || sources),
+            // Records are deleted once committed (purgeRepartition); retention is only the safety net
+            // for a group that stops for good, since these are copies of audit records.
+            configs: { 'cleanup.policy': 'delete', 'retention.ms': String(REPARTITION_RETENTION_MS) },
+          },
+        ])),
       );
       const writer = new AvroTopicWriter<ExchangeMailboxActivity>(
         this.producer,
@@ -464,6 +475,9 @@ export class Pipeline {
   /** What every mailbox partition has passed goes to the sweep, in (event time, id) order. */
   private release(sub: SubTopology, partition: number): void {
     for (const record of sub.order(partition).release()) this.toSweep(sub, partition, record);
+    let held = 0;
+    for (const order of sub.orders.values()) held += order.size;
+    this.metrics.heldForOrder.set(held);
   }
 
   /** One progress marker of a mailbox partition per repartition partition. */
@@ -684,6 +698,27 @@ export class Pipeline {
       this.logger.debug({ offsets }, 'committed');
     }
     this.lastCommitAt = Date.now();
+    const purgeEvery = Math.min(REPARTITION_PURGE_MS, 10 * this.config.pipeline.commitIntervalMs);
+    if (this.lastCommitAt - this.lastPurgeAt >= purgeEvery) this.purgeRepartition();
+  }
+
+  /**
+   * Deletes the repartition records below this instance's committed offsets, as Kafka Streams purges its
+   * repartition topics: nothing will read them again, and they are copies of audit records.
+   */
+  private purgeRepartition(): void {
+    const actor = this.actor;
+    if (actor === undefined || actor.committed.size === 0) return;
+    this.lastPurgeAt = this.lastCommitAt;
+    const partitions = [...actor.committed].map(([partition, offset]) => ({
+      partition,
+      offset: String(offset),
+    }));
+    this.admin.deleteTopicRecords({ topic: actor.topic, partitions }).then(
+      () => this.metrics.repartitionPurges.inc(),
+      (error: unknown) =>
+        this.logger.warn({ err: error }, 'could not purge the repartition topic; retried later'),
+    );
   }
 
   /** Core statistics are cumulative per core; metrics get the increments (classes from the mailbox side). */
@@ -715,7 +750,10 @@ export class Pipeline {
   private onGroupJoin(assignment: Record<string, number[]>): void {
     this.metrics.rebalances.inc();
     this.reported.clear();
-    for (const sub of this.subs()) sub.reset(assignment[sub.topic] ?? []);
+    for (const sub of this.subs()) {
+      sub.reset(assignment[sub.topic] ?? []);
+      this.metrics.assigned.set({ sub_topology: sub.role, topic: sub.topic }, sub.partitions.length);
+    }
     const generation = ++this.generation;
     this.joined = true;
     this.logger.info(
