@@ -33,22 +33,18 @@ function fixedHostPort(port: string | number | { published?: unknown }): boolean
   return parts.length >= 2 && parts[parts.length - 2] !== '';
 }
 
-test(
-  'the pipeline scales: no container_name, no fixed host port, its health port published for each replica',
-  { todo: 'issue 9: red until the fix' },
-  () => {
-    const pipeline = services().pipeline;
-    assert.ok(pipeline, 'a pipeline service');
-    assert.equal(pipeline.container_name, undefined, 'a fixed container_name allows one replica');
-    const ports = pipeline.ports ?? [];
-    assert.deepEqual(ports.filter(fixedHostPort), [], 'a fixed host port collides on the second replica');
-    assert.ok(
-      ports.some((port) => String(port).split(':').pop() === '9464'),
-      'health and metrics (9464) published, on a port the host picks',
-    );
-    assert.ok(pipeline.healthcheck?.test, 'a health check per replica');
-  },
-);
+test('the pipeline scales: no container_name, no fixed host port, its health port published for each replica', () => {
+  const pipeline = services().pipeline;
+  assert.ok(pipeline, 'a pipeline service');
+  assert.equal(pipeline.container_name, undefined, 'a fixed container_name allows one replica');
+  const ports = pipeline.ports ?? [];
+  assert.deepEqual(ports.filter(fixedHostPort), [], 'a fixed host port collides on the second replica');
+  assert.ok(
+    ports.some((port) => String(port).split(':').pop() === '9464'),
+    'health and metrics (9464) published, on a port the host picks',
+  );
+  assert.ok(pipeline.healthcheck?.test, 'a health check per replica');
+});
 
 test('fixedHostPort: which port forms pin a host port', () => {
   assert.equal(fixedHostPort('9464:9464'), true);
@@ -59,19 +55,13 @@ test('fixedHostPort: which port forms pin a host port', () => {
   assert.equal(fixedHostPort('127.0.0.1::9464'), false);
 });
 
-test(
-  'docker-compose config (a real compose implementation) accepts the file',
-  { todo: 'issue 9: red until the fix' },
-  async (t) => {
-    if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status !== 0)
-      return skipOrFail(t, 'no docker-compose on PATH (apt-get install docker-compose; .ci/run installs it)');
-    const { stderr } = await run('docker-compose', ['-f', FILE, 'config', '-q'], { timeout: 30_000 }).catch(
-      (error: { stderr?: string; message: string }) => {
-        throw new Error(
-          `docker-compose config rejects docker-compose.yml:\n${error.stderr ?? error.message}`,
-        );
-      },
-    );
-    assert.equal(stderr.trim(), '', 'no warnings either');
-  },
-);
+test('docker-compose config (a real compose implementation) accepts the file', async (t) => {
+  if (spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status !== 0)
+    return skipOrFail(t, 'no docker-compose on PATH (apt-get install docker-compose; .ci/run installs it)');
+  const { stderr } = await run('docker-compose', ['-f', FILE, 'config', '-q'], { timeout: 30_000 }).catch(
+    (error: { stderr?: string; message: string }) => {
+      throw new Error(`docker-compose config rejects docker-compose.yml:\n${error.stderr ?? error.message}`);
+    },
+  );
+  assert.equal(stderr.trim(), '', 'no warnings either');
+});
