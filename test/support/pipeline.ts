@@ -165,16 +165,16 @@ export async function readTopics(
   stack: Stack,
   topics: string[],
   options: { want?: number; timeoutMs?: number; quietMs?: number } = {},
-): Promise<{ topic: string; message: KafkaMessage }[]> {
+): Promise<{ topic: string; partition: number; message: KafkaMessage }[]> {
   const consumer = kafkaFor(stack).consumer({ groupId: uniqueName('reader') });
   await consumer.connect();
-  const got: { topic: string; message: KafkaMessage }[] = [];
+  const got: { topic: string; partition: number; message: KafkaMessage }[] = [];
   let last = Date.now();
   try {
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
-      eachMessage: async ({ topic, message }) => {
-        got.push({ topic, message });
+      eachMessage: async ({ topic, partition, message }) => {
+        got.push({ topic, partition, message });
         last = Date.now();
       },
     });
