@@ -97,6 +97,15 @@ function fromTypedSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity
   const machineName = v.client_machine_name;
   const processName = v.client_process_name;
   const clientVersion = v.client_version;
+  const appId = v.app_id;
+  const clientAppId = v.client_app_id;
+  const apiId = v.api_id;
+  const mailAccessType = v.mail_access_type;
+  const isThrottled = v.is_throttled;
+  const operationCount = v.operation_count;
+  const sessionId = v.session_id;
+  const folderPaths = v.folder_paths;
+  const uniqueTokenId = v.unique_token_id;
   if (!(
     isOptionalText(workload) &&
     isOptionalText(resultStatus) &&
@@ -114,7 +123,16 @@ function fromTypedSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity
     isOptionalText(clientIpAddress) &&
     isOptionalText(machineName) &&
     isOptionalText(processName) &&
-    isOptionalText(clientVersion)
+    isOptionalText(clientVersion) &&
+    isOptionalText(appId) &&
+    isOptionalText(clientAppId) &&
+    isOptionalText(apiId) &&
+    isOptionalText(mailAccessType) &&
+    (isThrottled === undefined || isThrottled === null || typeof isThrottled === 'boolean') &&
+    (operationCount === undefined || operationCount === null || isCount(operationCount)) &&
+    isOptionalText(sessionId) &&
+    (folderPaths === undefined || folderPaths === null || isTextList(folderPaths)) &&
+    isOptionalText(uniqueTokenId)
   ))
     return null;
   return {
@@ -147,7 +165,27 @@ function fromTypedSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity
     client_machine_name: machineName ?? null,
     client_process_name: processName ?? null,
     client_version: clientVersion ?? null,
+    app_id: appId ?? null,
+    client_app_id: clientAppId ?? null,
+    api_id: apiId ?? null,
+    mail_access_type: mailAccessType ?? null,
+    is_throttled: isThrottled ?? null,
+    operation_count: operationCount ?? null,
+    session_id: sessionId ?? null,
+    folder_paths: folderPaths ?? null,
+    unique_token_id: uniqueTokenId ?? null,
   };
+}
+
+/** A whole number of accesses: non-negative, safe (Avro `long` as a JS number). */
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isTextList(value: unknown): value is string[] {
+  if (!Array.isArray(value)) return false;
+  for (const item of value) if (typeof item !== 'string') return false;
+  return true;
 }
 
 /** An integer in the Avro `int` range (what `requiredInt` accepts as a number, unchanged). */
@@ -194,10 +232,27 @@ function fromAnySnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity {
     client_machine_name: optionalString(v.client_machine_name, 'client_machine_name'),
     client_process_name: optionalString(v.client_process_name, 'client_process_name'),
     client_version: optionalString(v.client_version, 'client_version'),
+    app_id: optionalString(v.app_id, 'app_id'),
+    client_app_id: optionalString(v.client_app_id, 'client_app_id'),
+    api_id: optionalString(v.api_id, 'api_id'),
+    mail_access_type: optionalString(v.mail_access_type, 'mail_access_type'),
+    is_throttled: optionalBoolean(v.is_throttled, 'is_throttled'),
+    operation_count: optionalCount(v.operation_count, 'operation_count'),
+    session_id: optionalString(v.session_id, 'session_id'),
+    folder_paths: optionalTextList(v.folder_paths, 'folder_paths'),
+    unique_token_id: optionalString(v.unique_token_id, 'unique_token_id'),
   };
 }
 
+/**
+ * The API's PascalCase record. App access: `AppId`, `ClientAppId` (else `AppAccessContext.ClientAppId`),
+ * `AppAccessContext.APIId` (or a top-level `APIId`/`ApiId`), `OperationProperties` as a [{Name, Value}]
+ * list (`MailAccessType`, `IsThrottled`), `OperationCount`, `SessionId`, `Folders[].Path` and
+ * `AppAccessContext.UniqueTokenId` (or a top-level `UniqueTokenId`).
+ */
 function fromManagementApi(v: Record<string, unknown>): ExchangeMailboxActivity {
+  const context = optionalObject(v.AppAccessContext, 'AppAccessContext');
+  const properties = operationProperties(v.OperationProperties, 'OperationProperties');
   return {
     id: requiredId(v.Id, 'Id'),
     record_type: requiredInt(v.RecordType, 'RecordType', RECORD_TYPES),
@@ -231,6 +286,21 @@ function fromManagementApi(v: Record<string, unknown>): ExchangeMailboxActivity 
     client_machine_name: optionalString(v.ClientMachineName, 'ClientMachineName'),
     client_process_name: optionalString(v.ClientProcessName, 'ClientProcessName'),
     client_version: optionalString(v.ClientVersion, 'ClientVersion'),
+    app_id: optionalString(v.AppId, 'AppId'),
+    client_app_id:
+      optionalString(v.ClientAppId, 'ClientAppId') ??
+      optionalString(context?.ClientAppId, 'AppAccessContext.ClientAppId'),
+    api_id:
+      optionalString(v.APIId ?? v.ApiId, 'APIId') ??
+      optionalString(context?.APIId ?? context?.ApiId, 'AppAccessContext.APIId'),
+    mail_access_type: properties.mailAccessType,
+    is_throttled: properties.isThrottled,
+    operation_count: optionalCount(v.OperationCount, 'OperationCount'),
+    session_id: optionalString(v.SessionId, 'SessionId'),
+    folder_paths: folderPaths(v.Folders, 'Folders'),
+    unique_token_id:
+      optionalString(context?.UniqueTokenId, 'AppAccessContext.UniqueTokenId') ??
+      optionalString(v.UniqueTokenId, 'UniqueTokenId'),
   };
 }
 
@@ -240,6 +310,11 @@ function fromManagementApi(v: Record<string, unknown>): ExchangeMailboxActivity 
  * first 32 hex digits of the SHA-256 of the row's JSON, so the same row always gets the same id.
  */
 function fromSentinel(v: Record<string, unknown>): ExchangeMailboxActivity {
+  // Nested values are JSON text in the export ("[{\"Value\":\"Bind\",\"Name\":\"MailAccessType\"}]").
+  const properties = operationProperties(
+    sentinelJson(v.OperationProperties, 'OperationProperties'),
+    'OperationProperties',
+  );
   const id =
     sentinelText(v.OfficeId, 'OfficeId') ??
     sentinelText(v.SourceRecordId, 'SourceRecordId') ??
@@ -277,6 +352,15 @@ function fromSentinel(v: Record<string, unknown>): ExchangeMailboxActivity {
     client_machine_name: sentinelText(v.ClientMachineName, 'ClientMachineName'),
     client_process_name: sentinelText(v.ClientProcessName, 'ClientProcessName'),
     client_version: sentinelText(v.ClientVersion, 'ClientVersion'),
+    app_id: sentinelText(v.AppId, 'AppId'),
+    client_app_id: sentinelText(v.ClientAppId, 'ClientAppId'),
+    api_id: sentinelText(v.APIId ?? v.ApiId, 'APIId'),
+    mail_access_type: properties.mailAccessType,
+    is_throttled: properties.isThrottled,
+    operation_count: optionalCount(sentinelText(v.OperationCount, 'OperationCount'), 'OperationCount'),
+    session_id: sentinelText(v.SessionId, 'SessionId'),
+    folder_paths: folderPaths(sentinelJson(v.Folders, 'Folders'), 'Folders'),
+    unique_token_id: sentinelText(v.UniqueTokenId, 'UniqueTokenId'),
   };
 }
 
@@ -367,6 +451,75 @@ function optionalBoolean(value: unknown, field: string): boolean | null {
     if (text === 'false') return false;
   }
   throw new RecordError(field, `not a boolean: ${preview(value)}`);
+}
+
+function optionalCount(value: unknown, field: string): number | null {
+  if (value === undefined || value === null || value === '') return null;
+  const n = typeof value === 'string' && /^\s*\d{1,15}\s*$/.test(value) ? Number(value) : value;
+  if (isCount(n)) return n;
+  throw new RecordError(field, `not a count: ${preview(value)}`);
+}
+
+function optionalTextList(value: unknown, field: string): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (isTextList(value)) return value;
+  throw new RecordError(field, `expected a list of strings or null, got ${describe(value)}`);
+}
+
+function optionalObject(value: unknown, field: string): Record<string, unknown> | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+  throw new RecordError(field, `expected an object or null, got ${describe(value)}`);
+}
+
+/** Sentinel's JSON text of a nested value; "" is absent. */
+function sentinelJson(value: unknown, field: string): unknown {
+  const text = sentinelText(value, field);
+  if (text === null) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new RecordError(field, `not JSON: ${preview(text)}`);
+  }
+}
+
+interface OperationProperties {
+  mailAccessType: string | null;
+  isThrottled: boolean | null;
+}
+
+/**
+ * `OperationProperties`, a [{Name, Value}] list, entries matched by name in any case: `MailAccessType`
+ * (text) and `IsThrottled` ("True" in any case is true, any other value false). Other entries are ignored.
+ */
+function operationProperties(value: unknown, field: string): OperationProperties {
+  const out: OperationProperties = { mailAccessType: null, isThrottled: null };
+  if (value === undefined || value === null) return out;
+  if (!Array.isArray(value))
+    throw new RecordError(field, `expected a list of {Name, Value}, got ${describe(value)}`);
+  for (const entry of value as unknown[]) {
+    if (entry === null || typeof entry !== 'object') continue;
+    const { Name: name, Value: text } = entry as { Name?: unknown; Value?: unknown };
+    if (typeof name !== 'string' || typeof text !== 'string') continue;
+    const key = name.toLowerCase();
+    if (key === 'mailaccesstype') out.mailAccessType = text;
+    else if (key === 'isthrottled') out.isThrottled = text.trim().toLowerCase() === 'true';
+  }
+  return out;
+}
+
+/** `Folders[].Path`, in order; entries without a text Path are skipped. */
+function folderPaths(value: unknown, field: string): string[] | null {
+  if (value === undefined || value === null) return null;
+  if (!Array.isArray(value))
+    throw new RecordError(field, `expected a list of folders, got ${describe(value)}`);
+  const paths: string[] = [];
+  for (const folder of value as unknown[]) {
+    const path =
+      folder !== null && typeof folder === 'object' ? (folder as { Path?: unknown }).Path : undefined;
+    if (typeof path === 'string') paths.push(path);
+  }
+  return paths;
 }
 
 function describe(value: unknown): string {

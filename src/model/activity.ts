@@ -1,7 +1,10 @@
 /**
  * The ExchangeMailboxActivity record as the Avro schema `avro/ExchangeMailboxActivity.avsc` defines it
- * (snake_case, 29 properties). `creation_time` is epoch milliseconds (Avro timestamp-millis, decoded
- * without the logical type so no Date is allocated per record).
+ * (snake_case, 29 properties in version 1, 38 in version 2). `creation_time` is epoch milliseconds (Avro
+ * timestamp-millis, decoded without the logical type so no Date is allocated per record).
+ *
+ * The version 2 fields (app access, from `app_id` on) are optional here: records built by code that
+ * predates them, and version 1 data, read them as absent, which means null. parseRecord always sets them.
  */
 export interface ExchangeMailboxActivity {
   id: string;
@@ -33,6 +36,25 @@ export interface ExchangeMailboxActivity {
   client_machine_name: string | null;
   client_process_name: string | null;
   client_version: string | null;
+  // Version 2: app access (OAuth applications reading mail), all optional with null defaults.
+  /** `AppId`: the application the token was issued to; Microsoft Graph's id when read through Graph. */
+  app_id?: string | null;
+  /** `ClientAppId` (else `AppAccessContext.ClientAppId`): the client that called, e.g. through Graph. */
+  client_app_id?: string | null;
+  /** `AppAccessContext.APIId` (or a top-level `APIId`/`ApiId`). */
+  api_id?: string | null;
+  /** `OperationProperties` `MailAccessType`: `Bind` or `Sync` (text; other values are kept as they are). */
+  mail_access_type?: string | null;
+  /** `OperationProperties` `IsThrottled`: "True" (any case) is true; present otherwise is false. */
+  is_throttled?: boolean | null;
+  /** `OperationCount`: the accesses one aggregated MailItemsAccessed record stands for. */
+  operation_count?: number | null;
+  /** `SessionId`: the Exchange session. */
+  session_id?: string | null;
+  /** `Folders[].Path`, in record order. */
+  folder_paths?: string[] | null;
+  /** `AppAccessContext.UniqueTokenId` (or a top-level `UniqueTokenId`): the token's id in sign-in logs. */
+  unique_token_id?: string | null;
 }
 
 /** Field names in schema order. */
@@ -66,6 +88,15 @@ export const ACTIVITY_FIELDS = [
   'client_machine_name',
   'client_process_name',
   'client_version',
+  'app_id',
+  'client_app_id',
+  'api_id',
+  'mail_access_type',
+  'is_throttled',
+  'operation_count',
+  'session_id',
+  'folder_paths',
+  'unique_token_id',
 ] as const satisfies readonly (keyof ExchangeMailboxActivity)[];
 
 /** Management Activity API LogonType numbers. */
@@ -79,7 +110,11 @@ export const LogonType = {
   DelegatedAdmin: 6,
 } as const;
 
-/** Management Activity API UserType numbers. */
+/**
+ * Management Activity API UserType numbers (the Office 365 Management Activity API schema, "Enum: User
+ * Type"). Detection relies on Application (5) and ServicePrincipal (6): such a record is an app's access,
+ * whatever its UserId and LogonType say (an app-only read logs the owner's UserId and LogonType 0).
+ */
 export const UserType = {
   Regular: 0,
   Reserved: 1,

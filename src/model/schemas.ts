@@ -26,7 +26,8 @@ export const alertType = avro.Type.forSchema(alertSchema as avro.Schema);
  * Fields of the activity record that neither detection nor the alerts read. The pipeline decodes with a
  * reader schema without them (`activityDetectionType`): avsc then skips their bytes instead of building
  * strings, the largest part of the per-record decode cost. The dead-letter topic keeps original bytes,
- * so nothing is lost; parseRecord sees these fields as absent (null).
+ * so nothing is lost; parseRecord sees these fields as absent (null). `client_info_string` is read: it tells
+ * desktop Outlook apart for bulk_mail_access.
  */
 export const FIELDS_NOT_READ_BY_DETECTION = [
   'workload',
@@ -36,10 +37,11 @@ export const FIELDS_NOT_READ_BY_DETECTION = [
   'internal_logon_type',
   'originating_server',
   'organization_name',
-  'client_info_string',
   'client_machine_name',
   'client_process_name',
   'client_version',
+  'api_id',
+  'unique_token_id',
 ] as const;
 
 /** The activity schema without those fields: the pipeline's reader, and the repartition topic's writer. */

@@ -48,6 +48,15 @@ export function activity(overrides: Partial<ExchangeMailboxActivity> = {}): Exch
     client_machine_name: null,
     client_process_name: null,
     client_version: null,
+    app_id: null,
+    client_app_id: null,
+    api_id: null,
+    mail_access_type: null,
+    is_throttled: null,
+    operation_count: null,
+    session_id: null,
+    folder_paths: null,
+    unique_token_id: null,
     ...overrides,
   };
 }

@@ -94,8 +94,8 @@ test('activity records round-trip through the real broker and registry in Conflu
   assert.equal(decoded.length, 3);
   for (let i = 0; i < records.length; i++) {
     for (const field of ACTIVITY_FIELDS)
-      assert.deepEqual(decoded[i]![field], records[i]![field], `record ${i} field ${field}`);
-    assert.equal(Object.keys(decoded[i]!).length, 29);
+      assert.deepEqual(decoded[i]![field], records[i]![field] ?? null, `record ${i} field ${field}`);
+    assert.equal(Object.keys(decoded[i]!).length, ACTIVITY_FIELDS.length);
   }
   // The library decodes them too (timestamp-millis as its logical type or a number, either way the same instant).
   const viaLibrary = await library.decode(messages[0]!.value!);
@@ -121,7 +121,7 @@ test('a record from a v2 writer schema with an extra field decodes with the v1 r
     default: null,
     doc: 'added in v2',
   });
-  fields.push({ name: 'session_id', type: 'string', default: '' });
+  fields.push({ name: 'later_field', type: 'string', default: '' });
   const v2Schema = { ...activitySchema, fields };
   const v2 = await library.register(
     { type: SchemaType.AVRO, schema: JSON.stringify(v2Schema) },
@@ -129,7 +129,7 @@ test('a record from a v2 writer schema with an extra field decodes with the v1 r
   );
   assert.notEqual(v2.id, v1.id, 'v2 is a new version of the subject');
 
-  const record = { ...fullActivity(7), app_access_context: 'ctx-123', session_id: 's-9' };
+  const record = { ...fullActivity(7), app_access_context: 'ctx-123', later_field: 's-9' };
   const producer = kafkaFor(stack).producer({ idempotent: true });
   await producer.connect();
   t.after(() => producer.disconnect());
@@ -147,5 +147,5 @@ test('a record from a v2 writer schema with an extra field decodes with the v1 r
   await codec.prepare([message!.value]);
   const decoded = codec.decode(message!.value);
   assert.deepEqual({ ...decoded }, fullActivity(7));
-  assert.equal('session_id' in decoded, false);
+  assert.equal('later_field' in decoded, false);
 });

@@ -1,6 +1,6 @@
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 
-/** A complete activity record (all 29 fields set), with overrides. */
+/** A complete activity record (the 29 fields of version 1 set, version 2's app fields null), with overrides. */
 export function fullActivity(
   n: number,
   overrides: Partial<ExchangeMailboxActivity> = {},
@@ -35,6 +35,15 @@ export function fullActivity(
     client_machine_name: 'LAPTOP-1',
     client_process_name: 'outlook.exe',
     client_version: '16.0.1',
+    app_id: null,
+    client_app_id: null,
+    api_id: null,
+    mail_access_type: null,
+    is_throttled: null,
+    operation_count: null,
+    session_id: null,
+    folder_paths: null,
+    unique_token_id: null,
     ...overrides,
   };
 }
