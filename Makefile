@@ -31,7 +31,7 @@ test-unit: install ## unit tests only (no stack needed)
 bench: install build stack-up ## benchmarks (see BENCHMARKS.md)
 	npm run bench
 
-demo: install build ## a few minutes of simulated traffic with attacks, alerts as they arrive, then a summary
+demo: install build ## simulated traffic with attacks, alerts as they arrive, a summary (DEMO_INSTANCES=2: two pipelines)
 	scripts/demo.sh
 
 stack-up: ## start real Kafka (KRaft) + schema registry as JVM processes on loopback

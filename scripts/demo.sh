@@ -4,11 +4,13 @@
 #   1. the stack: uses Kafka + the schema registry if they already answer, else starts them
 #      (docker compose where `docker info` answers, scripts/stack.sh otherwise);
 #   2. topics of this run's own (demo.<id>.*) and the schemas: `schemas register --create-topics`;
-#   3. the pipeline (`run`) in the background, logs in .demo/<id>/pipeline.log;
-#   4. `tail` in the background: alerts printed as they arrive;
+#   3. DEMO_INSTANCES (1) pipelines (`run`) in the background, in one consumer group, each with its own health
+#      and metrics port; logs in .demo/<id>/pipeline-<n>.log;
+#   4. `tail` in the background: alerts printed as they arrive (scripts/demo-alerts.ts prints each alert_id once);
 #   5. `simulate`: DEMO_DURATION (90s) at DEMO_RATE (300) records/s with DEMO_ATTACKS (2) attacks per rule;
-#   6. injected vs detected per rule (tail compares the alerts with simulate's manifest).
-# Stops what it started (pipeline, tail; the stack only if it started it), on Ctrl-C too. Exit code 1 when
+#   6. injected vs detected per rule, counting alerts by distinct alert_id (a rebalance between instances may
+#      deliver an alert twice, with the same id), and what each instance did.
+# Stops what it started (pipelines, tail; the stack only if it started it), on Ctrl-C too. Exit code 1 when
 # an injected attack went undetected. Needs `npm ci` and `npm run build` (make demo does both).
 set -euo pipefail
 
@@ -18,6 +20,7 @@ cd "$ROOT"
 RATE=${DEMO_RATE:-300}
 DURATION=${DEMO_DURATION:-90s}
 ATTACKS=${DEMO_ATTACKS:-2}
+INSTANCES=${DEMO_INSTANCES:-1}
 # After the last record, how long to wait for the alerts still on their way.
 GRACE_SECONDS=${DEMO_GRACE_SECONDS:-60}
 CLI=(node "$ROOT/dist/src/cli/main.js")
@@ -29,21 +32,21 @@ mkdir -p "$DIR"
 say() { printf '\n\033[1m[demo] %s\033[0m\n' "$*" >&2; }
 die() { printf '[demo] error: %s\n' "$*" >&2; exit 1; }
 
+[[ $INSTANCES =~ ^[1-9][0-9]*$ ]] || die "DEMO_INSTANCES must be a positive whole number (got '$INSTANCES')"
 [ -f "$ROOT/dist/src/cli/main.js" ] || die "dist/ is missing: run \`npm ci && npm run build\` (or \`make demo\`)"
 
 # ---- cleanup: whatever was started, in reverse order ---------------------------------------------------
-PIPELINE_PID=
+PIPELINE_PIDS=()
 TAIL_PID=
+VIEW_PID=
 STARTED_STACK=
 cleanup() {
   local code=$?
   trap - EXIT INT TERM
   if [ -n "$TAIL_PID" ] && kill -0 "$TAIL_PID" 2>/dev/null; then kill -INT "$TAIL_PID" 2>/dev/null || true; fi
-  if [ -n "$PIPELINE_PID" ] && kill -0 "$PIPELINE_PID" 2>/dev/null; then
-    say "stopping the pipeline"
-    kill -TERM "$PIPELINE_PID" 2>/dev/null || true
-  fi
-  for pid in $TAIL_PID $PIPELINE_PID; do
+  [ ${#PIPELINE_PIDS[@]} -gt 0 ] && say "stopping the pipeline (${#PIPELINE_PIDS[@]} instance(s))"
+  for pid in ${PIPELINE_PIDS[@]+"${PIPELINE_PIDS[@]}"}; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in $TAIL_PID $VIEW_PID ${PIPELINE_PIDS[@]+"${PIPELINE_PIDS[@]}"}; do
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -KILL "$pid" 2>/dev/null || true
   done
@@ -68,8 +71,7 @@ export MAILBOX_RADAR_KAFKA__GROUP_ID=mailbox-radar-demo-$RUN_ID
 export MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS=3
 # The simulated tenant is one organization over two domains.
 export MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS='[[contoso.com, contoso.co.uk]]'
-# Any free port for health and metrics (another pipeline may hold the default one).
-export MAILBOX_RADAR_HTTP__PORT=0
+# Health and metrics on loopback, each instance on a free port of its own (another pipeline may hold 9464).
 export MAILBOX_RADAR_HTTP__HOST=127.0.0.1
 
 delete_topics() {
@@ -77,7 +79,10 @@ delete_topics() {
     import { Kafka, logLevel } from 'kafkajs';
     const admin = new Kafka({ brokers: process.env.KAFKA_BROKERS.split(','), clientId: 'demo-cleanup', logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
-    const mine = (await admin.listTopics()).filter((t) => t.startsWith('demo.$RUN_ID.'));
+    // The run's own topics, and the internal repartition topic named after its consumer group.
+    const mine = (await admin.listTopics()).filter(
+      (t) => t.startsWith('demo.$RUN_ID.') || t.startsWith('$MAILBOX_RADAR_KAFKA__GROUP_ID-'),
+    );
     if (mine.length > 0) await admin.deleteTopics({ topics: mine });
     await admin.disconnect();
   " 2>/dev/null
@@ -120,21 +125,37 @@ say "2/6 topics and schemas (run $RUN_ID)"
 "${CLI[@]}" schemas register --create-topics
 
 # ---- 3. the pipeline -----------------------------------------------------------------------------------
-say "3/6 pipeline (logs: ${DIR#"$ROOT"/}/pipeline.log)"
-"${CLI[@]}" run >"$DIR/pipeline.log" 2>&1 &
-PIPELINE_PID=$!
-for i in $(seq 1 120); do
-  grep -q '"msg":"pipeline running"' "$DIR/pipeline.log" 2>/dev/null && break
-  kill -0 "$PIPELINE_PID" 2>/dev/null || { tail -n 20 "$DIR/pipeline.log" >&2; die "the pipeline exited during start-up"; }
-  [ "$i" = 120 ] && { tail -n 20 "$DIR/pipeline.log" >&2; die "the pipeline did not start within 60s"; }
-  sleep 0.5
+free_port() {
+  node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
+}
+say "3/6 pipeline: $INSTANCES instance(s) in consumer group $MAILBOX_RADAR_KAFKA__GROUP_ID (logs: ${DIR#"$ROOT"/}/pipeline-<n>.log)"
+PORTS=()
+for n in $(seq 1 "$INSTANCES"); do
+  port=$(free_port)
+  MAILBOX_RADAR_HTTP__PORT=$port "${CLI[@]}" run >"$DIR/pipeline-$n.log" 2>&1 &
+  PIPELINE_PIDS+=($!)
+  PORTS+=("$port")
 done
-echo "pipeline running (pid $PIPELINE_PID, consumer group $MAILBOX_RADAR_KAFKA__GROUP_ID)" >&2
+for n in $(seq 1 "$INSTANCES"); do
+  log=$DIR/pipeline-$n.log pid=${PIPELINE_PIDS[n - 1]}
+  for i in $(seq 1 120); do
+    grep -q '"msg":"pipeline running"' "$log" 2>/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$log" >&2; die "pipeline $n exited during start-up"; }
+    [ "$i" = 120 ] && { tail -n 20 "$log" >&2; die "pipeline $n did not start within 60s"; }
+    sleep 0.5
+  done
+  echo "pipeline $n running: pid $pid, http://127.0.0.1:${PORTS[n - 1]}/metrics (/readyz, /healthz)" >&2
+done
 
 # ---- 4. tail -------------------------------------------------------------------------------------------
 say "4/6 alerts, as they arrive"
 # It stops by itself once every attack in the manifest was seen (simulate writes the manifest at the end).
-"${CLI[@]}" tail --manifest "$DIR/manifest.json" 2>"$DIR/tail.log" &
+# Its JSON goes through scripts/demo-alerts.ts: each alert_id printed once, the summary written at the end.
+mkfifo "$DIR/alerts.fifo"
+node --import tsx scripts/demo-alerts.ts "$DIR/manifest.json" "$DIR/alerts.ndjson" "$DIR/summary.txt" \
+  <"$DIR/alerts.fifo" &
+VIEW_PID=$!
+"${CLI[@]}" tail --json --manifest "$DIR/manifest.json" >"$DIR/alerts.fifo" 2>"$DIR/tail.log" &
 TAIL_PID=$!
 for i in $(seq 1 60); do
   grep -q 'tail: listening' "$DIR/tail.log" 2>/dev/null && break
@@ -160,10 +181,30 @@ kill -INT "$TAIL_PID" 2>/dev/null || true
 TAIL_CODE=0
 wait "$TAIL_PID" || TAIL_CODE=$?
 TAIL_PID=
+# The end of tail's output ends the view, which then writes the summary.
+VIEW_CODE=0
+wait "$VIEW_PID" || VIEW_CODE=$?
+VIEW_PID=
+
+# What each instance did, from its own metrics (a sum over the metric's series).
+# $2 is a metric's name, or its name and first labels ('name{label="value"').
+metric() {
+  awk -v name="$2" 'BEGIN { p = index(name, "{") ? name : name "{" }
+    $1 == name || index($1, p) == 1 { sum += $NF } END { print sum + 0 }' <<<"$1"
+}
+say "per instance"
+for n in $(seq 1 "$INSTANCES"); do
+  text=$(curl -fsS --max-time 5 "http://127.0.0.1:${PORTS[n - 1]}/metrics" 2>/dev/null) || text=
+  printf 'pipeline %s: %s records decoded, %s alerts written, %s rebalances; partitions owned: %s mailbox, %s actor (repartition)\n' \
+    "$n" "$(metric "$text" mailbox_radar_records_decoded_total)" "$(metric "$text" mailbox_radar_alerts_total)" \
+    "$(metric "$text" mailbox_radar_rebalances_total)" \
+    "$(metric "$text" 'mailbox_radar_assigned_partitions{sub_topology="mailbox"')" \
+    "$(metric "$text" 'mailbox_radar_assigned_partitions{sub_topology="actor"')" >&2
+done
 
 say "injected vs detected"
-sed -n '/injected vs detected/,$p' "$DIR/tail.log" | tail -n +2 >&2
-if [ "$TAIL_CODE" = 0 ]; then
+cat "$DIR/summary.txt" >&2 2>/dev/null || { cat "$DIR/tail.log" >&2; die "no summary (tail exit code $TAIL_CODE)"; }
+if [ "$VIEW_CODE" = 0 ]; then
   say "every injected attack was detected (files: ${DIR#"$ROOT"/})"
 else
   say "an injected attack went undetected (tail exit code $TAIL_CODE; files: ${DIR#"$ROOT"/})"
