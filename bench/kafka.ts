@@ -14,20 +14,18 @@
  *              producer stamps creation_time when it sends). p50/p99; goal p99 ≤ 250 ms.
  *
  * Every case runs in its own child process so its peak RSS is its own. Needs the local stack
- * (`make stack-up`). Writes .bench/kafka.json.
+ * (`make stack-up`); the topics and groups it creates are deleted at the end. Writes .bench/kafka.json.
+ * Several instances of `run` and the repartition hop: bench/scale.ts.
  *
  *   node --import tsx bench/kafka.ts [--hot-records 1000000] [--long-records 10000000]
  *        [--broker-records 500000] [--rate 5000] [--latency-seconds 30] [--only hot|long|broker|latency]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import { Kafka, logLevel } from 'kafkajs';
 import { Subject } from 'rxjs';
-import { startHttp } from '../src/app/http.js';
-import { createMetrics } from '../src/app/metrics.js';
 import { defaultConfig } from '../src/config/load.js';
 import { detect } from '../src/detect/detect.js';
 import { parseRecord } from '../src/detect/parse-record.js';
@@ -38,9 +36,22 @@ import { RegistryClient } from '../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../src/model/activity.js';
 import type { MailboxAccessAlert } from '../src/model/alert.js';
 import { activityDetectionType, activitySchema, activityType, alertType } from '../src/model/schemas.js';
+import {
+  ROOT,
+  deleteBenchTopics,
+  freePort,
+  produce,
+  spawnBare,
+  spawnPipeline,
+  stackEnv,
+  startPipeline,
+  timeDrain,
+  vmHwmMb,
+  type Drainer,
+  type Stack,
+} from './broker.js';
 import { generateActivity } from './generate.js';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CHUNK = 20_000;
 const SCHEMA_ID = 1;
 
@@ -133,48 +144,10 @@ function hotPipeline(records: number, sampleEvery: number) {
   return { records: n, seconds: Number(ns) / 1e9, alerts, samples };
 }
 
-/**
- * A bare kafkajs consumer draining a topic: the floor for any kafkajs-based pipeline. It serves the
- * pipeline's own metrics on /metrics (createMetrics, same renderer, same default process metrics) and
- * counts a batch's records in `mailbox_radar_records_decoded_total` once it has finished with them, as
- * `run` does, so the parent times all three consumers by reading the same counter the same way. Runs
- * until SIGTERM.
- */
-async function bareConsumer(brokers: string[], topic: string, decode: boolean, port: number) {
-  // With `decode`, each value is also Avro-decoded (full reader): the floor of any Avro consumer.
-  const resolver = activityType.createResolver(avro.Type.forSchema(activitySchema as avro.Schema));
-  let sink = 0;
-  let n = 0;
-  const metrics = createMetrics();
-  const health = { live: () => true, ready: () => true, describe: () => ({}) };
-  const server = await startHttp('127.0.0.1', port, health, metrics.registry);
-  const kafka = new Kafka({ brokers, clientId: 'bench-bare', logLevel: logLevel.NOTHING });
-  const consumer = kafka.consumer({ groupId: `bench-bare-${Date.now()}`, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  await consumer.subscribe({ topics: [topic], fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch }) => {
-      for (const m of batch.messages)
-        if (decode)
-          sink +=
-            (activityType.decode(m.value!, 5, resolver).value as ExchangeMailboxActivity).creation_time & 1;
-      n += batch.messages.length;
-      metrics.decoded.inc(batch.messages.length);
-    },
-  });
-  await new Promise((resolve) => process.once('SIGTERM', resolve));
-  await consumer.disconnect();
-  server.close();
-  return { records: n, sink };
-}
-
 async function runChild(kind: string, args: string[]): Promise<void> {
   let result: unknown;
   if (kind === 'hot-decode') result = hotDecode(Number(args[0]), args[1] ?? 'full');
   else if (kind === 'hot-pipeline') result = hotPipeline(Number(args[0]), Number(args[1]));
-  else if (kind === 'bare-consumer')
-    result = await bareConsumer(args[0]!.split(','), args[1]!, args[2] === 'decode', Number(args[3]));
   else throw new Error(`unknown case ${kind}`);
   process.stdout.write(`${JSON.stringify({ ...(result as object), peakRssMb: peakRssMb() })}\n`);
   process.exit(0);
@@ -202,200 +175,7 @@ function child<T>(kind: string, args: string[]): Promise<T> {
   });
 }
 
-function stackEnv(): { brokers: string[]; registryUrl: string } {
-  const env: Record<string, string> = {};
-  const file = `${ROOT}.stack/env`;
-  if (existsSync(file))
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const at = line.indexOf('=');
-      if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
-    }
-  return {
-    brokers: (process.env.KAFKA_BROKERS ?? env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
-    registryUrl:
-      process.env.SCHEMA_REGISTRY_URL ?? env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
-  };
-}
-
-/** A consumer process under measurement: `run`, or a bare consumer child, each serving /metrics. */
-interface Drainer {
-  pid: number;
-  metric: (name: string) => Promise<number>;
-  /** SIGTERM, then wait for the exit. */
-  stop: () => Promise<void>;
-}
-
-function watch(p: ChildProcess, port: number): Drainer {
-  const metric = async (name: string) => {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    let sum = 0;
-    for (const line of text.split('\n'))
-      if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
-        sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    return sum;
-  };
-  const exited = new Promise((r) => p.once('exit', r));
-  return {
-    pid: p.pid!,
-    metric,
-    stop: async () => {
-      if (p.exitCode === null) p.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-/** A free loopback port, for a child's /metrics. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-/** `mailbox-radar run` on the bench's topics, returned as soon as it is spawned. */
-function spawnPipeline(
-  stack: { brokers: string[]; registryUrl: string },
-  base: string,
-  port: number,
-): Drainer {
-  const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      ...process.env,
-      KAFKA_BROKERS: stack.brokers.join(','),
-      SCHEMA_REGISTRY_URL: stack.registryUrl,
-      MAILBOX_RADAR_TOPICS__ACTIVITY: `${base}.activity`,
-      MAILBOX_RADAR_TOPICS__DEAD_LETTER: `${base}.dlq`,
-      MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST: `${base}.alerts`,
-      MAILBOX_RADAR_TOPICS__ALERTS__CROSS_DOMAIN_BURST: `${base}.alerts`,
-      MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP: `${base}.alerts`,
-      MAILBOX_RADAR_KAFKA__GROUP_ID: `${base}.group`,
-      MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
-      MAILBOX_RADAR_HTTP__PORT: String(port),
-      MAILBOX_RADAR_LOG__LEVEL: 'warn',
-    },
-  });
-  return watch(p, port);
-}
-
-async function startPipeline(
-  stack: { brokers: string[]; registryUrl: string },
-  base: string,
-  port: number,
-): Promise<Drainer> {
-  const pipeline = spawnPipeline(stack, base, port);
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
-    } catch {
-      // not up yet
-    }
-    if (i > 300) throw new Error('pipeline did not become ready');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return pipeline;
-}
-
-/** A bare kafkajs consumer child (see bareConsumer) on the topic, returned as soon as it is spawned. */
-function spawnBare(stack: { brokers: string[] }, topic: string, decode: boolean, port: number): Drainer {
-  const p = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      fileURLToPath(import.meta.url),
-      '--child',
-      'bare-consumer',
-      stack.brokers.join(','),
-      topic,
-      decode ? 'decode' : 'plain',
-      String(port),
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  return watch(p, port);
-}
-
-const DONE_METRICS = ['mailbox_radar_records_decoded_total', 'mailbox_radar_records_rejected_total'];
-
-/**
- * Times a consumer draining `records` records, the same way for `run` and the bare consumers: every
- * 50 ms from the moment it is spawned, read how many records it has finished with (the batch went
- * through all its per-record work: decoded and through the core for `run`, the loop for the bare ones).
- * Throughput is taken between the first reading above zero and the reading that reaches `records`, over
- * the records finished in between, so start-up (connect, group join) counts for none of them.
- */
-async function timeDrain(drainer: Drainer, records: number) {
-  let first: { at: number; done: number } | undefined;
-  for (let polls = 0; ; polls++) {
-    let done = 0;
-    try {
-      for (const name of DONE_METRICS) done += await drainer.metric(name);
-    } catch {
-      // not listening yet
-    }
-    const at = performance.now();
-    if (done > 0 && first === undefined) first = { at, done };
-    if (first !== undefined && done >= records) {
-      const seconds = (at - first.at) / 1_000;
-      return {
-        seconds,
-        recordsPerSecond: Math.round((done - first.done) / seconds),
-        peakRssMb: vmHwmMb(drainer.pid),
-      };
-    }
-    if (polls > 20 * 600) throw new Error(`${records} records not drained within 10 minutes`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-function vmHwmMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return Math.round((kb / 1_024) * 10) / 10;
-}
-
-async function produce(
-  stack: { brokers: string[]; registryUrl: string },
-  topic: string,
-  records: Iterable<ExchangeMailboxActivity>,
-) {
-  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'bench-producer', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
-  await admin.disconnect();
-  const producer = kafka.producer();
-  await producer.connect();
-  const writer = new AvroTopicWriter(
-    producer,
-    new RegistryClient({ url: stack.registryUrl }),
-    topic,
-    activityType,
-    activitySchema,
-  );
-  let batch: { key: string | null; value: ExchangeMailboxActivity }[] = [];
-  let n = 0;
-  const pending: Promise<void>[] = [];
-  for (const record of records) {
-    batch.push({ key: record.mailbox_guid, value: record });
-    if (batch.length === 5_000) {
-      pending.push(writer.send(batch));
-      batch = [];
-      if (pending.length >= 4) await Promise.all(pending.splice(0));
-    }
-    n++;
-  }
-  pending.push(writer.send(batch));
-  await Promise.all(pending);
-  await producer.disconnect();
-  return n;
-}
-
-async function broker(stack: { brokers: string[]; registryUrl: string }, records: number) {
+async function broker(stack: Stack, records: number) {
   const base = `bench-${Date.now().toString(36)}`;
   const topic = `${base}.activity`;
   const t0 = performance.now();
@@ -409,8 +189,8 @@ async function broker(stack: { brokers: string[]; registryUrl: string }, records
       await drainer.stop();
     }
   };
-  const bare = await drain(spawnBare(stack, topic, false, await freePort()));
-  const bareDecode = await drain(spawnBare(stack, topic, true, await freePort()));
+  const bare = await drain(spawnBare(stack, topic, false, await freePort(), `${base}.bare`));
+  const bareDecode = await drain(spawnBare(stack, topic, true, await freePort(), `${base}.bare-decode`));
   const pipeline = spawnPipeline(stack, base, await freePort());
   let alerts = 0;
   const run = await drain({
@@ -420,6 +200,7 @@ async function broker(stack: { brokers: string[]; registryUrl: string }, records
       await pipeline.stop();
     },
   });
+  await deleteBenchTopics(stack, `${base}.`);
   return {
     records,
     produceSeconds,
@@ -431,7 +212,7 @@ async function broker(stack: { brokers: string[]; registryUrl: string }, records
   };
 }
 
-async function latency(stack: { brokers: string[]; registryUrl: string }, rate: number, seconds: number) {
+async function latency(stack: Stack, rate: number, seconds: number) {
   const base = `bench-lat-${Date.now().toString(36)}`;
   const topic = `${base}.activity`;
   const kafka = new Kafka({ brokers: stack.brokers, clientId: 'bench-latency', logLevel: logLevel.NOTHING });
@@ -531,6 +312,7 @@ async function latency(stack: { brokers: string[]; registryUrl: string }, rate: 
   await consumer.disconnect();
   const peak = vmHwmMb(pipeline.pid);
   await pipeline.stop();
+  await deleteBenchTopics(stack, `${base}.`);
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
   return {

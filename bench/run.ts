@@ -5,8 +5,14 @@
  *   2. bench/kafka.ts  the Kafka-mode hot path beside a bare avsc decode loop; a 10M-record memory run;
  *                      the pipeline through the broker beside a bare kafkajs consumer; latency at 5k/s
  *
+ *   3. bench/scale.ts  1 and 2 instances of `run` in one group, the sweep on and off (the repartition hop's
+ *                      cost), beside bare kafkajs consumers of the same topic
+ *
  * The Kafka parts need the local stack (`make stack-up`; `make bench` starts it). Results land in
  * .bench/*.json; BENCHMARKS.md quotes them with the command lines to reproduce each.
+ *
+ *   npm run bench [-- --quick]     everything (--quick: smaller inputs)
+ *   npm run bench -- scale [--runs 3]  bench/scale.ts alone (about 2.5 minutes a run)
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +32,13 @@ function run(script: string, args: string[]): void {
   }
 }
 
+const scale = quick ? ['--records', '200000'] : [];
+if (process.argv.includes('scale')) {
+  // What follows `scale` goes to bench/scale.ts: `npm run bench -- scale --runs 3`.
+  run('bench/scale.ts', [...scale, ...process.argv.slice(process.argv.indexOf('scale') + 1)]);
+  process.exit(0);
+}
+
 run('bench/core.ts', quick ? ['--records', '200000', '--runs', '1'] : []);
 run(
   'bench/kafka.ts',
@@ -42,3 +55,4 @@ run(
       ]
     : [],
 );
+run('bench/scale.ts', scale);

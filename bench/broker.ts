@@ -1,0 +1,250 @@
+/**
+ * What the broker benches share (bench/kafka.ts, bench/scale.ts): the local stack's addresses, consumer
+ * processes under measurement — `mailbox-radar run`, or a bare kafkajs consumer (bench/bare-consumer.ts) —
+ * each serving the pipeline's metrics on /metrics, the timing every broker case uses, and a pre-produced
+ * activity topic.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import { AvroTopicWriter } from '../src/kafka/avro-producer.js';
+import { RegistryClient } from '../src/kafka/registry.js';
+import type { ExchangeMailboxActivity } from '../src/model/activity.js';
+import { activitySchema, activityType } from '../src/model/schemas.js';
+
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+export interface Stack {
+  brokers: string[];
+  registryUrl: string;
+}
+
+/** The broker and registry: the environment, else the local stack's .stack/env, else the defaults. */
+export function stackEnv(): Stack {
+  const env: Record<string, string> = {};
+  const file = `${ROOT}.stack/env`;
+  if (existsSync(file))
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const at = line.indexOf('=');
+      if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
+    }
+  return {
+    brokers: (process.env.KAFKA_BROKERS ?? env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(','),
+    registryUrl:
+      process.env.SCHEMA_REGISTRY_URL ?? env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081/apis/ccompat/v7',
+  };
+}
+
+/** A consumer process under measurement: `run`, or a bare consumer child, each serving /metrics. */
+export interface Drainer {
+  pid: number;
+  /** The /metrics page as it is now. */
+  scrape: () => Promise<string>;
+  /** One metric from /metrics, summed over its labels. */
+  metric: (name: string) => Promise<number>;
+  /** SIGTERM, then wait for the exit. */
+  stop: () => Promise<void>;
+}
+
+/** The sum of one metric's samples (every label set) on a /metrics page. */
+export function sumOf(page: string, name: string): number {
+  let sum = 0;
+  for (const line of page.split('\n'))
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return sum;
+}
+
+export function watch(p: ChildProcess, port: number): Drainer {
+  const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const exited = new Promise((r) => p.once('exit', r));
+  return {
+    pid: p.pid!,
+    scrape,
+    metric: async (name) => sumOf(await scrape(), name),
+    stop: async () => {
+      if (p.exitCode === null) p.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** A free loopback port, for a child's /metrics. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/**
+ * `mailbox-radar run` on the bench's topics (`<base>.activity`, `.dlq`, `.alerts` for every rule), group
+ * `<base>.group` unless given; `env` adds configuration (e.g. the sweep disabled). Returned as soon as it
+ * is spawned.
+ */
+export function spawnPipeline(
+  stack: Stack,
+  base: string,
+  port: number,
+  options: { groupId?: string; env?: Record<string, string> } = {},
+): Drainer {
+  const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      KAFKA_BROKERS: stack.brokers.join(','),
+      SCHEMA_REGISTRY_URL: stack.registryUrl,
+      MAILBOX_RADAR_TOPICS__ACTIVITY: `${base}.activity`,
+      MAILBOX_RADAR_TOPICS__DEAD_LETTER: `${base}.dlq`,
+      MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST: `${base}.alerts`,
+      MAILBOX_RADAR_TOPICS__ALERTS__CROSS_DOMAIN_BURST: `${base}.alerts`,
+      MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP: `${base}.alerts`,
+      MAILBOX_RADAR_KAFKA__GROUP_ID: options.groupId ?? `${base}.group`,
+      MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
+      MAILBOX_RADAR_HTTP__PORT: String(port),
+      MAILBOX_RADAR_LOG__LEVEL: 'warn',
+      ...options.env,
+    },
+  });
+  return watch(p, port);
+}
+
+/** `spawnPipeline`, returned once /readyz answers. */
+export async function startPipeline(stack: Stack, base: string, port: number): Promise<Drainer> {
+  const pipeline = spawnPipeline(stack, base, port);
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    if (i > 300) throw new Error('pipeline did not become ready');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return pipeline;
+}
+
+/** A bare kafkajs consumer child (bench/bare-consumer.ts) on the topic, returned as soon as it is spawned. */
+export function spawnBare(
+  stack: { brokers: string[] },
+  topic: string,
+  decode: boolean,
+  port: number,
+  groupId?: string,
+): Drainer {
+  const p = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('./bare-consumer.ts', import.meta.url)),
+      stack.brokers.join(','),
+      topic,
+      decode ? 'decode' : 'plain',
+      String(port),
+      ...(groupId === undefined ? [] : [groupId]),
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  return watch(p, port);
+}
+
+/** What a consumer has finished with: `run` and the bare consumers count the same two counters. */
+export const DONE_METRICS = ['mailbox_radar_records_decoded_total', 'mailbox_radar_records_rejected_total'];
+
+/**
+ * Times a consumer draining `records` records, the same way for `run` and the bare consumers: every
+ * 50 ms from the moment it is spawned, read how many records it has finished with (the batch went
+ * through all its per-record work: decoded and through the core for `run`, the loop for the bare ones).
+ * Throughput is taken between the first reading above zero and the reading that reaches `records`, over
+ * the records finished in between, so start-up (connect, group join) counts for none of them.
+ */
+export async function timeDrain(drainer: Drainer, records: number) {
+  let first: { at: number; done: number } | undefined;
+  for (let polls = 0; ; polls++) {
+    let done = 0;
+    try {
+      for (const name of DONE_METRICS) done += await drainer.metric(name);
+    } catch {
+      // not listening yet
+    }
+    const at = performance.now();
+    if (done > 0 && first === undefined) first = { at, done };
+    if (first !== undefined && done >= records) {
+      const seconds = (at - first.at) / 1_000;
+      return {
+        seconds,
+        recordsPerSecond: Math.round((done - first.done) / seconds),
+        peakRssMb: vmHwmMb(drainer.pid),
+      };
+    }
+    if (polls > 20 * 600) throw new Error(`${records} records not drained within 10 minutes`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function vmHwmMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return Math.round((kb / 1_024) * 10) / 10;
+}
+
+/** Deletes the topics and consumer groups whose names start with `prefix` (a bench run's own). */
+export async function deleteBenchTopics(stack: Stack, prefix: string): Promise<void> {
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'bench-cleanup', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+    const groups = (await admin.listGroups()).groups
+      .map((g) => g.groupId)
+      .filter((g) => g.startsWith(prefix));
+    if (groups.length > 0) await admin.deleteGroups(groups);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Creates `topic` and fills it with `records`, keyed by mailbox, as Confluent-framed Avro. */
+export async function produce(
+  stack: Stack,
+  topic: string,
+  records: Iterable<ExchangeMailboxActivity>,
+  partitions = 3,
+) {
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'bench-producer', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer();
+  await producer.connect();
+  const writer = new AvroTopicWriter(
+    producer,
+    new RegistryClient({ url: stack.registryUrl }),
+    topic,
+    activityType,
+    activitySchema,
+  );
+  let batch: { key: string | null; value: ExchangeMailboxActivity }[] = [];
+  let n = 0;
+  const pending: Promise<void>[] = [];
+  for (const record of records) {
+    batch.push({ key: record.mailbox_guid, value: record });
+    if (batch.length === 5_000) {
+      pending.push(writer.send(batch));
+      batch = [];
+      if (pending.length >= 4) await Promise.all(pending.splice(0));
+    }
+    n++;
+  }
+  pending.push(writer.send(batch));
+  await Promise.all(pending);
+  await producer.disconnect();
+  return n;
+}
