@@ -84,6 +84,9 @@ const detection = z
     allowlist: z
       .strictObject({
         actors: z.array(text(), { error: 'must be a list of user ids' }).default([]),
+        // Application ids (client app id, else app id) never alerted on, in any case: first-party apps,
+        // the tenant's own backup and archiving apps.
+        apps: z.array(text(), { error: 'must be a list of application ids' }).default([]),
         delegates: z
           .record(z.string(), z.array(text(), { error: 'must be a list of user ids' }), {
             error: 'must be a map of owner UPN to a list of user ids',

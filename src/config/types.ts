@@ -20,6 +20,8 @@ export interface RulesConfig {
 export interface AllowlistConfig {
   /** Actors (UPN or SID) never alerted on. */
   readonly actors: readonly string[];
+  /** Application ids never alerted on (matched case-insensitively against the app actor). */
+  readonly apps: readonly string[];
   /** Owner UPN → actors allowed to read that owner's mailbox. */
   readonly delegates: Readonly<Record<string, readonly string[]>>;
 }

@@ -1,5 +1,5 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import type { ExchangeMailboxActivity } from '../model/activity.js';
+import { UserType, type ExchangeMailboxActivity } from '../model/activity.js';
 import { domainOf, isSid, normaliseSid, normaliseUpn, normaliseUserId, sameText } from './normalise.js';
 import type { Access, AccessClass, AccessFlow, CoreStats, DetectionConfig, TimedFlow } from './types.js';
 
@@ -7,6 +7,11 @@ import type { Access, AccessClass, AccessFlow, CoreStats, DetectionConfig, Timed
  * Classification of one activity, as DESIGN.md "Detection contract" says, in this order:
  * 1. system — logon type in `ignoreLogonTypes`, logon SID S-1-5-18/19/20, or a user id that is one of
  *    those SIDs or starts with `NT AUTHORITY\` (skipped when `ignoreSystem` is false);
+ * 1a. app — user type Application (5) or ServicePrincipal (6): an application's access, never the owner's
+ *    (an app-only read logs the owner's user id and SID and logon type Owner). The actor is the app:
+ *    `client_app_id ?? app_id ?? user_key`, lower-cased (through Microsoft Graph, app_id is Graph's and
+ *    client_app_id the caller). Unattributable without a mailbox or an app id; allow-listed when the app is
+ *    in `allowlist.apps`; the app rules count it, the user rules do not;
  * 2. owner — logon SID equals the owner SID or the owner's master account SID; when the SIDs to compare
  *    are missing: logon type Owner (0), or user id equal to the owner UPN;
  * 3. unattributable — no mailbox (neither GUID nor owner UPN) or no actor (neither user id nor logon SID);
@@ -27,6 +32,7 @@ export function createClassifier(config: DetectionConfig): Classifier {
     for (const domain of group) groupOf.set(domain.trim().toLowerCase(), index);
   });
   const allowedActors = new Set(config.allowlist.actors.map((actor) => normaliseUserId(actor)));
+  const allowedApps = new Set(config.allowlist.apps.map((app) => app.trim().toLowerCase()));
   const delegates = new Map<string, Set<string | null>>();
   for (const [owner, actors] of Object.entries(config.allowlist.delegates)) {
     const key = normaliseUpn(owner);
@@ -48,6 +54,11 @@ export function createClassifier(config: DetectionConfig): Classifier {
     if (ignoreSystem) {
       if (record.logon_type !== null && ignoreLogonTypes.includes(record.logon_type)) return 'system';
       if (isSystemSid(logonSid) || isSystemSid(userId) || isNtAuthority(userId)) return 'system';
+    }
+
+    const userType = record.user_type;
+    if (userType === UserType.Application || userType === UserType.ServicePrincipal) {
+      return appAccess(record, allowedApps);
     }
 
     const ownerSid = record.mailbox_owner_sid;
@@ -82,8 +93,45 @@ export function createClassifier(config: DetectionConfig): Classifier {
       ownerUpn,
       pairKey: `${mailbox}\n${actor}`,
       crossDomain,
+      app: false,
     };
   };
+}
+
+/** An application's access (user type 5 or 6): keyed by the app, never the owner's. */
+function appAccess(
+  record: ExchangeMailboxActivity,
+  allowedApps: ReadonlySet<string>,
+): Access | Exclude<AccessClass, 'non_owner'> {
+  const ownerUpn = normaliseUpn(record.mailbox_owner_upn);
+  const mailbox = normaliseUpn(record.mailbox_guid) ?? ownerUpn;
+  const actor = appActor(record);
+  if (mailbox === null || actor === null) return 'unattributable';
+  if (allowedApps.has(actor)) return 'allow_listed';
+  return {
+    kind: 'access',
+    record,
+    id: record.id,
+    time: record.creation_time,
+    actor,
+    actorDomain: null,
+    mailbox,
+    ownerUpn,
+    pairKey: `${mailbox}\n${actor}`,
+    crossDomain: record.external_access === true,
+    app: true,
+  };
+}
+
+/** The app behind an access: `client_app_id ?? app_id ?? user_key`, blank counting as absent, lower case. */
+export function appActor(record: ExchangeMailboxActivity): string | null {
+  for (const id of [record.client_app_id, record.app_id, record.user_key]) {
+    if (id !== null && id !== undefined) {
+      const trimmed = id.trim();
+      if (trimmed !== '') return trimmed.toLowerCase();
+    }
+  }
+  return null;
 }
 
 function present(text: string | null): text is string {

@@ -17,6 +17,7 @@ export function crossDomainBurst(config: RuleConfig): OperatorFunction<AccessFlo
 }
 
 /** The rule's state machine, for running it without the operator (the fused core in detect.ts). */
+// App accesses are left to the app rules, so one app's reads are not reported twice.
 export function createCrossDomainBurstEngine(config: RuleConfig): RuleEngine {
-  return createBurstEngine('cross_domain_burst', config, (access) => access.crossDomain);
+  return createBurstEngine('cross_domain_burst', config, (access) => access.crossDomain && !access.app);
 }

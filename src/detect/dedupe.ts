@@ -50,6 +50,7 @@ export class RememberedIds {
   private duplicates = 0;
   private nonOwner = 0;
   private crossDomain = 0;
+  private app = 0;
 
   /** True the first time an access's id is seen (and counts it); false for a repeat (counted as such). */
   admit(access: Access): boolean {
@@ -61,8 +62,11 @@ export class RememberedIds {
     seen.set(access.id, access.time);
     this.queue.push(access.id);
     this.times.push(access.time);
-    this.nonOwner++;
-    if (access.crossDomain) this.crossDomain++;
+    if (access.app) this.app++;
+    else {
+      this.nonOwner++;
+      if (access.crossDomain) this.crossDomain++;
+    }
     return true;
   }
 
@@ -90,6 +94,7 @@ export class RememberedIds {
     stats.duplicates = this.duplicates;
     stats.nonOwner = this.nonOwner;
     stats.crossDomain = this.crossDomain;
+    stats.app = this.app;
     stats.rememberedIds = this.seen.size;
   }
 

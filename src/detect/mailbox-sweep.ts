@@ -82,6 +82,7 @@ export function createSweepEngine(config: RuleConfig): RuleEngine {
 
   return {
     add(access: Access): MailboxAccessAlert | null {
+      if (access.app) return null; // an app's reads: app_mailbox_sweep
       const state = windows.get(access.actor);
       const records = state.records;
       const time = access.time;

@@ -5,7 +5,7 @@ import type { AccessFlow, RuleConfig, RuleOutput } from './types.js';
 
 /**
  * `non_owner_burst`: one actor's non-owner accesses to one mailbox reach N within T (default 20 within
- * 5 minutes). Keyed by (mailbox, actor); one alert per burst episode; severity medium, high when
+ * 5 minutes); app accesses are left to the app rules. Keyed by (mailbox, actor); one alert per burst episode; severity medium, high when
  * external access was seen or the count is twice the threshold.
  *
  * @example
@@ -17,5 +17,5 @@ export function nonOwnerBurst(config: RuleConfig): OperatorFunction<AccessFlow, 
 
 /** The rule's state machine, for running it without the operator (the fused core in detect.ts). */
 export function createNonOwnerBurstEngine(config: RuleConfig): RuleEngine {
-  return createBurstEngine('non_owner_burst', config, () => true);
+  return createBurstEngine('non_owner_burst', config, (access) => !access.app); // apps: app rules
 }

@@ -18,7 +18,7 @@ export type CoreOutput =
 /**
  * Counters since the core started (monotonic), and the size of its state (gauges: openKeys, retainedRecords,
  * rememberedIds). Every record lands in exactly one of late, system, owner, unattributable, allowListed,
- * duplicates, nonOwner; crossDomain is the part of nonOwner that is also cross-domain.
+ * duplicates, nonOwner, app; crossDomain is the part of nonOwner that is also cross-domain.
  */
 export interface CoreStats {
   records: number;
@@ -29,6 +29,8 @@ export interface CoreStats {
   allowListed: number;
   nonOwner: number;
   crossDomain: number;
+  /** App accesses (user type Application or ServicePrincipal), counted apart from nonOwner. */
+  app: number;
   /** Non-owner records with neither mailbox_guid nor mailbox_owner_upn: no mailbox to count them against. */
   unattributable: number;
   alerts: Record<RuleName, number>;
@@ -50,6 +52,7 @@ export function emptyStats(): CoreStats {
     allowListed: 0,
     nonOwner: 0,
     crossDomain: 0,
+    app: 0,
     unattributable: 0,
     alerts: { non_owner_burst: 0, cross_domain_burst: 0, mailbox_sweep: 0 },
     openKeys: 0,
@@ -62,7 +65,7 @@ export function emptyStats(): CoreStats {
 export type AccessClass = 'system' | 'owner' | 'unattributable' | 'allow_listed' | 'non_owner';
 
 /**
- * A non-owner access the rules count: the record with its normalised forms. Internal to the core; the
+ * A non-owner (or app) access the rules count: the record with its normalised forms. Internal to the core; the
  * original record stays intact for the alert.
  */
 export interface Access {
@@ -82,6 +85,11 @@ export interface Access {
   /** `mailbox` + actor, the key of the per-mailbox rules. */
   readonly pairKey: string;
   readonly crossDomain: boolean;
+  /**
+   * An application's access (user type Application 5 or ServicePrincipal 6): `actor` is then the app id,
+   * lower-cased (`client_app_id ?? app_id ?? user_key`). App accesses feed the app rules only.
+   */
+  readonly app: boolean;
 }
 
 /** Watermark progress inside the core. */

@@ -35,7 +35,7 @@ describe('config', () => {
     assert.deepEqual(config.detection.ignoreLogonTypes, [3, 4]);
     assert.equal(config.detection.ignoreSystem, true);
     assert.deepEqual(config.detection.organizationDomains, []);
-    assert.deepEqual(config.detection.allowlist, { actors: [], delegates: {} });
+    assert.deepEqual(config.detection.allowlist, { actors: [], apps: [], delegates: {} });
     assert.deepEqual(config.detection.rules, {
       nonOwnerBurst: { enabled: true, threshold: 20, windowMs: 300_000 },
       crossDomainBurst: { enabled: true, threshold: 5, windowMs: 600_000 },
