@@ -82,17 +82,17 @@ export async function freePort(): Promise<number> {
 
 /**
  * `mailbox-radar run` on the bench's topics (`<base>.activity`, `.dlq`, `.alerts` for every rule), group
- * `<base>.group` unless given; `env` adds configuration (e.g. the sweep disabled). Returned as soon as it
- * is spawned.
+ * `<base>.group` unless given; `env` adds configuration (e.g. the sweep disabled); `cwd`, another checkout
+ * (e.g. an older commit's, to time it beside this one). Returned as soon as it is spawned.
  */
 export function spawnPipeline(
   stack: Stack,
   base: string,
   port: number,
-  options: { groupId?: string; env?: Record<string, string> } = {},
+  options: { groupId?: string; env?: Record<string, string>; cwd?: string } = {},
 ): Drainer {
   const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
       ...process.env,

@@ -6,6 +6,7 @@
  *   bare          a bare kafkajs consumer, and one that also decodes (bench/bare-consumer.ts)
  *   run 1×        `mailbox-radar run`, the sweep disabled (no repartition hop), then enabled
  *   run 2×        two instances of `run` in one group, spawned together, the sweep enabled, then disabled
+ *   before        with --before: another checkout's `run` (e.g. before issue 9: one consumer, no hop)
  *
  * Every process serves the pipeline's metrics; the bench polls all of them every 50 ms, from the moment
  * they are spawned, as bench/kafka.ts times its broker cases:
@@ -28,7 +29,12 @@
  * bytes need the broker's log dir (log.dirs of .stack/server.properties, or KAFKA_LOG_DIR). Writes
  * .bench/scale.json.
  *
- *   node --import tsx bench/scale.ts [--records 1000000] [--partitions 6] [--runs 1]
+ *   node --import tsx bench/scale.ts [--records 1000000] [--partitions 6] [--runs 1] [--timeline]
+ *        [--before <dir>]
+ *
+ * --before: a checkout of another commit (with node_modules), whose `run` is timed as one more case,
+ * `run-1-before`, on the same topic, e.g. the commit before issue 9:
+ *   git archive ac31b9a | tar -x -C /tmp/before && ln -s "$PWD/node_modules" /tmp/before/node_modules
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
@@ -312,7 +318,7 @@ async function runCase(
   base: string,
   name: string,
   setup: Omit<CaseSetup, 'repartition'>,
-  how: { bare: 'plain' | 'decode' } | { instances: number; sweep: boolean },
+  how: { bare: 'plain' | 'decode' } | { instances: number; sweep: boolean; cwd?: string },
 ): Promise<Result> {
   const groupId = `${base}.${name}`;
   if ('bare' in how)
@@ -322,19 +328,28 @@ async function runCase(
     );
   const ports = await Promise.all(Array.from({ length: how.instances }, () => freePort()));
   const drainers = ports.map((port) =>
-    spawnPipeline(stack, base, port, { groupId, env: how.sweep ? {} : SWEEP_OFF }),
+    spawnPipeline(stack, base, port, { groupId, env: how.sweep ? {} : SWEEP_OFF, cwd: how.cwd }),
   );
-  return measure(drainers, { ...setup, repartition: how.sweep ? repartitionTopic(groupId) : undefined });
+  // An older checkout (--before) has no repartition topic: only its activity side is timed.
+  const repartition = how.sweep && how.cwd === undefined ? repartitionTopic(groupId) : undefined;
+  return measure(drainers, { ...setup, repartition });
 }
 
-const CASES = [
-  { name: 'bare', how: { bare: 'plain' } },
-  { name: 'bare-decode', how: { bare: 'decode' } },
-  { name: 'run-1-nosweep', how: { instances: 1, sweep: false } },
-  { name: 'run-1', how: { instances: 1, sweep: true } },
-  { name: 'run-2', how: { instances: 2, sweep: true } },
-  { name: 'run-2-nosweep', how: { instances: 2, sweep: false } },
-] as const;
+/** The cases of one run, in order; `before`: a checkout whose `run` is timed too (1 instance). */
+function cases(before: string | undefined) {
+  type How = { bare: 'plain' | 'decode' } | { instances: number; sweep: boolean; cwd?: string };
+  return [
+    { name: 'bare', how: { bare: 'plain' } },
+    { name: 'bare-decode', how: { bare: 'decode' } },
+    { name: 'run-1-nosweep', how: { instances: 1, sweep: false } },
+    ...(before === undefined
+      ? []
+      : [{ name: 'run-1-before', how: { instances: 1, sweep: true, cwd: before } }]),
+    { name: 'run-1', how: { instances: 1, sweep: true } },
+    { name: 'run-2', how: { instances: 2, sweep: true } },
+    { name: 'run-2-nosweep', how: { instances: 2, sweep: false } },
+  ] as { name: string; how: How }[];
+}
 
 /**
  * Deletes consumer groups; a group whose member was stopped mid-join stays non-empty until its session
@@ -367,6 +382,8 @@ async function main() {
   const records = arg('records', 1_000_000);
   const partitions = arg('partitions', 6);
   const runs = arg('runs', 1);
+  const beforeAt = process.argv.indexOf('--before');
+  const before = beforeAt > 0 ? process.argv[beforeAt + 1] : undefined;
   const stack = stackEnv();
   const base = `bench-scale-${Date.now().toString(36)}`;
   const activity = `${base}.activity`;
@@ -407,7 +424,7 @@ async function main() {
     const all: Record<string, Result>[] = [];
     for (let run = 1; run <= runs; run++) {
       const byCase: Record<string, Result> = {};
-      for (const { name, how } of CASES) {
+      for (const { name, how } of cases(before)) {
         const result = await runCase(
           stack,
           base,
@@ -430,8 +447,17 @@ async function main() {
         });
         console.log(`${name} (run ${run}): ${JSON.stringify(result)}`);
       }
-      const ratio = (a: string, b: string) =>
-        round(byCase[a]!.recordsPerSecond / byCase[b]!.recordsPerSecond, 2);
+      // Each ratio twice: records/s (wall clock), and records per CPU-second of the processes.
+      const ratio = (a: string, b: string) => {
+        const x = byCase[a];
+        const y = byCase[b];
+        if (x === undefined || y === undefined) return undefined;
+        return {
+          wall: round(x.recordsPerSecond / y.recordsPerSecond, 2),
+          cpu: round(x.recordsPerCpuSecond / y.recordsPerCpuSecond, 2),
+          steady: round((x.steady?.recordsPerSecond ?? NaN) / (y.steady?.recordsPerSecond ?? NaN), 2),
+        };
+      };
       const ratios = {
         twoInstancesOverOne: ratio('run-2', 'run-1'),
         twoInstancesOverOneNoSweep: ratio('run-2-nosweep', 'run-1-nosweep'),
@@ -439,15 +465,14 @@ async function main() {
         runOverBare: ratio('run-1', 'bare'),
         runOverBareDecode: ratio('run-1', 'bare-decode'),
         runNoSweepOverBare: ratio('run-1-nosweep', 'bare'),
-        perCpuSecondTwoOverOne: round(
-          byCase['run-2']!.recordsPerCpuSecond / byCase['run-1']!.recordsPerCpuSecond,
-          2,
-        ),
+        runOverBefore: ratio('run-1', 'run-1-before'),
+        beforeOverBare: ratio('run-1-before', 'bare'),
       };
       console.log(`ratios (run ${run}): ${JSON.stringify(ratios)}`);
       all.push({ ...byCase, ratios } as unknown as Record<string, Result>);
     }
     results.runs = all;
+    results.before = before;
     console.table(table);
   } finally {
     // Everything this bench created: the topic, the run's dead-letter, alert and repartition topics, groups.
