@@ -115,7 +115,7 @@ function hotPipeline(records: number, sampleEvery: number) {
   let openKeys = 0;
   input.pipe(detect(config, { watermarks: 'external' })).subscribe((out) => {
     if (out.kind === 'alert') alerts++;
-    else openKeys = out.stats.openKeys;
+    else if (out.kind === 'checkpoint') openKeys = out.stats.openKeys;
   });
   const samples: { records: number; rssMb: number; heapMb: number; openKeys: number }[] = [];
   let ns = 0n;

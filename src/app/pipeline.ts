@@ -150,6 +150,9 @@ export class Pipeline {
       non_owner_burst: topics.nonOwnerBurst,
       cross_domain_burst: topics.crossDomainBurst,
       mailbox_sweep: topics.mailboxSweep,
+      app_mailbox_sweep: topics.appMailboxSweep,
+      bulk_mail_access: topics.bulkMailAccess,
+      first_app_access: topics.firstAppAccess,
     };
     this.writers = Object.fromEntries(
       RULES.map((rule) => [

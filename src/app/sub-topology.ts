@@ -166,7 +166,7 @@ export class SubTopology {
     core.subscription = core.input.pipe(detect(this.detection, { watermarks: 'external' })).subscribe({
       next: (output: CoreOutput) => {
         if (output.kind === 'alert') core.alerts.push(output.alert);
-        else {
+        else if (output.kind === 'checkpoint') {
           core.checkpoint = {
             watermark: output.watermark,
             neededFrom: output.neededFrom,

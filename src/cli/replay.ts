@@ -69,7 +69,8 @@ export async function replay(options: ReplayOptions, io: ReplayIo): Promise<numb
   const subscription = inputs.pipe(detect(config.detection)).subscribe({
     next(output) {
       if (output.kind === 'alert') out.write(`${JSON.stringify(alertToJson(output.alert))}\n`);
-      else stats = output.stats;
+      else if (output.kind === 'checkpoint') stats = output.stats;
+      // State changes (first_app_access's last-seen apps) matter to `run`'s changelog, not to a replay.
     },
     error(error: unknown) {
       coreFailure = error;

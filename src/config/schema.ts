@@ -66,6 +66,41 @@ const rule = (threshold: number, window: string) =>
     )
     .transform((r) => ({ enabled: r.enabled, threshold: r.threshold, windowMs: r.window }));
 
+const bulkMailAccess = z
+  .strictObject(
+    {
+      enabled: z.boolean({ error: 'must be true or false' }).default(true),
+      // One aggregated record standing for this many accesses (Elastic's "M365 Exchange Mailbox Items
+      // Accessed Excessively": OperationCount >= 100).
+      operationCount: positiveInt().default(100),
+      // This many distinct folders synchronised (MailAccessType Sync) within `window` from one context.
+      syncFolders: positiveInt().default(10),
+      window: duration(true).default(60 * 60_000),
+      // Exchange stops logging Bind reads for 24 hours after it throttles a mailbox's auditing.
+      blindFor: duration(true).default(24 * 3_600_000),
+    },
+    { error: 'must be an object {enabled, operationCount, syncFolders, window, blindFor}' },
+  )
+  .transform(({ window, blindFor, ...rest }) => ({ ...rest, windowMs: window, blindForMs: blindFor }));
+
+const firstAppAccess = z
+  .strictObject(
+    {
+      enabled: z.boolean({ error: 'must be true or false' }).default(true),
+      // An app not seen reading mail for this long is new again (CISA's Storm-0558 advisory; Elastic's
+      // new-terms rule on ClientAppId looks back 14 days).
+      lookback: duration(true).default(14 * 86_400_000),
+      // From the first event time, apps are learned without alerting for this long.
+      learnFor: duration(false).default(14 * 86_400_000),
+    },
+    { error: 'must be an object {enabled, lookback, learnFor}' },
+  )
+  .transform(({ lookback, learnFor, enabled }) => ({
+    enabled,
+    lookbackMs: lookback,
+    learnForMs: learnFor,
+  }));
+
 const detection = z
   .strictObject({
     allowedLateness: duration(false).default(2 * 3_600_000), // two hours
@@ -99,6 +134,10 @@ const detection = z
         nonOwnerBurst: rule(20, '5m').prefault({}),
         crossDomainBurst: rule(5, '10m').prefault({}),
         mailboxSweep: rule(10, '10m').prefault({}),
+        // More than 5 distinct mailboxes in 10 minutes, as Splunk's "O365 Multiple Mailboxes Accessed via API".
+        appMailboxSweep: rule(6, '10m').prefault({}),
+        bulkMailAccess: bulkMailAccess.prefault({}),
+        firstAppAccess: firstAppAccess.prefault({}),
       })
       .prefault({}),
   })
@@ -206,6 +245,9 @@ const topics = z.strictObject({
       nonOwnerBurst: topic().default('mailbox-radar.alerts.non-owner-burst'),
       crossDomainBurst: topic().default('mailbox-radar.alerts.cross-domain-burst'),
       mailboxSweep: topic().default('mailbox-radar.alerts.mailbox-sweep'),
+      appMailboxSweep: topic().default('mailbox-radar.alerts.app-mailbox-sweep'),
+      bulkMailAccess: topic().default('mailbox-radar.alerts.bulk-mail-access'),
+      firstAppAccess: topic().default('mailbox-radar.alerts.first-app-access'),
     })
     .prefault({}),
 });

@@ -11,10 +11,34 @@ export interface RuleConfig {
   readonly windowMs: number;
 }
 
+/** bulk_mail_access: one record, or a Sync of many folders, that takes a mailbox's mail in bulk. */
+export interface BulkMailAccessConfig {
+  readonly enabled: boolean;
+  /** A record whose operation_count is at least this fires. */
+  readonly operationCount: number;
+  /** This many distinct Sync folders within `windowMs` from one (mailbox, session or client IP) fire. */
+  readonly syncFolders: number;
+  readonly windowMs: number;
+  /** How long a throttled mailbox is blind (its Bind reads unlogged), event time. */
+  readonly blindForMs: number;
+}
+
+/** first_app_access: an app not seen reading mail within the lookback. */
+export interface FirstAppAccessConfig {
+  readonly enabled: boolean;
+  readonly lookbackMs: number;
+  /** From the first event time, apps are learned without alerting for this long. */
+  readonly learnForMs: number;
+}
+
 export interface RulesConfig {
   readonly nonOwnerBurst: RuleConfig;
   readonly crossDomainBurst: RuleConfig;
   readonly mailboxSweep: RuleConfig;
+  /** Per app: distinct mailboxes read (the app-only sibling of mailboxSweep). */
+  readonly appMailboxSweep: RuleConfig;
+  readonly bulkMailAccess: BulkMailAccessConfig;
+  readonly firstAppAccess: FirstAppAccessConfig;
 }
 
 export interface AllowlistConfig {
@@ -84,6 +108,9 @@ export interface AlertTopicsConfig {
   readonly nonOwnerBurst: string;
   readonly crossDomainBurst: string;
   readonly mailboxSweep: string;
+  readonly appMailboxSweep: string;
+  readonly bulkMailAccess: string;
+  readonly firstAppAccess: string;
 }
 
 export interface TopicsConfig {

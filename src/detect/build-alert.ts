@@ -12,7 +12,15 @@ const BASE_SEVERITY: Record<RuleName, Severity> = {
   non_owner_burst: 'medium',
   cross_domain_burst: 'high',
   mailbox_sweep: 'high',
+  app_mailbox_sweep: 'high', // app-only access (user type Application/ServicePrincipal) across mailboxes
+  bulk_mail_access: 'high',
+  first_app_access: 'medium',
 };
+
+/** Rules whose alert covers many mailboxes (no single mailbox fields). */
+const MANY_MAILBOXES: ReadonlySet<RuleName> = new Set(['mailbox_sweep', 'app_mailbox_sweep']);
+/** Rules whose threshold is no count of records: severity is not raised by the count. */
+const NOT_RAISED_BY_COUNT: ReadonlySet<RuleName> = new Set(['bulk_mail_access', 'first_app_access']);
 
 const RAISED: Record<Severity, Severity> = {
   low: 'medium',
@@ -24,8 +32,9 @@ const RAISED: Record<Severity, Severity> = {
 /**
  * The alert for the window that reached a rule's threshold. `window` holds the counted records (sorted
  * by event time); `detectedAt` is the event time at which the count reached the threshold. Severity is
- * the rule's base (medium for non_owner_burst, high otherwise), one step up when any record had
- * external_access or the count of records is at least twice the threshold.
+ * the rule's base (medium for non_owner_burst and first_app_access, high otherwise), one step up when any
+ * record had external_access or (not for bulk_mail_access and first_app_access) the count of records is
+ * at least twice the threshold.
  */
 export function buildAlert(
   rule: RuleName,
@@ -65,12 +74,13 @@ export function buildAlert(
     mailboxGuid ??= normaliseUpn(record.mailbox_guid);
   }
 
-  const sweep = rule === 'mailbox_sweep';
+  const sweep = MANY_MAILBOXES.has(rule);
   const distinct = sweep ? mailboxes.size : 1;
   // "The count" is event_count. Alerts leave the moment the threshold is reached, so for the burst rules
   // it is N then and only external access raises them; a sweep's records can be many more than N.
   let severity = BASE_SEVERITY[rule];
-  if (externalSeen || ordered.length >= 2 * config.threshold) severity = RAISED[severity];
+  const byCount = !NOT_RAISED_BY_COUNT.has(rule) && ordered.length >= 2 * config.threshold;
+  if (externalSeen || byCount) severity = RAISED[severity];
 
   return {
     alert_id: alertId(rule, key, ids),
@@ -95,6 +105,8 @@ export function buildAlert(
     client_ips: [...ips],
     operations: topOperations(operations),
     mailboxes: [...mailboxes.values()].slice(0, MAX_MAILBOXES),
+    mailbox_blind_until: null,
+    reason: null,
   };
 }
 

@@ -1,5 +1,6 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import { UserType, type ExchangeMailboxActivity } from '../model/activity.js';
+import { bulkCandidate } from './bulk-mail-access.js';
 import { domainOf, isSid, normaliseSid, normaliseUpn, normaliseUserId, sameText } from './normalise.js';
 import type { Access, AccessClass, AccessFlow, CoreStats, DetectionConfig, TimedFlow } from './types.js';
 
@@ -94,6 +95,7 @@ export function createClassifier(config: DetectionConfig): Classifier {
       pairKey: `${mailbox}\n${actor}`,
       crossDomain,
       app: false,
+      owner: false,
     };
   };
 }
@@ -120,6 +122,7 @@ function appAccess(
     pairKey: `${mailbox}\n${actor}`,
     crossDomain: record.external_access === true,
     app: true,
+    owner: false,
   };
 }
 
@@ -152,6 +155,31 @@ function isNtAuthority(userId: string): boolean {
 }
 
 /**
+ * The owner's own access as an `Access` (`owner: true`), for the one rule that looks at owners
+ * (bulk_mail_access); null when it has no mailbox key.
+ */
+export function ownerAccess(record: ExchangeMailboxActivity): Access | null {
+  const ownerUpn = normaliseUpn(record.mailbox_owner_upn);
+  const mailbox = normaliseUpn(record.mailbox_guid) ?? ownerUpn;
+  const actor = normaliseUserId(record.user_id) ?? normaliseSid(record.logon_user_sid) ?? ownerUpn;
+  if (mailbox === null || actor === null) return null;
+  return {
+    kind: 'access',
+    record,
+    id: record.id,
+    time: record.creation_time,
+    actor,
+    actorDomain: isSid(actor) ? null : domainOf(actor),
+    mailbox,
+    ownerUpn,
+    pairKey: `${mailbox}\n${actor}`,
+    crossDomain: false,
+    app: false,
+    owner: true,
+  };
+}
+
+/**
  * Classifies each record: non-owner accesses go on as `Access`, the rest are counted and dropped.
  * Watermarks pass; checkpoints pass with this stage's counters written into them.
  *
@@ -161,7 +189,7 @@ function isNtAuthority(userId: string): boolean {
 export function classify(config: DetectionConfig): OperatorFunction<TimedFlow, AccessFlow> {
   return (source) =>
     new Observable<AccessFlow>((subscriber) => {
-      const tally = new ClassTally(createClassifier(config));
+      const tally = new ClassTally(createClassifier(config), ownerCandidates(config));
       return source.subscribe({
         next(flow) {
           if (flow.kind === 'record') {
@@ -188,14 +216,23 @@ export class ClassTally {
   private unattributable = 0;
   private allowListed = 0;
 
-  constructor(private readonly classifier: Classifier) {}
+  constructor(
+    private readonly classifier: Classifier,
+    /** Owner records that still go on (as `owner: true` accesses), for bulk_mail_access. */
+    private readonly ownerCandidate: ((record: ExchangeMailboxActivity) => boolean) | null = null,
+  ) {}
 
-  /** The access the rules may count, or null when the record is counted here by its class and dropped. */
+  /**
+   * The access the rules may count, or null when the record is counted here by its class and dropped. An
+   * owner record the owner candidate predicate selects is counted as owner and goes on too.
+   */
   access(record: ExchangeMailboxActivity): Access | null {
     const result = this.classifier(record);
     if (typeof result === 'object') return result;
-    if (result === 'owner') this.owner++;
-    else if (result === 'system') this.system++;
+    if (result === 'owner') {
+      this.owner++;
+      if (this.ownerCandidate !== null && this.ownerCandidate(record)) return ownerAccess(record);
+    } else if (result === 'system') this.system++;
     else if (result === 'allow_listed') this.allowListed++;
     else this.unattributable++;
     return null;
@@ -208,4 +245,12 @@ export class ClassTally {
     stats.unattributable = this.unattributable;
     stats.allowListed = this.allowListed;
   }
+}
+
+/** The owner records bulk_mail_access looks at, when it is enabled. */
+export function ownerCandidates(
+  config: DetectionConfig,
+): ((record: ExchangeMailboxActivity) => boolean) | null {
+  const bulk = config.rules.bulkMailAccess;
+  return bulk.enabled ? (record) => bulkCandidate(record, bulk, false) : null;
 }

@@ -18,10 +18,10 @@ export function dedupe(): OperatorFunction<AccessFlow, AccessFlow> {
       const subscription = source.subscribe({
         next(flow) {
           if (flow.kind === 'access') {
-            if (!ids.admit(flow)) return;
+            if (!flow.owner && !ids.admit(flow)) return; // owner accesses are counted as owner already
           } else if (flow.kind === 'watermark') {
             ids.forget(flow.time);
-          } else {
+          } else if (flow.kind === 'checkpoint') {
             ids.report(flow.stats);
           }
           subscriber.next(flow);

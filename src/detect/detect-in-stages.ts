@@ -1,11 +1,15 @@
-import { connect, filter, merge, type OperatorFunction } from 'rxjs';
+import { connect, defer, filter, map, merge, type OperatorFunction } from 'rxjs';
+import { appMailboxSweep } from './app-mailbox-sweep.js';
+import { createBulkMailAccessEngine, type BulkEngine } from './bulk-mail-access.js';
 import { assembleCheckpoints } from './checkpoint.js';
 import { classify } from './classify.js';
 import { crossDomainBurst } from './cross-domain-burst.js';
 import { dedupe } from './dedupe.js';
 import { mailboxSweep } from './mailbox-sweep.js';
 import { nonOwnerBurst } from './non-owner-burst.js';
-import type { DetectOptions } from './detect.js';
+import { markBlind, type DetectOptions } from './detect.js';
+import { firstAppAccess } from './first-app-access.js';
+import { ruleOperator } from './rule-operator.js';
 import type { AccessFlow, CoreInput, CoreOutput, DetectionConfig, RuleOutput } from './types.js';
 import { watermark } from './watermark.js';
 
@@ -13,7 +17,8 @@ import { watermark } from './watermark.js';
  * The detection core composed of its stage operators, one per file:
  *
  *   watermark (late records dropped) → classify (system / owner / allow-listed dropped)
- *     → dedupe → non_owner_burst ∥ cross_domain_burst ∥ mailbox_sweep → checkpoints joined
+ *     → dedupe → bulk_mail_access ∥ non_owner_burst ∥ cross_domain_burst ∥ mailbox_sweep
+ *                ∥ app_mailbox_sweep ∥ first_app_access → checkpoints joined → blind mailboxes marked
  *
  * It gives the same outputs as `detect`, which runs the same stages' state fused in one operator (a
  * record then costs one operator hop, not one per stage); the tests hold the two to each other.
@@ -25,24 +30,39 @@ export function detectInStages(
   config: DetectionConfig,
   options: DetectOptions = {},
 ): OperatorFunction<CoreInput, CoreOutput> {
-  const rules: OperatorFunction<AccessFlow, RuleOutput>[] = [];
-  if (config.rules.nonOwnerBurst.enabled) rules.push(nonOwnerBurst(config.rules.nonOwnerBurst));
-  if (config.rules.crossDomainBurst.enabled) rules.push(crossDomainBurst(config.rules.crossDomainBurst));
-  if (config.rules.mailboxSweep.enabled) rules.push(mailboxSweep(config.rules.mailboxSweep));
-
-  const runRules: OperatorFunction<AccessFlow, RuleOutput> =
-    rules.length === 0
-      ? filter((flow): flow is Extract<AccessFlow, { kind: 'checkpoint' }> => flow.kind === 'checkpoint')
-      : rules.length === 1
-        ? (rules[0] as OperatorFunction<AccessFlow, RuleOutput>)
-        : connect((shared) => merge(...rules.map((rule) => shared.pipe(rule))));
-
   return (source) =>
-    source.pipe(
-      watermark(config.allowedLatenessMs, options.watermarks ?? 'records'),
-      classify(config),
-      dedupe(),
-      runRules,
-      assembleCheckpoints(Math.max(1, rules.length)),
-    );
+    defer(() => {
+      // The bulk engine of this subscription: the alerts of every rule are marked blind through it.
+      let bulk: BulkEngine | null = null;
+      const rules: OperatorFunction<AccessFlow, RuleOutput>[] = [];
+      const configs = config.rules;
+      if (configs.bulkMailAccess.enabled) {
+        rules.push(
+          ruleOperator((changes) => (bulk = createBulkMailAccessEngine(configs.bulkMailAccess, changes))),
+        );
+      }
+      if (configs.nonOwnerBurst.enabled) rules.push(nonOwnerBurst(configs.nonOwnerBurst));
+      if (configs.crossDomainBurst.enabled) rules.push(crossDomainBurst(configs.crossDomainBurst));
+      if (configs.mailboxSweep.enabled) rules.push(mailboxSweep(configs.mailboxSweep));
+      if (configs.appMailboxSweep.enabled) rules.push(appMailboxSweep(configs.appMailboxSweep));
+      if (configs.firstAppAccess.enabled) rules.push(firstAppAccess(configs.firstAppAccess));
+
+      const runRules: OperatorFunction<AccessFlow, RuleOutput> =
+        rules.length === 0
+          ? filter((flow): flow is Extract<AccessFlow, { kind: 'checkpoint' }> => flow.kind === 'checkpoint')
+          : rules.length === 1
+            ? (rules[0] as OperatorFunction<AccessFlow, RuleOutput>)
+            : connect((shared) => merge(...rules.map((rule) => shared.pipe(rule))));
+
+      return source.pipe(
+        watermark(config.allowedLatenessMs, options.watermarks ?? 'records'),
+        classify(config),
+        dedupe(),
+        runRules,
+        assembleCheckpoints(Math.max(1, rules.length)),
+        map((output) =>
+          output.kind === 'alert' ? { ...output, alert: markBlind(output.alert, bulk) } : output,
+        ),
+      );
+    });
 }

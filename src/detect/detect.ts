@@ -1,11 +1,15 @@
 import { Observable, type OperatorFunction } from 'rxjs';
-import { ClassTally, createClassifier } from './classify.js';
+import type { MailboxAccessAlert } from '../model/alert.js';
+import { createAppSweepEngine } from './app-mailbox-sweep.js';
+import { createBulkMailAccessEngine, type BulkEngine } from './bulk-mail-access.js';
+import { ClassTally, createClassifier, ownerCandidates } from './classify.js';
 import { createCrossDomainBurstEngine } from './cross-domain-burst.js';
 import { RememberedIds } from './dedupe.js';
+import { createFirstAppAccessEngine } from './first-app-access.js';
 import { createSweepEngine } from './mailbox-sweep.js';
 import { createNonOwnerBurstEngine } from './non-owner-burst.js';
 import type { RuleEngine } from './rule-operator.js';
-import type { CoreInput, CoreOutput, DetectionConfig } from './types.js';
+import type { CoreInput, CoreOutput, DetectionConfig, StateChange } from './types.js';
 import { WatermarkClock, type WatermarkMode } from './watermark.js';
 
 export interface DetectOptions {
@@ -20,7 +24,17 @@ export interface DetectOptions {
  * The detection core: records in, alerts out, on event time only (no clock, no I/O).
  *
  *   watermark (late records dropped) → classify (system / owner / allow-listed dropped)
- *     → dedupe → non_owner_burst ∥ cross_domain_burst ∥ mailbox_sweep → checkpoints joined
+ *     → dedupe → bulk_mail_access ∥ non_owner_burst ∥ cross_domain_burst ∥ mailbox_sweep
+ *                ∥ app_mailbox_sweep ∥ first_app_access → checkpoints joined
+ *
+ * App accesses (user type Application or ServicePrincipal) count for the app rules only (app_mailbox_sweep,
+ * first_app_access, bulk_mail_access), user accesses for the others; owner records that could count for
+ * bulk_mail_access go on to it alone. An alert about a mailbox that bulk_mail_access marked blind (its
+ * auditing throttled) carries `mailbox_blind_until`.
+ *
+ * Rules with state beyond their windows (first_app_access, bulk_mail_access's blind mailboxes) report each
+ * change as a `{kind: 'state'}` output, after the alert of the same record, and take `{kind: 'restore'}`
+ * inputs back (before any record, after a restart): the core stays pure, the caller keeps the changelog.
  *
  * Alerts leave as soon as a threshold is reached. A `{kind: 'checkpoint', id}` input is answered, after
  * every alert its preceding records caused, with the watermark, `neededFrom` (the earliest event time any
@@ -42,14 +56,23 @@ export function detect(
   return (source) =>
     new Observable<CoreOutput>((subscriber) => {
       const clock = new WatermarkClock(config.allowedLatenessMs, mode);
-      const tally = new ClassTally(createClassifier(config));
+      const tally = new ClassTally(createClassifier(config), ownerCandidates(config));
       const ids = new RememberedIds();
-      const engines = createEngines(config);
+      const changes: StateChange[] = [];
+      const { engines, bulk } = createEngines(config, changes);
+      const drain = (): void => {
+        if (changes.length === 0) return;
+        for (const change of changes) subscriber.next(change);
+        changes.length = 0;
+      };
       /** Tells the later stages of a watermark the clock announced (NaN: none). */
       const announce = (time: number): void => {
         if (Number.isNaN(time)) return;
         ids.forget(time);
-        for (const engine of engines) engine.advance(time);
+        for (const engine of engines) {
+          engine.advance(time);
+          drain();
+        }
       };
       const subscription = source.subscribe({
         next(input) {
@@ -58,15 +81,18 @@ export function detect(
             const time = record.creation_time;
             if (!clock.onTime(time)) return;
             const access = tally.access(record);
-            if (access !== null && ids.admit(access)) {
+            if (access !== null && (access.owner || ids.admit(access))) {
               for (let i = 0; i < engines.length; i++) {
                 const alert = (engines[i] as RuleEngine).add(access);
-                if (alert !== null) subscriber.next({ kind: 'alert', alert });
+                if (alert !== null) subscriber.next({ kind: 'alert', alert: markBlind(alert, bulk) });
+                drain();
               }
             }
             if (mode === 'records') announce(clock.afterRecord(time));
           } else if (input.kind === 'watermark') {
             announce(clock.advance(input.time, true));
+          } else if (input.kind === 'restore') {
+            for (const engine of engines) engine.restore?.(input.store, input.key, input.value);
           } else {
             announce(clock.advance(clock.current, true));
             const mark = clock.checkpoint(input.id);
@@ -93,12 +119,36 @@ export function detect(
     });
 }
 
-/** The enabled rules' engines, in the order their alerts leave for one record. */
-function createEngines(config: DetectionConfig): RuleEngine[] {
+/**
+ * The enabled rules' engines, in the order their alerts leave for one record. bulk_mail_access goes first:
+ * a throttled record marks its mailbox blind before the other rules' alerts about it are built.
+ */
+function createEngines(
+  config: DetectionConfig,
+  changes: StateChange[],
+): { engines: RuleEngine[]; bulk: BulkEngine | null } {
   const engines: RuleEngine[] = [];
   const rules = config.rules;
+  let bulk: BulkEngine | null = null;
+  if (rules.bulkMailAccess.enabled) {
+    bulk = createBulkMailAccessEngine(rules.bulkMailAccess, changes);
+    engines.push(bulk);
+  }
   if (rules.nonOwnerBurst.enabled) engines.push(createNonOwnerBurstEngine(rules.nonOwnerBurst));
   if (rules.crossDomainBurst.enabled) engines.push(createCrossDomainBurstEngine(rules.crossDomainBurst));
   if (rules.mailboxSweep.enabled) engines.push(createSweepEngine(rules.mailboxSweep));
-  return engines;
+  if (rules.appMailboxSweep.enabled) engines.push(createAppSweepEngine(rules.appMailboxSweep));
+  if (rules.firstAppAccess.enabled) engines.push(createFirstAppAccessEngine(rules.firstAppAccess, changes));
+  return { engines, bulk };
+}
+
+/**
+ * Says on an alert about one mailbox that the mailbox is blind, when bulk_mail_access marked it so at the
+ * alert's detected_at. The mailbox key is the alert's GUID, else its owner UPN (as classify keys it).
+ */
+export function markBlind(alert: MailboxAccessAlert, bulk: BulkEngine | null): MailboxAccessAlert {
+  if (bulk === null) return alert;
+  const mailbox = alert.mailbox_guid ?? alert.mailbox_owner_upn;
+  if (mailbox !== null) alert.mailbox_blind_until = bulk.blindUntil(mailbox, alert.detected_at);
+  return alert;
 }

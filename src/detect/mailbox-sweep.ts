@@ -21,7 +21,11 @@ export function mailboxSweep(config: RuleConfig): OperatorFunction<AccessFlow, R
 }
 
 /** The rule's state machine, for running it without the operator (the fused core in detect.ts). */
-export function createSweepEngine(config: RuleConfig): RuleEngine {
+export function createSweepEngine(
+  config: RuleConfig,
+  rule: 'mailbox_sweep' | 'app_mailbox_sweep' = 'mailbox_sweep',
+): RuleEngine {
+  const apps = rule === 'app_mailbox_sweep'; // users' non-owner reads, or apps' reads
   const windowMs = config.windowMs;
   const threshold = config.threshold;
   const windows = new KeyedWindows<WindowState>(windowMs, (key) => ({
@@ -82,7 +86,7 @@ export function createSweepEngine(config: RuleConfig): RuleEngine {
 
   return {
     add(access: Access): MailboxAccessAlert | null {
-      if (access.app) return null; // an app's reads: app_mailbox_sweep
+      if (access.app !== apps || access.owner) return null;
       const state = windows.get(access.actor);
       const records = state.records;
       const time = access.time;
@@ -96,7 +100,7 @@ export function createSweepEngine(config: RuleConfig): RuleEngine {
       if (range === null) return null;
 
       const window = records.slice(range[0], range[1]);
-      const alert = buildAlert('mailbox_sweep', config, state.key, window, thresholdTime(window, threshold));
+      const alert = buildAlert(rule, config, state.key, window, thresholdTime(window, threshold));
       alerts++;
       const episode = openEpisode(
         state.episodes,
@@ -113,7 +117,7 @@ export function createSweepEngine(config: RuleConfig): RuleEngine {
     },
 
     report(mark: CheckpointMark): void {
-      mark.stats.alerts.mailbox_sweep = alerts;
+      mark.stats.alerts[rule] = alerts;
       mark.stats.openKeys += windows.states.size;
       mark.stats.retainedRecords += windows.retained;
       mark.neededFrom = Math.min(mark.neededFrom, windows.neededFrom());

@@ -17,5 +17,5 @@ export function nonOwnerBurst(config: RuleConfig): OperatorFunction<AccessFlow, 
 
 /** The rule's state machine, for running it without the operator (the fused core in detect.ts). */
 export function createNonOwnerBurstEngine(config: RuleConfig): RuleEngine {
-  return createBurstEngine('non_owner_burst', config, (access) => !access.app); // apps: app rules
+  return createBurstEngine('non_owner_burst', config, (access) => !access.app && !access.owner);
 }

@@ -1,19 +1,49 @@
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
 
-export type { DetectionConfig, RuleConfig } from '../config/types.js';
+export type {
+  BulkMailAccessConfig,
+  DetectionConfig,
+  FirstAppAccessConfig,
+  RuleConfig,
+} from '../config/types.js';
 export type { RuleName } from '../model/alert.js';
 
 /** What the detection core consumes. */
 export type CoreInput =
   | { kind: 'record'; record: ExchangeMailboxActivity } // already parsed/validated
   | { kind: 'watermark'; time: number } // external watermark (event-time ms)
-  | { kind: 'checkpoint'; id: number }; // marker: answer with a checkpoint output
+  | { kind: 'checkpoint'; id: number } // marker: answer with a checkpoint output
+  | RestoreInput;
+
+/**
+ * A stored state entry fed back before any record (after a restart, from the changelog the `state` outputs
+ * were written to): the core takes it as it was, alerting on nothing. `value` null: the key is gone.
+ */
+export interface RestoreInput {
+  readonly kind: 'restore';
+  readonly store: string;
+  readonly key: string;
+  readonly value: number | null;
+}
+
+/**
+ * A change of a rule's state beyond its windows (e.g. when an app was last seen reading mail), for a
+ * compacted changelog: emitted whenever a key's value changes; `value` null when the key is deleted or
+ * expired. Feeding the changes back as `restore` inputs gives the same state.
+ */
+export interface StateChange {
+  readonly kind: 'state';
+  readonly store: string;
+  readonly key: string;
+  readonly value: number | null;
+}
 
 /** What the detection core produces. */
 export type CoreOutput =
   | { kind: 'alert'; alert: MailboxAccessAlert }
-  | { kind: 'checkpoint'; id: number; watermark: number; neededFrom: number; stats: CoreStats };
+  | { kind: 'checkpoint'; id: number; watermark: number; neededFrom: number; stats: CoreStats }
+  | StateChange;
 
 /**
  * Counters since the core started (monotonic), and the size of its state (gauges: openKeys, retainedRecords,
@@ -54,7 +84,14 @@ export function emptyStats(): CoreStats {
     crossDomain: 0,
     app: 0,
     unattributable: 0,
-    alerts: { non_owner_burst: 0, cross_domain_burst: 0, mailbox_sweep: 0 },
+    alerts: {
+      non_owner_burst: 0,
+      cross_domain_burst: 0,
+      mailbox_sweep: 0,
+      app_mailbox_sweep: 0,
+      bulk_mail_access: 0,
+      first_app_access: 0,
+    },
     openKeys: 0,
     retainedRecords: 0,
     rememberedIds: 0,
@@ -90,6 +127,11 @@ export interface Access {
    * lower-cased (`client_app_id ?? app_id ?? user_key`). App accesses feed the app rules only.
    */
   readonly app: boolean;
+  /**
+   * The owner's own access, passed on only when it could count for bulk_mail_access (throttled, a large
+   * operation_count, or a Sync from outside desktop Outlook); every other rule ignores it.
+   */
+  readonly owner: boolean;
 }
 
 /** Watermark progress inside the core. */
@@ -112,8 +154,9 @@ export interface CheckpointMark {
 }
 
 /** Input of the watermark stage's successors: records on time, watermarks, checkpoints. */
-export type TimedFlow = Extract<CoreInput, { kind: 'record' }> | WatermarkMark | CheckpointMark;
+export type TimedFlow =
+  Extract<CoreInput, { kind: 'record' }> | WatermarkMark | CheckpointMark | RestoreInput;
 /** Input of the rules. */
-export type AccessFlow = Access | WatermarkMark | CheckpointMark;
+export type AccessFlow = Access | WatermarkMark | CheckpointMark | RestoreInput;
 /** Output of a rule. */
-export type RuleOutput = Extract<CoreOutput, { kind: 'alert' }> | CheckpointMark;
+export type RuleOutput = Extract<CoreOutput, { kind: 'alert' }> | CheckpointMark | StateChange;

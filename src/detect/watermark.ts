@@ -44,6 +44,8 @@ export function watermark(
             announce(clock.afterRecord(time));
           } else if (input.kind === 'watermark') {
             announce(clock.advance(input.time, true));
+          } else if (input.kind === 'restore') {
+            subscriber.next(input);
           } else {
             announce(clock.advance(clock.current, true));
             subscriber.next(clock.checkpoint(input.id));

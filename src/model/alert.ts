@@ -1,5 +1,12 @@
 /** The MailboxAccessAlert record as `avro/MailboxAccessAlert.avsc` defines it. Timestamps are epoch ms. */
-export const RULES = ['non_owner_burst', 'cross_domain_burst', 'mailbox_sweep'] as const;
+export const RULES = [
+  'non_owner_burst',
+  'cross_domain_burst',
+  'mailbox_sweep',
+  'app_mailbox_sweep',
+  'bulk_mail_access',
+  'first_app_access',
+] as const;
 export type RuleName = (typeof RULES)[number];
 
 export const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
@@ -33,6 +40,14 @@ export interface MailboxAccessAlert {
   client_ips: string[];
   operations: OperationCount[];
   mailboxes: string[];
+  /**
+   * Added with the app rules (optional with null defaults, so alerts of older writers read as null). Until
+   * when (event time) the alert's mailbox is blind: Exchange throttled its MailItemsAccessed auditing and
+   * logs no Bind reads for 24 hours. Null when the mailbox is not known to be blind, and for sweeps.
+   */
+  mailbox_blind_until?: number | null;
+  /** Why the rule fired, where its name alone does not say (bulk_mail_access, first_app_access). */
+  reason?: string | null;
 }
 
 /** The alert as JSON for people and files: field names of the schema, timestamps ISO-8601 UTC. */
@@ -42,5 +57,10 @@ export function alertToJson(alert: MailboxAccessAlert): Record<string, unknown> 
     first_seen: new Date(alert.first_seen).toISOString(),
     last_seen: new Date(alert.last_seen).toISOString(),
     detected_at: new Date(alert.detected_at).toISOString(),
+    mailbox_blind_until:
+      alert.mailbox_blind_until === undefined || alert.mailbox_blind_until === null
+        ? null
+        : new Date(alert.mailbox_blind_until).toISOString(),
+    reason: alert.reason ?? null,
   };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
+import type { RuleName } from './alert.js';
 
 /**
  * The project's Avro schemas, read once from `avro/` (shipped with the package). Types are parsed
@@ -52,3 +53,24 @@ export const activityDetectionSchema = {
   ),
 };
 export const activityDetectionType = avro.Type.forSchema(activityDetectionSchema as avro.Schema);
+
+/** The rules of the first alert schema: a reader that knows only these can read only these. */
+const FIRST_RULES: readonly RuleName[] = ['non_owner_burst', 'cross_domain_burst', 'mailbox_sweep'];
+
+/**
+ * The writer schema of one rule's alert topic. Avro resolves an enum only when every writer symbol is
+ * known to the reader, so a reader built before the app rules could read no alert written with the full
+ * rule list. The first three rules' topics are therefore written with their original symbols (and the new
+ * optional fields, which older readers skip); the app rules' topics with the full list.
+ */
+export function alertSchemaFor(rule: RuleName): Record<string, unknown> {
+  if (!FIRST_RULES.includes(rule)) return alertSchema;
+  return {
+    ...alertSchema,
+    fields: (alertSchema.fields as { name: string; type: unknown }[]).map((field) =>
+      field.name === 'rule'
+        ? { ...field, type: { ...(field.type as object), symbols: [...FIRST_RULES] } }
+        : field,
+    ),
+  };
+}

@@ -103,6 +103,7 @@ export function accessRecord(random: Random, tenant: Tenant, access: Access): Ex
     client_machine_name: device.machineName,
     client_process_name: device.processName,
     client_version: device.version,
+    ...NO_APP_FIELDS,
   };
 }
 
@@ -162,6 +163,7 @@ export function systemRecord(
     client_machine_name: null,
     client_process_name: 'Microsoft.Exchange.ServiceHost.exe',
     client_version: null,
+    ...NO_APP_FIELDS,
   };
 }
 
@@ -191,5 +193,19 @@ export function transportRecord(
     client_machine_name: null,
     client_process_name: null,
     client_version: null,
+    ...NO_APP_FIELDS,
   };
 }
+
+/** Schema version 2's app-access fields, absent (null) on the simulated user traffic. */
+const NO_APP_FIELDS = {
+  app_id: null,
+  client_app_id: null,
+  api_id: null,
+  mail_access_type: null,
+  is_throttled: null,
+  operation_count: null,
+  session_id: null,
+  folder_paths: null,
+  unique_token_id: null,
+} as const;

@@ -38,6 +38,9 @@ async function alertTopics(t: TestContext, stack: Stack) {
     non_owner_burst: uniqueName('it.alerts.non-owner'),
     cross_domain_burst: uniqueName('it.alerts.cross-domain'),
     mailbox_sweep: uniqueName('it.alerts.sweep'),
+    app_mailbox_sweep: uniqueName('it.alerts.app-sweep'),
+    bulk_mail_access: uniqueName('it.alerts.bulk'),
+    first_app_access: uniqueName('it.alerts.first-app'),
   };
   const { cleanup } = await createTopics(stack, Object.values(topics));
   const producer = kafkaFor(stack).producer();

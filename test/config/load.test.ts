@@ -40,6 +40,15 @@ describe('config', () => {
       nonOwnerBurst: { enabled: true, threshold: 20, windowMs: 300_000 },
       crossDomainBurst: { enabled: true, threshold: 5, windowMs: 600_000 },
       mailboxSweep: { enabled: true, threshold: 10, windowMs: 600_000 },
+      appMailboxSweep: { enabled: true, threshold: 6, windowMs: 600_000 },
+      bulkMailAccess: {
+        enabled: true,
+        operationCount: 100,
+        syncFolders: 10,
+        windowMs: 3_600_000,
+        blindForMs: 86_400_000,
+      },
+      firstAppAccess: { enabled: true, lookbackMs: 14 * 86_400_000, learnForMs: 14 * 86_400_000 },
     });
     assert.deepEqual(config.kafka, {
       brokers: ['localhost:9092'],
@@ -61,6 +70,9 @@ describe('config', () => {
         nonOwnerBurst: 'mailbox-radar.alerts.non-owner-burst',
         crossDomainBurst: 'mailbox-radar.alerts.cross-domain-burst',
         mailboxSweep: 'mailbox-radar.alerts.mailbox-sweep',
+        appMailboxSweep: 'mailbox-radar.alerts.app-mailbox-sweep',
+        bulkMailAccess: 'mailbox-radar.alerts.bulk-mail-access',
+        firstAppAccess: 'mailbox-radar.alerts.first-app-access',
       },
     });
     assert.deepEqual(config.http, { host: '0.0.0.0', port: 9464 });

@@ -132,7 +132,9 @@ describe('detect and detectInStages', () => {
     ];
     const out = assertSame(detection(), inputs);
     assert.deepEqual(
-      out.map((o) => (o.kind === 'alert' ? o.alert.rule : `checkpoint ${o.id}`)),
+      out.map((o) =>
+        o.kind === 'alert' ? o.alert.rule : o.kind === 'checkpoint' ? `checkpoint ${o.id}` : o.kind,
+      ),
       ['cross_domain_burst', 'non_owner_burst', 'checkpoint 7'], // 5 cross-domain reads come before 20,
     );
   });

@@ -39,7 +39,14 @@ describe('detect', () => {
     });
     const { alerts, stats } = run(detection(), records);
     assert.deepEqual(alerts.map((a) => a.rule).sort(), ['cross_domain_burst', 'non_owner_burst']);
-    assert.deepEqual(stats.alerts, { non_owner_burst: 1, cross_domain_burst: 1, mailbox_sweep: 0 });
+    assert.deepEqual(stats.alerts, {
+      non_owner_burst: 1,
+      cross_domain_burst: 1,
+      mailbox_sweep: 0,
+      app_mailbox_sweep: 0,
+      bulk_mail_access: 0,
+      first_app_access: 0,
+    });
   });
 
   it('reads the PascalCase shape through parseRecord to the same alert', () => {
@@ -153,7 +160,9 @@ describe('detect', () => {
     inputs.push({ kind: 'checkpoint', id: 5 });
     const { outputs } = run(onlyRule('nonOwnerBurst', 20, '5m'), inputs);
     assert.deepEqual(
-      outputs.map((o) => (o.kind === 'alert' ? 'alert' : `checkpoint ${o.id}`)),
+      outputs.map((o) =>
+        o.kind === 'alert' ? 'alert' : o.kind === 'checkpoint' ? `checkpoint ${o.id}` : o.kind,
+      ),
       ['alert', 'checkpoint 5', 'checkpoint 999'],
     );
   });

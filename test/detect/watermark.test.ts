@@ -17,6 +17,7 @@ function label(flow: TimedFlow): string {
   const hhmm = (t: number) => new Date(t).toISOString().slice(11, 16);
   if (flow.kind === 'record') return `r${hhmm(flow.record.creation_time)}`;
   if (flow.kind === 'watermark') return `w${hhmm(flow.time)}`;
+  if (flow.kind === 'restore') return `s${flow.key}`;
   return `c${flow.id} late=${flow.stats.late} records=${flow.stats.records} wm=${hhmm(flow.watermark)}`;
 }
 

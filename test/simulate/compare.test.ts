@@ -30,6 +30,9 @@ const manifest = {
     non_owner_burst: [attack('non_owner_burst', 'eve@contoso.com', 'mbx-1')],
     cross_domain_burst: [attack('cross_domain_burst', 'mallory@fabrikam.com', 'mbx-2')],
     mailbox_sweep: [attack('mailbox_sweep', 'sam@contoso.com', null)],
+    app_mailbox_sweep: [],
+    bulk_mail_access: [],
+    first_app_access: [],
   },
 };
 

@@ -189,7 +189,8 @@ describe('Simulation', () => {
         );
       }
     }
-    for (const rule of RULES) assert.equal(manifest.attacks[rule].length, 3);
+    // The app rules (issue 14) have no simulated attacks yet.
+    for (const rule of RULES.slice(0, 3)) assert.equal(manifest.attacks[rule].length, 3);
   });
 
   it('keeps legitimate non-owner access far below every threshold, at low and high rates', () => {
@@ -264,6 +265,9 @@ describe('Simulation', () => {
       non_owner_burst: 2,
       cross_domain_burst: 2,
       mailbox_sweep: 2,
+      app_mailbox_sweep: 0,
+      bulk_mail_access: 0,
+      first_app_access: 0,
     });
     assert.equal(manifest.tenant.users, simulation.tenant.users.length);
   });

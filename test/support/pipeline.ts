@@ -29,6 +29,9 @@ export function uniqueTopics(): Topics {
       non_owner_burst: `${base}.alerts.non-owner-burst`,
       cross_domain_burst: `${base}.alerts.cross-domain-burst`,
       mailbox_sweep: `${base}.alerts.mailbox-sweep`,
+      app_mailbox_sweep: `${base}.alerts.app-mailbox-sweep`,
+      bulk_mail_access: `${base}.alerts.bulk-mail-access`,
+      first_app_access: `${base}.alerts.first-app-access`,
     },
     groupId: `${base}.group`,
   };
