@@ -152,7 +152,7 @@ function summary(stats: CoreStats, counts: Counts): string {
       counts.fromFuture > 0 ? ` (${counts.fromFuture} from the future)` : ''
     }`,
     `  duplicates ${stats.duplicates}, late ${stats.late}`,
-    `  owner ${stats.owner}, system ${stats.system}, non-owner ${stats.nonOwner} (cross-domain ${stats.crossDomain}), allow-listed ${stats.allowListed}, unattributable ${stats.unattributable}`,
+    `  owner ${stats.owner}, system ${stats.system}, non-owner ${stats.nonOwner} (cross-domain ${stats.crossDomain}), app ${stats.app}, allow-listed ${stats.allowListed}, unattributable ${stats.unattributable}`,
     `  alerts ${total}: ${alerts}`,
     '',
   ].join('\n');

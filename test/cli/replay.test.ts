@@ -92,6 +92,22 @@ describe('mailbox-radar replay', () => {
     assert.match(stderr, /6 records read from 4 lines, 0 rejected/);
   });
 
+  it('reads app-only PascalCase records (UserType 5) as the app: app_mailbox_sweep, first_app_access, bulk_mail_access', async () => {
+    const { code, stdout, stderr } = await replay(['--input', `${FIXTURES}app-sweep.ndjson`], {
+      env: { MAILBOX_RADAR_DETECTION__RULES__FIRST_APP_ACCESS__LEARN_FOR: '0' },
+    });
+    assert.equal(code, 0);
+    const alerts = alertsOf(stdout);
+    assert.deepEqual(
+      alerts.map((a) => a.rule),
+      ['first_app_access', 'bulk_mail_access', 'app_mailbox_sweep'],
+    );
+    assert.ok(alerts.every((a) => a.actor_user_id === '6326e366-9d6d-4c70-b22a-34c7ea72d73d'));
+    assert.equal(alerts[1]?.mailbox_blind_until, '2024-01-16T12:05:00.000Z');
+    assert.match(stderr, /owner 0, .* app 6,/);
+    assert.match(stderr, /app_mailbox_sweep 1, bulk_mail_access 1, first_app_access 1/);
+  });
+
   it('reports each rejected line with its number, reason and code, and goes on', async () => {
     const { code, stderr } = await replay(['--input', `${FIXTURES}invalid-lines.ndjson`]);
     assert.equal(code, 0);
