@@ -30,7 +30,7 @@ const manifest = {
     non_owner_burst: [attack('non_owner_burst', 'eve@contoso.com', 'mbx-1')],
     cross_domain_burst: [attack('cross_domain_burst', 'mallory@fabrikam.com', 'mbx-2')],
     mailbox_sweep: [attack('mailbox_sweep', 'sam@contoso.com', null)],
-    app_mailbox_sweep: [],
+    app_mailbox_sweep: [attack('app_mailbox_sweep', '6326e366-9d6d-4c70-b22a-34c7ea72d73d', null)],
     bulk_mail_access: [],
     first_app_access: [],
   },
@@ -44,18 +44,28 @@ const alert = (rule: AlertKey['rule'], actor: string, mailbox: string | null): A
 });
 
 describe('compareWithManifest', () => {
-  it('matches by rule and key, case-insensitively; the sweep by actor alone', () => {
-    const c = compareWithManifest(manifest, [
-      alert('non_owner_burst', 'Eve@Contoso.com', 'MBX-1'),
-      alert('cross_domain_burst', 'mallory@fabrikam.com', 'mbx-2'),
-      alert('mailbox_sweep', 'sam@contoso.com', null),
-    ]);
-    assert.ok(allDetected(c));
-    assert.deepEqual(
-      [c.non_owner_burst.detected, c.cross_domain_burst.detected, c.mailbox_sweep.detected],
-      [1, 1, 1],
-    );
-  });
+  it(
+    'matches by rule and key, case-insensitively; the sweeps (of a user, of an app) by actor alone',
+    { todo: 'issue 14.4: red until the fix' },
+    () => {
+      const c = compareWithManifest(manifest, [
+        alert('non_owner_burst', 'Eve@Contoso.com', 'MBX-1'),
+        alert('cross_domain_burst', 'mallory@fabrikam.com', 'mbx-2'),
+        alert('mailbox_sweep', 'sam@contoso.com', null),
+        alert('app_mailbox_sweep', '6326E366-9D6D-4C70-B22A-34C7EA72D73D', null),
+      ]);
+      assert.ok(allDetected(c));
+      assert.deepEqual(
+        [
+          c.non_owner_burst.detected,
+          c.cross_domain_burst.detected,
+          c.mailbox_sweep.detected,
+          c.app_mailbox_sweep.detected,
+        ],
+        [1, 1, 1, 1],
+      );
+    },
+  );
 
   it('reports misses, unexpected alerts (another key or another rule) and repeats', () => {
     const c = compareWithManifest(manifest, [
@@ -70,6 +80,7 @@ describe('compareWithManifest', () => {
     assert.equal(c.cross_domain_burst.missed.length, 1);
     assert.equal(c.cross_domain_burst.unexpected.length, 1);
     assert.equal(c.mailbox_sweep.missed.length, 1);
+    assert.equal(c.app_mailbox_sweep.missed.length, 1);
     const table = formatComparison(c);
     assert.match(table, /non_owner_burst\s+1\s+1\s+0\s+1/);
     assert.match(table, /missed mailbox_sweep: actor sam@contoso.com/);

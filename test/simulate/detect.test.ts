@@ -29,25 +29,34 @@ async function check(options: Omit<SimulationOptions, 'start'>): Promise<void> {
     assert.equal(comparison[rule].repeated, 0, `${label}: ${rule} fired twice for one attack`);
   }
   const perRule = options.attacks ?? 1;
-  assert.equal(alerts.length, 3 * perRule, `${label}: exactly one alert per attack`);
+  for (const rule of RULES)
+    assert.equal(comparison[rule].injected, perRule, `${label}: ${rule} attacks injected`);
+  assert.equal(alerts.length, RULES.length * perRule, `${label}: exactly one alert per attack`);
   for (const alert of alerts) {
     const attack = manifest.attacks[alert.rule].find((a) => a.key.actor_user_id === alert.actor_user_id)!;
     assert.ok(
       alert.sample_record_ids.every((id) => attack.record_ids.includes(id)),
       'counted records are the attack’s',
     );
-    if (alert.rule !== 'mailbox_sweep') assert.equal(alert.mailbox_guid, attack.key.mailbox_guid);
+    if (alert.rule !== 'mailbox_sweep' && alert.rule !== 'app_mailbox_sweep')
+      assert.equal(alert.mailbox_guid, attack.key.mailbox_guid);
   }
 }
 
+// Issue 14.4: every rule, the app rules included, has injected attacks; todo until simulate injects them.
+const todo = { todo: 'issue 14.4: red until the fix' };
+
 describe('simulated traffic through the detection core', () => {
   for (const seed of ['one', 'two', 'three'])
-    it(`seed ${seed}: 25 minutes at 150 records/s, 2 attacks per rule`, () =>
-      check({ seed, rate: 150, durationMs: 25 * 60_000, attacks: 2, duplicates: 0.01 }));
+    it(`seed ${seed}: 25 minutes at 150 records/s, 2 attacks per rule`, todo, () =>
+      check({ seed, rate: 150, durationMs: 25 * 60_000, attacks: 2, duplicates: 0.01 }),
+    );
 
-  it('a long quiet run: 2 hours at 10 records/s', () =>
-    check({ seed: 'quiet', rate: 10, durationMs: 2 * 3_600_000, attacks: 1 }));
+  it('a long quiet run: 2 hours at 10 records/s', todo, () =>
+    check({ seed: 'quiet', rate: 10, durationMs: 2 * 3_600_000, attacks: 1 }),
+  );
 
-  it('attacks squeezed into a short run: 3,000 records at 1,000/s, 3 per rule', () =>
-    check({ seed: 'short', rate: 1000, count: 3000, attacks: 3, duplicates: 0.05 }));
+  it('attacks squeezed into a short run: 3,000 records at 1,000/s, 3 per rule', todo, () =>
+    check({ seed: 'short', rate: 1000, count: 3000, attacks: 3, duplicates: 0.05 }),
+  );
 });

@@ -144,7 +144,7 @@ describe('Simulation', () => {
     }
   });
 
-  it('shapes each attack to fire its own rule only', () => {
+  it('shapes each attack to fire its own rule only', { todo: 'issue 14.4: red until the fix' }, () => {
     const simulation = new Simulation({
       seed: 'unit',
       start: START,
@@ -153,6 +153,8 @@ describe('Simulation', () => {
       attacks: 3,
     });
     const manifest = buildManifest(simulation, new Tally(), true);
+    // Every rule, the app rules included (issue 14), has its attacks.
+    for (const rule of RULES) assert.equal(manifest.attacks[rule].length, 3, rule);
     assert.equal(simulation.attacks.length, 9);
     const actors = new Set(simulation.attacks.map((a) => a.actor.upn));
     assert.equal(actors.size, 9, 'every attack has its own actor');
@@ -189,8 +191,6 @@ describe('Simulation', () => {
         );
       }
     }
-    // The app rules (issue 14) have no simulated attacks yet.
-    for (const rule of RULES.slice(0, 3)) assert.equal(manifest.attacks[rule].length, 3);
   });
 
   it('keeps legitimate non-owner access far below every threshold, at low and high rates', () => {
