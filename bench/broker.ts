@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { defaultConfig } from '../src/config/load.js';
 import { AvroTopicWriter } from '../src/kafka/avro-producer.js';
 import { RegistryClient } from '../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../src/model/activity.js';
@@ -80,10 +81,24 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** The rules' alert topics before any was added (an older checkout may know only these). */
+const FIRST_RULES = ['nonOwnerBurst', 'crossDomainBurst', 'mailboxSweep'];
+
+/** Every rule's alerts to `<base>.alerts`, so that no run writes to the default topics of the shared broker. */
+function alertTopics(rules: string[], base: string): Record<string, string> {
+  return Object.fromEntries(
+    rules.map((rule) => [
+      `MAILBOX_RADAR_TOPICS__ALERTS__${rule.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`,
+      `${base}.alerts`,
+    ]),
+  );
+}
+
 /**
  * `mailbox-radar run` on the bench's topics (`<base>.activity`, `.dlq`, `.alerts` for every rule), group
  * `<base>.group` unless given; `env` adds configuration (e.g. the sweep disabled); `cwd`, another checkout
- * (e.g. an older commit's, to time it beside this one). Returned as soon as it is spawned.
+ * (e.g. an older commit's, to time it beside this one; its alerts are set for the first three rules only).
+ * Returned as soon as it is spawned.
  */
 export function spawnPipeline(
   stack: Stack,
@@ -100,9 +115,10 @@ export function spawnPipeline(
       SCHEMA_REGISTRY_URL: stack.registryUrl,
       MAILBOX_RADAR_TOPICS__ACTIVITY: `${base}.activity`,
       MAILBOX_RADAR_TOPICS__DEAD_LETTER: `${base}.dlq`,
-      MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST: `${base}.alerts`,
-      MAILBOX_RADAR_TOPICS__ALERTS__CROSS_DOMAIN_BURST: `${base}.alerts`,
-      MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP: `${base}.alerts`,
+      ...alertTopics(
+        options.cwd === undefined ? Object.keys(defaultConfig().topics.alerts) : FIRST_RULES,
+        base,
+      ),
       MAILBOX_RADAR_KAFKA__GROUP_ID: options.groupId ?? `${base}.group`,
       MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
       MAILBOX_RADAR_HTTP__PORT: String(port),
