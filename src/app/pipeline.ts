@@ -44,10 +44,15 @@ import { ensureTopics } from '../kafka/topics.js';
 import { decodeStreamTime, encodeStreamTime } from '../kafka/watermarks.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { RULES, type MailboxAccessAlert, type RuleName } from '../model/alert.js';
-import { activityDetectionSchema, activityDetectionType, alertSchema, alertType } from '../model/schemas.js';
+import {
+  activityDetectionSchema,
+  activityDetectionType,
+  alertSchemaFor,
+  alertType,
+} from '../model/schemas.js';
 import { startHttp } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { SubTopology, type Role } from './sub-topology.js';
+import { SubTopology, needsActorSide, type Role } from './sub-topology.js';
 
 const HEARTBEAT_EVERY = 2_000; // records between heartbeats inside a long batch
 const REGISTRY_BACKOFF_MAX_MS = 30_000; // retries of an unavailable registry back off up to this
@@ -157,7 +162,7 @@ export class Pipeline {
     this.writers = Object.fromEntries(
       RULES.map((rule) => [
         rule,
-        new AvroTopicWriter(this.producer, this.registry, topicOf[rule], alertType, alertSchema),
+        new AvroTopicWriter(this.producer, this.registry, topicOf[rule], alertType, alertSchemaFor(rule)),
       ]),
     ) as Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
     this.classify = createClassifier(config.detection);
@@ -197,7 +202,7 @@ export class Pipeline {
       config.pipeline.partitionIdleMs,
       hooks,
     );
-    if (config.detection.rules.mailboxSweep.enabled) {
+    if (needsActorSide(config.detection)) {
       const topic = repartitionTopic(config.kafka.groupId);
       created.push(
         ...(await ensureTopics(this.admin, [
@@ -377,6 +382,7 @@ export class Pipeline {
     const dead: Message[] = [];
     const onward: Message[] = [];
     let maxEventTime = Number.NEGATIVE_INFINITY;
+    let minEventTime = Number.POSITIVE_INFINITY;
     let decoded = 0;
     let late = 0;
     for (let i = 0; i < messages.length; i++) {
@@ -401,6 +407,7 @@ export class Pipeline {
         continue;
       }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
+      if (record.creation_time < minEventTime) minEventTime = record.creation_time;
       sub.core.input.next({ kind: 'record', record });
       if (this.repartition) {
         const access = this.classify(record);
@@ -424,6 +431,7 @@ export class Pipeline {
       maxEventTime,
       streamTimeBefore,
       sub.watermarks.streamTime(partition),
+      minEventTime,
     );
     sub.checkpoint(now, ++this.checkpointId);
     // The partition's progress goes behind its records on every repartition partition.
@@ -438,6 +446,7 @@ export class Pipeline {
     const streamTimeBefore = sub.watermarks.streamTime(partition);
     const dead: Message[] = [];
     let maxEventTime = Number.NEGATIVE_INFINITY;
+    let minEventTime = Number.POSITIVE_INFINITY;
     for (const message of messages) {
       const progress = markerOf(message.headers, message.value);
       if (progress !== undefined) {
@@ -452,6 +461,7 @@ export class Pipeline {
         continue;
       }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
+      if (record.creation_time < minEventTime) minEventTime = record.creation_time;
       if (order.add(record)) this.toSweep(sub, partition, record);
     }
     this.release(sub, partition);
@@ -465,6 +475,7 @@ export class Pipeline {
       maxEventTime,
       streamTimeBefore,
       sub.watermarks.streamTime(partition),
+      minEventTime,
     );
     sub.checkpoint(now, ++this.checkpointId);
     this.publishInBackground(sub, { partition, first, records: messages.length }, dead, []);

@@ -21,6 +21,23 @@ import type { MailboxAccessAlert } from '../model/alert.js';
 
 export type Role = 'mailbox' | 'actor';
 
+/** Where each rule runs: keyed by mailbox, or by actor behind the repartition topic. */
+export const RULE_ROLE: Record<keyof DetectionConfig['rules'], Role> = {
+  nonOwnerBurst: 'mailbox',
+  crossDomainBurst: 'mailbox',
+  bulkMailAccess: 'mailbox',
+  mailboxSweep: 'actor',
+  appMailboxSweep: 'actor',
+  firstAppAccess: 'actor',
+};
+
+/** Whether any enabled rule needs the actor side (and so the repartition topic). */
+export function needsActorSide(detection: DetectionConfig): boolean {
+  return Object.entries(detection.rules).some(
+    ([name, rule]) => rule.enabled && RULE_ROLE[name as keyof DetectionConfig['rules']] === 'actor',
+  );
+}
+
 interface Core {
   input: Subject<CoreInput>;
   subscription: Subscription;
@@ -42,13 +59,22 @@ export class SubTopology {
   committed = new Map<number, number>();
   /** Per partition, batches whose own output (dead letters, repartition records) is unacknowledged. */
   unacked = new Map<number, (Held & { first: number })[]>();
-  /** Alerts sent and not acknowledged, by the earliest event time of the records they were built from. */
-  heldAlerts: (Held & { from: number })[] = [];
+  /**
+   * Alerts sent, by the earliest event time of the records they were built from (`from`). Until the broker
+   * acknowledges one, no commit passes `from`. Afterwards its episode may still be open (the core holds
+   * its start), and once it has closed a commit must not land *inside* it either: a restart would re-read
+   * only its tail, which could make a burst of its own and a second alert under another id. So an
+   * acknowledged alert whose episode closed keeps holding a partition at `from` until that partition's
+   * commit point starts past the episode's end (`endBound`: the episode ended before watermark − T).
+   */
+  alertSpans: (Held & { from: number; endBound: number | undefined })[] = [];
   partitions: number[] = [];
   awaitingFirstFetch = new Set<number>();
   /** Actor role: per repartition partition, records waiting for every mailbox partition to pass them. */
   readonly orders = new Map<number, EventOrder>();
   private readonly detection: DetectionConfig;
+  /** The shortest window of any rule: an episode that closed ended before watermark − its rule's T. */
+  private readonly shortestWindowMs: number;
 
   constructor(
     readonly role: Role,
@@ -62,20 +88,21 @@ export class SubTopology {
     /** Actor role: how many mailbox partitions feed each repartition partition. */
     readonly sources = 0,
   ) {
-    const rules = detection.rules;
-    // The sweep runs behind the repartition; the per-mailbox rules where the mailbox's records are.
-    this.detection =
-      role === 'mailbox'
-        ? { ...detection, rules: { ...rules, mailboxSweep: { ...rules.mailboxSweep, enabled: false } } }
-        : {
-            ...detection,
-            rules: {
-              ...rules,
-              nonOwnerBurst: { ...rules.nonOwnerBurst, enabled: false },
-              crossDomainBurst: { ...rules.crossDomainBurst, enabled: false },
-            },
-          };
+    // Each rule runs where its key's records are: per mailbox on the activity side, per actor (user or
+    // app) behind the repartition.
+    const rules = Object.fromEntries(
+      Object.entries(detection.rules).map(([name, rule]) => [
+        name,
+        RULE_ROLE[name as keyof DetectionConfig['rules']] === role ? rule : { ...rule, enabled: false },
+      ]),
+    ) as unknown as DetectionConfig['rules'];
+    this.detection = { ...detection, rules };
     this.watermarks = new PartitionWatermarks(detection.allowedLatenessMs, idleMs);
+    this.shortestWindowMs = Math.min(
+      ...Object.values(detection.rules).map((rule) =>
+        'windowMs' in rule ? (rule.windowMs as number) : Number.POSITIVE_INFINITY,
+      ),
+    );
     this.core = this.newCore();
   }
 
@@ -87,7 +114,7 @@ export class SubTopology {
     this.watermarks.clear();
     this.committed = new Map();
     this.unacked = new Map();
-    this.heldAlerts = [];
+    this.alertSpans = [];
     this.orders.clear();
     this.partitions = partitions;
     this.awaitingFirstFetch = new Set(partitions);
@@ -118,8 +145,8 @@ export class SubTopology {
     if (alerts.length === 0) return undefined;
     let from = Number.POSITIVE_INFINITY;
     for (const alert of alerts) if (alert.first_seen < from) from = alert.first_seen;
-    const held = { from, done: false };
-    this.heldAlerts.push(held);
+    const held = { from, done: false, endBound: undefined };
+    this.alertSpans.push(held);
     return held;
   }
 
@@ -139,16 +166,43 @@ export class SubTopology {
   commitPoints(): Map<number, CommitPoint> | undefined {
     const checkpoint = this.core.checkpoint;
     if (checkpoint === undefined) return undefined;
-    while (this.heldAlerts.length > 0 && this.heldAlerts[0]!.done) this.heldAlerts.shift();
     let neededFrom = checkpoint.neededFrom;
-    for (const held of this.heldAlerts) if (!held.done && held.from < neededFrom) neededFrom = held.from;
     for (const order of this.orders.values()) neededFrom = Math.min(neededFrom, order.heldFrom());
+    type Closed = Held & { from: number; endBound: number };
+    const closed: Closed[] = [];
+    for (const span of this.alertSpans) {
+      // The core no longer holds the episode's start: it has closed, so it ended before watermark − T.
+      if (span.endBound === undefined && span.done && checkpoint.neededFrom > span.from)
+        span.endBound = checkpoint.watermark - this.shortestWindowMs;
+      if (span.endBound === undefined) neededFrom = Math.min(neededFrom, span.from);
+      else closed.push(span as Closed);
+    }
     const holds = new Map<number, number>();
     for (const [partition, queue] of this.unacked) {
       while (queue.length > 0 && queue[0]!.done) queue.shift();
       if (queue[0] !== undefined) holds.set(partition, queue[0].first);
     }
-    return this.tracker.commitPoints(neededFrom, holds);
+    // Per partition, hold at a closed episode's start while the commit point would land inside it.
+    const neededOf = new Map<number, number>();
+    const blocking = new Set<Closed>();
+    for (let round = 0; round <= closed.length; round++) {
+      let moved = false;
+      for (const [partition, minEventTime] of this.tracker.peek(neededFrom, holds, neededOf)) {
+        for (const span of closed) {
+          if (minEventTime > span.endBound) continue;
+          blocking.add(span);
+          if (span.from < (neededOf.get(partition) ?? Number.POSITIVE_INFINITY)) {
+            neededOf.set(partition, span.from);
+            moved = true;
+          }
+        }
+      }
+      if (!moved) break;
+    }
+    this.alertSpans = this.alertSpans.filter(
+      (span) => span.endBound === undefined || blocking.has(span as Closed),
+    );
+    return this.tracker.commitPoints(neededFrom, holds, neededOf);
   }
 
   dispose(): void {

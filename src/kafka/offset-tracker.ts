@@ -12,6 +12,7 @@ interface Segment {
   first: number;
   next: number;
   maxEventTime: number;
+  minEventTime: number;
   /** The partition's stream time before this segment's first record (stored with a commit there). */
   streamTimeBefore: number;
 }
@@ -20,6 +21,8 @@ interface Segment {
 export interface CommitPoint {
   offset: number;
   streamTime: number;
+  /** The earliest event time among the records a restart from here re-reads first (+Infinity: none). */
+  minEventTime: number;
 }
 
 export class OffsetTracker {
@@ -39,6 +42,7 @@ export class OffsetTracker {
     maxEventTime: number,
     streamTimeBefore = Number.NEGATIVE_INFINITY,
     streamTimeAfter = Math.max(streamTimeBefore, maxEventTime),
+    minEventTime = maxEventTime,
   ): void {
     let state = this.partitions.get(partition);
     if (state === undefined) {
@@ -46,7 +50,7 @@ export class OffsetTracker {
       this.partitions.set(partition, state);
     }
     if (next <= first) return;
-    state.segments.push({ first, next, maxEventTime, streamTimeBefore });
+    state.segments.push({ first, next, maxEventTime, minEventTime, streamTimeBefore });
     state.next = Math.max(state.next, next);
     state.streamTime = Math.max(state.streamTime, streamTimeAfter);
   }
@@ -63,13 +67,18 @@ export class OffsetTracker {
    * Like `committable`, with the stream time at each offset, and never past `holdFrom`'s offset of a
    * partition (the first record whose own output is not acknowledged yet).
    */
-  commitPoints(neededFrom: number, holdFrom?: ReadonlyMap<number, number>): Map<number, CommitPoint> {
+  commitPoints(
+    neededFrom: number,
+    holdFrom?: ReadonlyMap<number, number>,
+    neededFromOf?: ReadonlyMap<number, number>,
+  ): Map<number, CommitPoint> {
     const result = new Map<number, CommitPoint>();
     for (const [partition, state] of this.partitions) {
       const hold = holdFrom?.get(partition) ?? Number.POSITIVE_INFINITY;
+      const needed = Math.min(neededFrom, neededFromOf?.get(partition) ?? Number.POSITIVE_INFINITY);
       while (state.head < state.segments.length) {
         const segment = state.segments[state.head]!;
-        if (segment.maxEventTime >= neededFrom || segment.next > hold) break;
+        if (segment.maxEventTime >= needed || segment.next > hold) break;
         state.head++;
       }
       // Compact now and then so the array does not grow without bound.
@@ -81,9 +90,33 @@ export class OffsetTracker {
       result.set(
         partition,
         first === undefined
-          ? { offset: state.next, streamTime: state.streamTime }
-          : { offset: first.first, streamTime: first.streamTimeBefore },
+          ? { offset: state.next, streamTime: state.streamTime, minEventTime: Number.POSITIVE_INFINITY }
+          : { offset: first.first, streamTime: first.streamTimeBefore, minEventTime: first.minEventTime },
       );
+    }
+    return result;
+  }
+
+  /**
+   * Where `commitPoints` would stop, per partition, without dropping anything: the earliest event time
+   * among the records from there on in the first segment (+Infinity when nothing is left to re-read).
+   */
+  peek(
+    neededFrom: number,
+    holdFrom?: ReadonlyMap<number, number>,
+    neededFromOf?: ReadonlyMap<number, number>,
+  ): Map<number, number> {
+    const result = new Map<number, number>();
+    for (const [partition, state] of this.partitions) {
+      const hold = holdFrom?.get(partition) ?? Number.POSITIVE_INFINITY;
+      const needed = Math.min(neededFrom, neededFromOf?.get(partition) ?? Number.POSITIVE_INFINITY);
+      let i = state.head;
+      while (i < state.segments.length) {
+        const segment = state.segments[i]!;
+        if (segment.maxEventTime >= needed || segment.next > hold) break;
+        i++;
+      }
+      result.set(partition, state.segments[i]?.minEventTime ?? Number.POSITIVE_INFINITY);
     }
     return result;
   }

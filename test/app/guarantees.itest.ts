@@ -274,12 +274,12 @@ async function v2Writer(stack: Stack, topic: string): Promise<(r: ExchangeMailbo
     ...activitySchema,
     fields: [
       ...(activitySchema.fields as object[]),
-      { name: 'app_id', type: ['null', 'string'], default: null },
+      { name: 'x_later_field', type: ['null', 'string'], default: null },
     ],
   };
   const id = await registry.registerValueSchema(topic, schema);
   const type = avro.Type.forSchema(schema as avro.Schema);
-  return (r) => frame(id, type.toBuffer({ ...r, app_id: null }));
+  return (r) => frame(id, type.toBuffer({ ...r, x_later_field: null }));
 }
 
 async function produceFramed(

@@ -218,7 +218,7 @@ test('records written with a v2 writer schema (an extra field) are decoded and d
     ...activitySchema,
     fields: [
       ...(activitySchema.fields as object[]),
-      { name: 'app_id', type: ['null', 'string'], default: null },
+      { name: 'x_later_field', type: ['null', 'string'], default: null },
     ],
   };
   const v2Id = await registry.registerValueSchema(topics.activity, v2Schema);
@@ -237,7 +237,7 @@ test('records written with a v2 writer schema (an extra field) are decoded and d
     topic: topics.activity,
     messages: records.map((r) => ({
       key: r.mailbox_guid,
-      value: frame(v2Id, v2Type.toBuffer({ ...r, app_id: 'x' })),
+      value: frame(v2Id, v2Type.toBuffer({ ...r, x_later_field: 'x' })),
     })),
   });
   await producer.disconnect();

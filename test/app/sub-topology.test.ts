@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SubTopology } from '../../src/app/sub-topology.js';
+import { defaultConfig } from '../../src/config/load.js';
+import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
+import { burst, minutes, ownerNoise } from '../support/records.js';
+
+const hooks = { onError: (error: unknown) => assert.fail(String(error)), onStats: () => undefined };
+
+/** Feeds one batch of a partition as the pipeline does: records, the segment, a checkpoint. */
+function batch(sub: SubTopology, first: number, records: ExchangeMailboxActivity[], id: number): void {
+  const times = records.map((r) => r.creation_time);
+  const before = sub.watermarks.streamTime(0);
+  for (const record of records) {
+    sub.watermarks.admit(0, record.creation_time);
+    sub.core.input.next({ kind: 'record', record });
+  }
+  sub.watermarks.fetched(0, false, 0);
+  sub.tracker.track(
+    0,
+    first,
+    first + records.length,
+    Math.max(...times),
+    before,
+    sub.watermarks.streamTime(0),
+    Math.min(...times),
+  );
+  sub.checkpoint(0, id);
+}
+
+test('9/8.11: an alert whose episode has closed keeps a commit from landing inside its records', () => {
+  const sub = new SubTopology('mailbox', 'activity', defaultConfig().detection, 30_000, hooks);
+  sub.reset([0]);
+  sub.watermarks.assign(0, 0);
+  const t = Date.UTC(2026, 10, 1, 8);
+  const reads = burst('episode', 21, t, 5_000, {
+    actor: 'eve@contoso.com',
+    owner: 'ceo@contoso.com',
+    mailbox: 'mbx-ceo',
+  });
+  // A cross-domain read inside the burst's time span: held 10 minutes by cross_domain_burst's window.
+  const stray = burst('stray', 1, t + 50_000, 0, {
+    actor: 'x@fabrikam.com',
+    owner: 'cfo@contoso.com',
+    mailbox: 'mbx-cfo',
+  });
+  batch(sub, 0, reads.slice(0, 1), 1);
+  batch(sub, 1, [...reads.slice(1), ...stray], 2);
+  const alerts = sub.takeAlerts();
+  assert.equal(alerts.length, 1);
+  const held = sub.holdAlerts(alerts)!;
+  held.done = true; // the broker acknowledged it
+  // 2 h 8 min later: the episode (ended t + 100 s) has closed, the stray read is still held.
+  batch(sub, 23, ownerNoise('later', 1, t + minutes(128)), 3);
+  const point = sub.commitPoints()?.get(0);
+  assert.equal(
+    point?.offset,
+    0,
+    'a commit at offset 1 would make a restart re-read 20 of the 21 reads: a new burst',
+  );
+  // Once the stray read is freed and the next batch starts after the episode, the commit moves past it.
+  batch(sub, 24, ownerNoise('much-later', 1, t + minutes(140)), 4);
+  assert.equal(sub.commitPoints()?.get(0)?.offset, 25);
+});
