@@ -21,6 +21,7 @@ import {
   type Admin,
   type Consumer,
   type EachBatchPayload,
+  type Kafka,
   type KafkaMessage,
   type Message,
   type Producer,
@@ -30,6 +31,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { createClassifier, type Classifier } from '../detect/classify.js';
 import { futureError } from '../detect/clock-skew.js';
+import { byTimeThenId } from '../detect/event-order.js';
 import { parseRecord } from '../detect/parse-record.js';
 import type { CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError } from '../errors.js';
@@ -37,6 +39,7 @@ import { AvroCodec } from '../kafka/avro-codec.js';
 import { AvroTopicWriter } from '../kafka/avro-producer.js';
 import { createKafka } from '../kafka/client.js';
 import { deadLetter } from '../kafka/dead-letter.js';
+import { changeMessage, changelogTopic, readChangelog } from '../kafka/changelog.js';
 import { isGroupMoving } from '../kafka/group-errors.js';
 import { RegistryClient, isRegistryOutage } from '../kafka/registry.js';
 import { markerMessage, markerOf, repartitionTopic } from '../kafka/repartition.js';
@@ -61,6 +64,8 @@ const HEARTBEAT_WAIT_MS = 2_000; // waiting for the registry, heartbeat at least
 const REPARTITION_PURGE_MS = 30_000;
 const REPARTITION_RETENTION_MS = 7 * 24 * 3_600_000;
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 type StatKey = 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain';
 
 export class Pipeline {
@@ -71,6 +76,9 @@ export class Pipeline {
   private readonly consumer: Consumer;
   private readonly producer: Producer;
   private readonly admin: Admin;
+  private readonly kafka: Kafka;
+  /** Per sub-topology, how many partitions its source topic (and so each of its changelogs) has. */
+  private readonly sourcePartitions = new Map<Role, number>();
   private readonly registry: RegistryClient;
   private readonly codec: AvroCodec<ExchangeMailboxActivity>;
   private readonly writers: Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
@@ -114,6 +122,7 @@ export class Pipeline {
     this.done = new Promise((resolve) => (this.finish = resolve));
     this.metrics = createMetrics();
     const kafka = createKafka(config.kafka, logger.child({ component: 'kafka' }));
+    this.kafka = kafka;
     this.consumer = kafka.consumer({
       groupId: config.kafka.groupId,
       sessionTimeout: config.kafka.sessionTimeoutMs,
@@ -232,6 +241,19 @@ export class Pipeline {
         sources,
       );
     }
+    // Changelog topics of the rules' state stores, partitioned like their sub-topology's source topic.
+    this.sourcePartitions.set('mailbox', sources);
+    if (this.repartition) this.sourcePartitions.set('actor', this.repartition.partitions);
+    for (const sub of this.subs())
+      created.push(
+        ...(await ensureTopics(
+          this.admin,
+          sub.stores.map((store) => ({
+            ...spec(changelogTopic(config.kafka.groupId, store.name), this.sourcePartitions.get(sub.role)),
+            configs: { 'cleanup.policy': 'compact' },
+          })),
+        )),
+      );
     if (created.length > 0) logger.info({ topics: created }, 'created topics');
     // Fail fast when the registry is unreachable; this also registers the alert schemas once.
     for (const rule of RULES) await this.writers[rule].schemaIdForTopic();
@@ -354,7 +376,17 @@ export class Pipeline {
     if (sub === undefined) return;
     if (sub.role === 'mailbox') this.metrics.consumed.inc(batch.messages.length);
     else this.metrics.repartitionConsumed.inc(batch.messages.length);
-    if (this.restoring) await this.restoring;
+    // Restoring stream times and state stores may take a few seconds: keep the session alive meanwhile.
+    while (this.restoring) {
+      const restoring = this.restoring;
+      const done = await Promise.race([
+        restoring.then(() => true),
+        sleep(HEARTBEAT_WAIT_MS).then(() => false),
+      ]);
+      if (done && this.restoring === restoring) break;
+      if (this.stopping || !isRunning()) return;
+      await payload.heartbeat();
+    }
     if (!(await this.prepare(batch.messages, payload.heartbeat, isRunning))) return;
     const now = Date.now();
     const next = Number(batch.messages[batch.messages.length - 1]!.offset) + 1;
@@ -408,7 +440,9 @@ export class Pipeline {
       }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
       if (record.creation_time < minEventTime) minEventTime = record.creation_time;
+      sub.feeding = partition;
       sub.core.input.next({ kind: 'record', record });
+      sub.feeding = undefined;
       if (this.repartition) {
         const access = this.classify(record);
         if (typeof access !== 'string')
@@ -464,10 +498,15 @@ export class Pipeline {
       if (record.creation_time < minEventTime) minEventTime = record.creation_time;
       if (order.add(record)) this.toSweep(sub, partition, record);
     }
-    this.release(sub, partition);
+    this.release(sub);
     const first = Number(messages[0]!.offset);
     const next = Number(messages[messages.length - 1]!.offset) + 1;
-    sub.watermarks.fetched(partition, next >= Number(batch.highWatermark), now);
+    sub.watermarks.fetched(
+      partition,
+      next >= Number(batch.highWatermark),
+      now,
+      maxEventTime > Number.NEGATIVE_INFINITY,
+    );
     sub.tracker.track(
       partition,
       first,
@@ -483,12 +522,24 @@ export class Pipeline {
 
   private toSweep(sub: SubTopology, partition: number, record: ExchangeMailboxActivity): void {
     sub.watermarks.observe(partition, record.creation_time);
+    sub.feeding = partition;
     sub.core.input.next({ kind: 'record', record });
+    sub.feeding = undefined;
   }
 
-  /** What every mailbox partition has passed goes to the sweep, in (event time, id) order. */
-  private release(sub: SubTopology, partition: number): void {
-    for (const record of sub.order(partition).release()) this.toSweep(sub, partition, record);
+  /**
+   * What every mailbox partition has passed goes to the actor rules, in (event time, id) order across all
+   * of this instance's repartition partitions (a tenant-wide rule such as first_app_access's learning
+   * start must not depend on which partition was fetched first).
+   */
+  private release(sub: SubTopology): void {
+    let upTo = Number.POSITIVE_INFINITY;
+    for (const partition of sub.partitions) upTo = Math.min(upTo, sub.order(partition).complete());
+    const out: { partition: number; record: ExchangeMailboxActivity }[] = [];
+    for (const [partition, order] of sub.orders)
+      for (const record of order.release(upTo)) out.push({ partition, record });
+    out.sort((a, b) => byTimeThenId(a.record, b.record));
+    for (const { partition, record } of out) this.toSweep(sub, partition, record);
     let held = 0;
     for (const order of sub.orders.values()) held += order.size;
     this.metrics.heldForOrder.set(held);
@@ -524,7 +575,7 @@ export class Pipeline {
     this.mailbox.checkpoint(now, ++this.checkpointId);
     this.publishInBackground(this.mailbox, undefined, [], markers);
     if (this.actor) {
-      for (const partition of this.actor.orders.keys()) this.release(this.actor, partition);
+      this.release(this.actor);
       this.actor.checkpoint(now, ++this.checkpointId);
       this.publishInBackground(this.actor, undefined, [], []);
     }
@@ -604,13 +655,14 @@ export class Pipeline {
     onward: Message[],
   ): void {
     const alerts = sub.takeAlerts();
-    if (alerts.length === 0 && dead.length === 0 && onward.length === 0) return; // nothing to wait for
+    const changes = this.changelogMessages(sub);
+    if (alerts.length === 0 && dead.length === 0 && onward.length === 0 && changes.length === 0) return;
     const held = sub.holdAlerts(alerts);
-    const ownOutput = dead.length > 0 || onward.some((m) => m.key !== null);
+    const ownOutput = dead.length > 0 || changes.length > 0 || onward.some((m) => m.key !== null);
     const entry = batch && ownOutput ? sub.holdBatch(batch.partition, batch.first) : undefined;
     const records = batch?.records ?? 0;
     this.inFlightRecords += records;
-    const send: Promise<void> = this.publish(alerts, dead, onward).then(
+    const send: Promise<void> = this.publish(alerts, dead, onward, changes).then(
       () => {
         if (held) held.done = true;
         if (entry) entry.done = true;
@@ -637,11 +689,29 @@ export class Pipeline {
     }
   }
 
+  /** The sub-topology's state changes as changelog messages, on the partition of the record behind each. */
+  private changelogMessages(sub: SubTopology): { topic: string; messages: Message[] }[] {
+    const changes = sub.takeChanges();
+    if (changes.length === 0) return [];
+    const partitions = this.sourcePartitions.get(sub.role) ?? 1;
+    const byTopic = new Map<string, Message[]>();
+    for (const change of changes) {
+      const topic = changelogTopic(this.config.kafka.groupId, change.store);
+      const message = changeMessage(change.key, change.value, partitions);
+      if (change.partition !== undefined) message.partition = change.partition;
+      const list = byTopic.get(topic) ?? [];
+      list.push(message);
+      byTopic.set(topic, list);
+    }
+    return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+  }
+
   /** Alerts, dead letters and repartition records, sent and acknowledged (acks = all). */
   private async publish(
     alerts: MailboxAccessAlert[],
     dead: Message[],
     repartition: Message[],
+    changes: { topic: string; messages: Message[] }[] = [],
   ): Promise<void> {
     const sends: Promise<unknown>[] = [];
     for (const rule of RULES) {
@@ -654,6 +724,9 @@ export class Pipeline {
     if (repartition.length > 0 && this.repartition)
       sends.push(this.producer.send({ topic: this.repartition.topic, acks: -1, messages: repartition }));
     await Promise.all(sends);
+    // State changes only after the alerts of the same records: a stored change whose alert was lost
+    // would silence it for good after a restart.
+    if (changes.length > 0) await this.producer.sendBatch({ acks: -1, topicMessages: changes });
     this.metrics.repartitionProduced.inc(repartition.filter((m) => m.key !== null).length);
     for (const alert of alerts) {
       this.metrics.alerts.inc({ rule: alert.rule });
@@ -835,6 +908,21 @@ export class Pipeline {
       ),
       'stream times restored from the committed offsets',
     );
+    // State stores: the changelog partitions of the assigned partitions (all of them for a global store),
+    // fed to the core before any record.
+    for (const sub of subs) {
+      for (const store of sub.stores) {
+        const partitions = store.global
+          ? Array.from({ length: this.sourcePartitions.get(sub.role) ?? 1 }, (_, p) => p)
+          : sub.partitions;
+        const topic = changelogTopic(this.config.kafka.groupId, store.name);
+        const state = await readChangelog(this.kafka, this.admin, topic, partitions);
+        if (generation !== this.generation) return;
+        for (const [key, value] of state)
+          sub.core.input.next({ kind: 'restore', store: store.name, key, value });
+        this.logger.info({ store: store.name, partitions, keys: state.size }, 'state store restored');
+      }
+    }
   }
 
   private healthSource() {

@@ -14,6 +14,8 @@ import { Subject, type Subscription } from 'rxjs';
 import type { DetectionConfig } from '../config/types.js';
 import { detect } from '../detect/detect.js';
 import { EventOrder } from '../detect/event-order.js';
+import { BLIND_STORE } from '../detect/bulk-mail-access.js';
+import { LEARNING_STORE, SEEN_STORE } from '../detect/first-app-access.js';
 import type { CoreInput, CoreOutput, CoreStats } from '../detect/types.js';
 import { OffsetTracker, type CommitPoint } from '../kafka/offset-tracker.js';
 import { PartitionWatermarks } from '../kafka/watermarks.js';
@@ -31,6 +33,28 @@ export const RULE_ROLE: Record<keyof DetectionConfig['rules'], Role> = {
   firstAppAccess: 'actor',
 };
 
+/**
+ * The state stores behind each rule (changelog topics `<groupId>-<store>-changelog`). A `global` store is
+ * tenant-wide (the start of first_app_access's learning): every instance restores all its partitions.
+ */
+export const RULE_STORES: Partial<
+  Record<keyof DetectionConfig['rules'], { name: string; global: boolean }[]>
+> = {
+  firstAppAccess: [
+    { name: SEEN_STORE, global: false },
+    { name: LEARNING_STORE, global: true },
+  ],
+  bulkMailAccess: [{ name: BLIND_STORE, global: false }],
+};
+
+/** A state change of the core, with the source partition of the record that caused it (if any). */
+export interface Change {
+  store: string;
+  key: string;
+  value: number | null;
+  partition: number | undefined;
+}
+
 /** Whether any enabled rule needs the actor side (and so the repartition topic). */
 export function needsActorSide(detection: DetectionConfig): boolean {
   return Object.entries(detection.rules).some(
@@ -42,6 +66,7 @@ interface Core {
   input: Subject<CoreInput>;
   subscription: Subscription;
   alerts: MailboxAccessAlert[];
+  changes: Change[];
   checkpoint: { watermark: number; neededFrom: number; stats: CoreStats } | undefined;
   reported: CoreStats | undefined;
 }
@@ -73,6 +98,10 @@ export class SubTopology {
   /** Actor role: per repartition partition, records waiting for every mailbox partition to pass them. */
   readonly orders = new Map<number, EventOrder>();
   private readonly detection: DetectionConfig;
+  /** The stores of this side's enabled rules. */
+  readonly stores: { name: string; global: boolean }[];
+  /** The source partition of the record being fed, so its state changes go to that changelog partition. */
+  feeding: number | undefined;
   /** The shortest window of any rule: an episode that closed ended before watermark − its rule's T. */
   private readonly shortestWindowMs: number;
 
@@ -97,6 +126,9 @@ export class SubTopology {
       ]),
     ) as unknown as DetectionConfig['rules'];
     this.detection = { ...detection, rules };
+    this.stores = Object.entries(rules).flatMap(([name, rule]) =>
+      rule.enabled ? (RULE_STORES[name as keyof DetectionConfig['rules']] ?? []) : [],
+    );
     this.watermarks = new PartitionWatermarks(detection.allowedLatenessMs, idleMs);
     this.shortestWindowMs = Math.min(
       ...Object.values(detection.rules).map((rule) =>
@@ -138,6 +170,11 @@ export class SubTopology {
   /** Alerts gathered since the last call. */
   takeAlerts(): MailboxAccessAlert[] {
     return this.core.alerts.splice(0);
+  }
+
+  /** State changes gathered since the last call. */
+  takeChanges(): Change[] {
+    return this.core.changes.splice(0);
   }
 
   /** Holds every partition's commit at the earliest record these alerts were built from, until `done`. */
@@ -214,12 +251,20 @@ export class SubTopology {
       input: new Subject<CoreInput>(),
       subscription: undefined as unknown as Subscription,
       alerts: [],
+      changes: [],
       checkpoint: undefined,
       reported: undefined,
     };
     core.subscription = core.input.pipe(detect(this.detection, { watermarks: 'external' })).subscribe({
       next: (output: CoreOutput) => {
         if (output.kind === 'alert') core.alerts.push(output.alert);
+        else if (output.kind === 'state')
+          core.changes.push({
+            store: output.store,
+            key: output.key,
+            value: output.value,
+            partition: this.feeding,
+          });
         else if (output.kind === 'checkpoint') {
           core.checkpoint = {
             watermark: output.watermark,

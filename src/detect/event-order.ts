@@ -40,9 +40,8 @@ export class EventOrder {
     return false;
   }
 
-  /** The records now complete, in (event time, id) order. */
-  release(): ExchangeMailboxActivity[] {
-    const upTo = this.complete();
+  /** The records now complete (or complete up to `upTo`, when given), in (event time, id) order. */
+  release(upTo = this.complete()): ExchangeMailboxActivity[] {
     if (this.buffer.length === 0 || upTo === Number.NEGATIVE_INFINITY) return [];
     this.buffer.sort(byTimeThenId);
     let n = 0;
@@ -66,6 +65,6 @@ export class EventOrder {
   }
 }
 
-function byTimeThenId(a: ExchangeMailboxActivity, b: ExchangeMailboxActivity): number {
+export function byTimeThenId(a: ExchangeMailboxActivity, b: ExchangeMailboxActivity): number {
   return a.creation_time - b.creation_time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -49,12 +49,15 @@ export class PartitionWatermarks {
     return true;
   }
 
-  /** A batch of the partition was processed; `caughtUp` when it reached the partition's high watermark. */
-  fetched(partition: number, caughtUp: boolean, now: number): void {
+  /**
+   * A batch of the partition was processed; `caughtUp` when it reached the partition's high watermark.
+   * `records` false: the batch held no records (only progress markers), which is silence, not activity.
+   */
+  fetched(partition: number, caughtUp: boolean, now: number, records = true): void {
     const state = this.partitions.get(partition);
     if (state === undefined) return;
     state.caughtUp = caughtUp;
-    state.lastActive = now;
+    if (records) state.lastActive = now;
   }
 
   /** The partition has nothing more to read (found at assignment). */

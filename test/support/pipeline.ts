@@ -4,6 +4,9 @@ import { createServer } from 'node:net';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { AvroCodec } from '../../src/kafka/avro-codec.js';
 import { AvroTopicWriter } from '../../src/kafka/avro-producer.js';
+import { BLIND_STORE } from '../../src/detect/bulk-mail-access.js';
+import { LEARNING_STORE, SEEN_STORE } from '../../src/detect/first-app-access.js';
+import { changelogTopic } from '../../src/kafka/changelog.js';
 import { repartitionTopic } from '../../src/kafka/repartition.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
@@ -39,7 +42,13 @@ export function uniqueTopics(): Topics {
 
 /** Every topic a test's pipeline uses, the internal repartition topic included. */
 export function allTopics(t: Topics): string[] {
-  return [t.activity, t.deadLetter, ...Object.values(t.alerts), repartitionTopic(t.groupId)];
+  return [
+    t.activity,
+    t.deadLetter,
+    ...Object.values(t.alerts),
+    repartitionTopic(t.groupId),
+    ...[SEEN_STORE, LEARNING_STORE, BLIND_STORE].map((store) => changelogTopic(t.groupId, store)),
+  ];
 }
 
 export function pipelineEnv(stack: Stack, topics: Topics, port: number, extra: Record<string, string> = {}) {
@@ -52,6 +61,9 @@ export function pipelineEnv(stack: Stack, topics: Topics, port: number, extra: R
     MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST: topics.alerts.non_owner_burst,
     MAILBOX_RADAR_TOPICS__ALERTS__CROSS_DOMAIN_BURST: topics.alerts.cross_domain_burst,
     MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP: topics.alerts.mailbox_sweep,
+    MAILBOX_RADAR_TOPICS__ALERTS__APP_MAILBOX_SWEEP: topics.alerts.app_mailbox_sweep,
+    MAILBOX_RADAR_TOPICS__ALERTS__BULK_MAIL_ACCESS: topics.alerts.bulk_mail_access,
+    MAILBOX_RADAR_TOPICS__ALERTS__FIRST_APP_ACCESS: topics.alerts.first_app_access,
     MAILBOX_RADAR_KAFKA__GROUP_ID: topics.groupId,
     MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS: '3',
     MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
