@@ -12,7 +12,7 @@ import { RULES } from '../model/alert.js';
 import { toManagementApi } from '../simulate/management-api.js';
 import { pace } from '../simulate/pacer.js';
 import { Simulation, Tally, buildManifest } from '../simulate/simulation.js';
-import { ORGANIZATION_DOMAINS } from '../simulate/tenant.js';
+import { BACKUP_APP_ID, ORGANIZATION_DOMAINS } from '../simulate/tenant.js';
 import { Progress, formatCount, perSecond } from './progress.js';
 import {
   configOption,
@@ -99,6 +99,7 @@ export async function simulate(options: SimulateOptions, io: SimulateIo): Promis
   const config = loadToolConfig(options.config, io.env);
   const plan = readOptions(options);
   warnAboutDomains(config, io.stderr);
+  warnAboutBackupApp(config, io.stderr);
   return options.output !== undefined
     ? toNdjson(plan, options.output, options, io)
     : toKafka(config, plan, options, io);
@@ -160,6 +161,17 @@ function warnAboutDomains(config: Config, stderr: NodeJS.WritableStream): void {
         `with this configuration counts the simulated tenant's access between them as cross-domain. Set ` +
         `MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS='[[${ORGANIZATION_DOMAINS.join(', ')}]]' (or the config file) for the pipeline.\n`,
     );
+}
+
+/** The simulated backup app reads every mailbox: a pipeline that does not allow-list it alerts on it. */
+function warnAboutBackupApp(config: Config, stderr: NodeJS.WritableStream): void {
+  if (config.detection.allowlist.apps.some((app) => app.trim().toLowerCase() === BACKUP_APP_ID)) return;
+  stderr.write(
+    `simulate: note: detection.allowlist.apps does not hold the simulated backup app ${BACKUP_APP_ID}, which ` +
+      `synchronises every mailbox; a pipeline with this configuration alerts on it (app_mailbox_sweep, ` +
+      `bulk_mail_access, first_app_access). Set MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS='[${BACKUP_APP_ID}]' ` +
+      `(or the config file) for the pipeline.\n`,
+  );
 }
 
 async function toKafka(

@@ -170,9 +170,11 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
   return reportManifest(manifest, seen, io);
 }
 
+/** Every rule's alert topic, the app rules' included. */
 export function alertTopics(config: Config): string[] {
-  const { nonOwnerBurst, crossDomainBurst, mailboxSweep } = config.topics.alerts;
-  return [nonOwnerBurst, crossDomainBurst, mailboxSweep];
+  const { nonOwnerBurst, crossDomainBurst, mailboxSweep, appMailboxSweep, bulkMailAccess, firstAppAccess } =
+    config.topics.alerts;
+  return [nonOwnerBurst, crossDomainBurst, mailboxSweep, appMailboxSweep, bulkMailAccess, firstAppAccess];
 }
 
 async function disconnect(consumer: Consumer): Promise<void> {

@@ -1,8 +1,8 @@
 import { LogonType, type ExchangeMailboxActivity } from '../model/activity.js';
 import type { RuleName } from '../model/alert.js';
-import { accessRecord } from './records.js';
+import { MAILBOX_FOLDERS, accessRecord, appRecord } from './records.js';
 import type { Random } from './random.js';
-import { outsider, type Person, type Tenant } from './tenant.js';
+import { newApp, outsider, type App, type Person, type Tenant } from './tenant.js';
 
 /**
  * The attacks `simulate` injects, one shape per rule, each built to fire its own rule and no other under
@@ -16,22 +16,44 @@ import { outsider, type Person, type Tenant } from './tenant.js';
  * - mailbox_sweep: one internal actor reads 12–15 distinct mailboxes, 1–2 reads each, within 4 min (at
  *   most 2 reads per mailbox: no burst; same organization: not cross-domain).
  *
- * Every attack has its own actor, drawn from people who do nothing else but read their own mail, so no
- * background record adds to an attack's counts and no two attacks share a key. When the simulated span
- * is shorter than an attack, the attack is squeezed into the span (it still fires: the windows are upper
- * bounds).
+ * The app rules (app_mailbox_sweep more than 5 mailboxes within 10 min, bulk_mail_access 10 Sync folders
+ * within 60 min, first_app_access an app not seen within 14 days), each an app-only access
+ * (`appRecord`: UserType Application, LogonType 0, UserId the mailbox owner):
+ *
+ * - app_mailbox_sweep: an app the tenant knows (a compromised one: Midnight Blizzard abused an existing
+ *   OAuth app) reads 8–12 distinct mailboxes over EWS, 1–2 Bind reads each, within 4 min (known: no
+ *   first_app_access; Bind: no bulk_mail_access);
+ * - bulk_mail_access: a known app synchronises 11–14 distinct folders of one mailbox in one session, 1–2
+ *   folders a record, within 10 min (one mailbox: no app sweep);
+ * - first_app_access: an app never seen before reads one executive's mailbox 2–4 times within 3 min
+ *   (Storm-0558; one mailbox, Bind).
+ *
+ * The known apps are known from the simulation's history (simulation.ts): reads dated before the run.
+ *
+ * Every attack has its own actor, drawn from people who do nothing else but read their own mail (or an
+ * app of its own), so no background record adds to an attack's counts and no two attacks share a key.
+ * When the simulated span is shorter than an attack, the attack is squeezed into the span (it still
+ * fires: the windows are upper bounds).
  */
 
 export const ATTACK_SHAPES = {
   non_owner_burst: { reads: [25, 32], spanMs: 150_000 },
   cross_domain_burst: { reads: [8, 8], spanMs: 240_000 },
   mailbox_sweep: { mailboxes: [12, 15], readsPerMailbox: [1, 2], spanMs: 240_000 },
+  app_mailbox_sweep: { mailboxes: [8, 12], readsPerMailbox: [1, 2], spanMs: 240_000 },
+  bulk_mail_access: { folders: [11, 14], foldersPerRecord: [1, 2], spanMs: 600_000 },
+  first_app_access: { reads: [2, 4], spanMs: 180_000 },
 } as const;
 
 export interface Attack {
   rule: RuleName;
-  actor: Person;
-  /** The mailbox read (per-mailbox rules) or null (mailbox_sweep). */
+  /** The person acting (the user rules), or null. */
+  actor: Person | null;
+  /** The app acting (the app rules), or null. */
+  app: App | null;
+  /** The actor as the alert names it: the person's UPN, or the app's id. */
+  actorId: string;
+  /** The mailbox read (per-mailbox rules) or null (the sweeps). */
   mailbox: Person | null;
   mailboxes: readonly Person[];
   records: readonly ExchangeMailboxActivity[];
@@ -64,8 +86,16 @@ export function planAttacks(random: Random, tenant: Tenant, options: AttackPlanO
     outsiders.add(actor.upn.toLowerCase());
     attacks.push(crossDomainBurst(random, tenant, options, actor));
     attacks.push(mailboxSweep(random, tenant, options, insiders[2 * i + 1]!));
+    attacks.push(appMailboxSweep(random, tenant, options));
+    attacks.push(bulkMailAccess(random, tenant, options));
+    attacks.push(firstAppAccess(random, tenant, options));
   }
   return attacks;
+}
+
+/** The apps of these attacks that the tenant knew before the run: all but the new ones of first_app_access. */
+export function knownApps(attacks: readonly Attack[]): App[] {
+  return attacks.flatMap((a) => (a.app !== null && a.rule !== 'first_app_access' ? [a.app] : []));
 }
 
 function nonOwnerBurst(random: Random, tenant: Tenant, options: AttackPlanOptions, actor: Person): Attack {
@@ -83,7 +113,15 @@ function nonOwnerBurst(random: Random, tenant: Tenant, options: AttackPlanOption
       externalAccess: false,
     }),
   );
-  return { rule: 'non_owner_burst', actor, mailbox, mailboxes: [mailbox], records };
+  return {
+    rule: 'non_owner_burst',
+    actor,
+    app: null,
+    actorId: actor.upn,
+    mailbox,
+    mailboxes: [mailbox],
+    records,
+  };
 }
 
 function crossDomainBurst(random: Random, tenant: Tenant, options: AttackPlanOptions, actor: Person): Attack {
@@ -101,7 +139,15 @@ function crossDomainBurst(random: Random, tenant: Tenant, options: AttackPlanOpt
       externalAccess: true,
     }),
   );
-  return { rule: 'cross_domain_burst', actor, mailbox, mailboxes: [mailbox], records };
+  return {
+    rule: 'cross_domain_burst',
+    actor,
+    app: null,
+    actorId: actor.upn,
+    mailbox,
+    mailboxes: [mailbox],
+    records,
+  };
 }
 
 function mailboxSweep(random: Random, tenant: Tenant, options: AttackPlanOptions, actor: Person): Attack {
@@ -123,7 +169,94 @@ function mailboxSweep(random: Random, tenant: Tenant, options: AttackPlanOptions
       externalAccess: false,
     }),
   );
-  return { rule: 'mailbox_sweep', actor, mailbox: null, mailboxes, records };
+  return { rule: 'mailbox_sweep', actor, app: null, actorId: actor.upn, mailbox: null, mailboxes, records };
+}
+
+function appMailboxSweep(random: Random, tenant: Tenant, options: AttackPlanOptions): Attack {
+  const shape = ATTACK_SHAPES.app_mailbox_sweep;
+  const app = newApp(random, 'Legacy Test App', 'ews');
+  const mailboxes = random.sample(tenant.users, random.int(...shape.mailboxes));
+  const owners = mailboxes.flatMap((m) => (random.int(...shape.readsPerMailbox) === 2 ? [m, m] : [m]));
+  const order = random.sample(owners, owners.length);
+  const times = timesWithin(random, options, shape.spanMs, order.length);
+  const records = times.map((time, i) =>
+    appRecord(random, tenant, {
+      id: options.nextId(),
+      time,
+      app,
+      owner: order[i]!,
+      accessType: 'Bind',
+      folders: [random.pick(MAILBOX_FOLDERS)],
+      operationCount: random.int(1, 20),
+      sessionId: random.uuid(),
+    }),
+  );
+  return { rule: 'app_mailbox_sweep', actor: null, app, actorId: app.id, mailbox: null, mailboxes, records };
+}
+
+function bulkMailAccess(random: Random, tenant: Tenant, options: AttackPlanOptions): Attack {
+  const shape = ATTACK_SHAPES.bulk_mail_access;
+  const app = newApp(random, 'Mail Export Tool', random.chance(0.5) ? 'graph' : 'ews');
+  const mailbox = random.pick(tenant.users);
+  const folders = random.sample(MAILBOX_FOLDERS, random.int(...shape.folders));
+  const batches: string[][] = [];
+  for (let at = 0; at < folders.length;) {
+    const size = random.int(...shape.foldersPerRecord);
+    batches.push(folders.slice(at, at + size));
+    at += size;
+  }
+  const sessionId = random.uuid();
+  const times = timesWithin(random, options, shape.spanMs, batches.length);
+  const records = times.map((time, i) =>
+    appRecord(random, tenant, {
+      id: options.nextId(),
+      time,
+      app,
+      owner: mailbox,
+      accessType: 'Sync',
+      folders: batches[i]!,
+      operationCount: random.int(1, 30),
+      sessionId,
+    }),
+  );
+  return {
+    rule: 'bulk_mail_access',
+    actor: null,
+    app,
+    actorId: app.id,
+    mailbox,
+    mailboxes: [mailbox],
+    records,
+  };
+}
+
+function firstAppAccess(random: Random, tenant: Tenant, options: AttackPlanOptions): Attack {
+  const shape = ATTACK_SHAPES.first_app_access;
+  const app = newApp(random, 'Unknown App', 'graph');
+  const mailbox = random.pick(tenant.executives);
+  const sessionId = random.uuid();
+  const times = timesWithin(random, options, shape.spanMs, random.int(...shape.reads));
+  const records = times.map((time) =>
+    appRecord(random, tenant, {
+      id: options.nextId(),
+      time,
+      app,
+      owner: mailbox,
+      accessType: 'Bind',
+      folders: [random.pick(['\\Inbox', '\\Sent Items', '\\Inbox\\Board'])],
+      operationCount: random.int(1, 10),
+      sessionId,
+    }),
+  );
+  return {
+    rule: 'first_app_access',
+    actor: null,
+    app,
+    actorId: app.id,
+    mailbox,
+    mailboxes: [mailbox],
+    records,
+  };
 }
 
 function victim(random: Random, tenant: Tenant, actor: Person): Person {

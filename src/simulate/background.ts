@@ -1,8 +1,10 @@
 import { LogonType, type ExchangeMailboxActivity } from '../model/activity.js';
 import {
   DELEGATE_OPERATIONS,
+  MAILBOX_FOLDERS,
   OWNER_OPERATIONS,
   accessRecord,
+  appRecord,
   systemRecord,
   transportRecord,
 } from './records.js';
@@ -12,15 +14,29 @@ import type { Person, Tenant } from './tenant.js';
 /**
  * The tenant's everyday traffic: owners in their own mail (the bulk), Exchange's SYSTEM and Transport
  * noise, and a little legitimate non-owner access — assistants in their executives' mailboxes, helpdesk
- * admins opening a mailbox, fabrikam.com partners in the mailboxes delegated to them.
+ * admins opening a mailbox, fabrikam.com partners in the mailboxes delegated to them — and a little app
+ * traffic: the line-of-business apps reading their one to three mailboxes (Bind: fewer mailboxes than
+ * app_mailbox_sweep counts, never a Sync or a large operation count, and known from the simulation's
+ * history, so neither bulk_mail_access nor first_app_access), and the backup app synchronising every
+ * mailbox in turn, which would sweep and download if it were not allow-listed (BACKUP_APP_ID).
  *
  * The legitimate non-owner access runs at fixed per-person rates in event time (independent of the
  * overall rate) and under hard caps, so it stays far below every rule's default threshold whatever
  * `--rate` is: a draw that would break a cap becomes an owner record instead.
  */
 
-export type BackgroundKind = 'owner' | 'system' | 'transport' | 'assistant' | 'helpdesk' | 'partner';
-export const BACKGROUND_KINDS = ['owner', 'system', 'transport', 'assistant', 'helpdesk', 'partner'] as const;
+export type BackgroundKind =
+  'owner' | 'system' | 'transport' | 'assistant' | 'helpdesk' | 'partner' | 'app' | 'backup';
+export const BACKGROUND_KINDS = [
+  'owner',
+  'system',
+  'transport',
+  'assistant',
+  'helpdesk',
+  'partner',
+  'app',
+  'backup',
+] as const;
 
 const MINUTE = 60_000;
 
@@ -40,8 +56,14 @@ export const BENIGN_LIMITS = {
   partnerPerActor: { max: 2, windowMs: 10 * MINUTE },
 } as const;
 
-/** Mean time between legitimate non-owner reads per person (event time). */
-const MEAN_GAP_MS = { assistant: 90_000, helpdesk: 120_000, partner: 10 * MINUTE } as const;
+/** Mean time between legitimate non-owner reads per person or app (event time). */
+const MEAN_GAP_MS = {
+  assistant: 90_000,
+  helpdesk: 120_000,
+  partner: 10 * MINUTE,
+  app: 5 * MINUTE,
+  backup: 20_000,
+} as const;
 
 /** Shares of the traffic that scale with the rate. */
 const SYSTEM_SHARE = 0.05;
@@ -54,7 +76,16 @@ export interface BackgroundRecord {
 
 export class Background {
   private readonly assistantPairs: { actor: Person; owner: Person }[];
-  private readonly share: { assistant: number; helpdesk: number; partner: number };
+  private readonly share: {
+    assistant: number;
+    helpdesk: number;
+    partner: number;
+    app: number;
+    backup: number;
+  };
+  /** The backup app's place in its round of the mailboxes, and its session for the current mailbox. */
+  private backupAt = 0;
+  private backupSession = '';
   private readonly perPair = new SlidingCounts();
   private readonly helpdeskMailboxes = new DistinctWithin();
   /** The mailbox each helpdesk admin has open (a ticket), and since when. */
@@ -74,6 +105,8 @@ export class Background {
       assistant: perSecond(tenant.assistants.length, MEAN_GAP_MS.assistant),
       helpdesk: perSecond(tenant.helpdesk.length, MEAN_GAP_MS.helpdesk),
       partner: perSecond(tenant.partners.length, MEAN_GAP_MS.partner),
+      app: perSecond(tenant.apps.length, MEAN_GAP_MS.app),
+      backup: perSecond(1, MEAN_GAP_MS.backup),
     };
   }
 
@@ -91,7 +124,50 @@ export class Background {
     if (roll < edge) return this.helpdesk(id, time) ?? this.owner(id, time);
     edge += this.share.partner;
     if (roll < edge) return this.partner(id, time) ?? this.owner(id, time);
+    edge += this.share.app;
+    if (roll < edge) return this.app(id, time);
+    edge += this.share.backup;
+    if (roll < edge) return this.backup(id, time);
     return this.owner(id, time);
+  }
+
+  private app(id: string, time: number): BackgroundRecord {
+    const { app, mailboxes } = this.random.pick(this.tenant.apps);
+    return {
+      kind: 'app',
+      record: appRecord(this.random, this.tenant, {
+        id,
+        time,
+        app,
+        owner: this.random.pick(mailboxes),
+        accessType: 'Bind',
+        folders: [this.random.pick(MAILBOX_FOLDERS)],
+        operationCount: this.random.int(1, 5),
+        sessionId: this.random.uuid(),
+      }),
+    };
+  }
+
+  private backup(id: string, time: number): BackgroundRecord {
+    const users = this.tenant.users;
+    // Three folders of a mailbox per record, then the next mailbox (a session of its own).
+    if (this.backupAt % 3 === 0) this.backupSession = this.random.uuid();
+    const owner = users[Math.floor(this.backupAt / 3) % users.length]!;
+    const folders = MAILBOX_FOLDERS.slice((this.backupAt % 3) * 5, (this.backupAt % 3) * 5 + 5);
+    this.backupAt++;
+    return {
+      kind: 'backup',
+      record: appRecord(this.random, this.tenant, {
+        id,
+        time,
+        app: this.tenant.backup,
+        owner,
+        accessType: 'Sync',
+        folders,
+        operationCount: this.random.int(1, 60),
+        sessionId: this.backupSession,
+      }),
+    };
   }
 
   private anyone(): Person {

@@ -3,7 +3,7 @@ import type { Manifest, ManifestAttack } from './simulation.js';
 
 /**
  * Injected versus detected: matches alerts to the attacks of a simulation manifest by rule and key (the
- * actor, and for the per-mailbox rules the mailbox), case-insensitively. An attack is detected when at
+ * actor — a person's UPN or an app's id — and, but for the sweeps, the mailbox), case-insensitively. An attack is detected when at
  * least one alert matches it; an alert that matches no attack is unexpected (noise that fired, or an
  * attack that fired a rule it should not have).
  */
@@ -64,7 +64,7 @@ export function allDetected(comparison: Comparison): boolean {
 
 function matches(attack: ManifestAttack, alert: AlertKey): boolean {
   if (!same(attack.key.actor_user_id, alert.actor_user_id)) return false;
-  if (attack.rule === 'mailbox_sweep') return true;
+  if (attack.rule === 'mailbox_sweep' || attack.rule === 'app_mailbox_sweep') return true;
   if (attack.key.mailbox_guid !== null && alert.mailbox_guid !== null)
     return same(attack.key.mailbox_guid, alert.mailbox_guid);
   return same(attack.key.mailbox_owner_upn, alert.mailbox_owner_upn);

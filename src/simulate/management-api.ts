@@ -37,7 +37,27 @@ export function toManagementApi(record: ExchangeMailboxActivity): Record<string,
     MailboxOwnerUPN: record.mailbox_owner_upn,
     OrganizationName: record.organization_name,
     OriginatingServer: record.originating_server,
+    // Schema version 2's app fields, in the API's shapes (docs/detection.md "App access").
+    AppId: record.app_id ?? null,
+    ClientAppId: record.client_app_id ?? null,
+    OperationCount: record.operation_count ?? null,
+    SessionId: record.session_id ?? null,
   };
+  // Optional in the type (records of version 1 readers lack them): undefined counts as null.
+  const context: Record<string, unknown> = {
+    APIId: record.api_id ?? null,
+    UniqueTokenId: record.unique_token_id ?? null,
+  };
+  for (const key of Object.keys(context)) if (context[key] === null) delete context[key];
+  if (Object.keys(context).length > 0) out.AppAccessContext = context;
+  const properties: { Name: string; Value: string }[] = [];
+  const accessType = record.mail_access_type ?? null;
+  if (accessType !== null) properties.push({ Name: 'MailAccessType', Value: accessType });
+  const throttled = record.is_throttled ?? null;
+  if (throttled !== null) properties.push({ Name: 'IsThrottled', Value: throttled ? 'True' : 'False' });
+  if (properties.length > 0) out.OperationProperties = properties;
+  const folders = record.folder_paths ?? null;
+  if (folders !== null) out.Folders = folders.map((path) => ({ Path: path }));
   for (const key of Object.keys(out)) if (out[key] === null) delete out[key];
   return out;
 }

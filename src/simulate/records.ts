@@ -1,10 +1,10 @@
 import { LogonType, RecordType, UserType, type ExchangeMailboxActivity } from '../model/activity.js';
 import type { Random } from './random.js';
-import type { Device, Person, Tenant } from './tenant.js';
+import { GRAPH_APP_ID, type App, type Device, type Person, type Tenant } from './tenant.js';
 
 /**
  * Builds audit records the way Exchange Online writes them for the simulated tenant: one function per
- * kind of access (owner, delegate or admin, SYSTEM, Transport). Pure.
+ * kind of access (owner, delegate or admin, SYSTEM, Transport, an app). Pure.
  */
 
 /** Audit record types of the operations the simulation uses. */
@@ -196,6 +196,89 @@ export function transportRecord(
     ...NO_APP_FIELDS,
   };
 }
+
+export interface AppAccess {
+  id: string;
+  time: number;
+  app: App;
+  owner: Person;
+  /** MailAccessType: Bind (items read) or Sync (folders downloaded). */
+  accessType: 'Bind' | 'Sync';
+  folders: readonly string[];
+  operationCount: number;
+  sessionId: string;
+}
+
+/**
+ * An app-only read (docs/detection.md "App access"): MailItemsAccessed with the mailbox owner's UserId and
+ * SID and LogonType 0, UserType Application, UserKey the app's id; through Graph AppId is Graph's and
+ * ClientAppId the app, through EWS AppId is the app.
+ */
+export function appRecord(random: Random, tenant: Tenant, access: AppAccess): ExchangeMailboxActivity {
+  const { app, owner } = access;
+  const device = app.device;
+  const graph = app.via === 'graph';
+  return {
+    id: access.id,
+    record_type: RecordType.ExchangeItemAggregated,
+    creation_time: access.time,
+    operation: 'MailItemsAccessed',
+    organization_id: tenant.organizationId,
+    user_type: UserType.Application,
+    user_key: app.id,
+    workload: 'Exchange',
+    result_status: 'Succeeded',
+    object_id: null,
+    user_id: owner.upn,
+    client_ip: device.clientIp,
+    scope: 'online',
+    logon_type: LogonType.Owner,
+    internal_logon_type: LogonType.Owner,
+    mailbox_guid: owner.mailboxGuid,
+    mailbox_owner_upn: owner.upn,
+    mailbox_owner_sid: owner.sid,
+    mailbox_owner_master_account_sid: null,
+    logon_user_sid: owner.sid,
+    logon_user_display_name: owner.displayName,
+    external_access: false,
+    originating_server: owner.originatingServer,
+    organization_name: tenant.organizationName,
+    client_info_string: device.clientInfoString,
+    client_ip_address: device.clientIpAddress,
+    client_machine_name: null,
+    client_process_name: null,
+    client_version: null,
+    app_id: graph ? GRAPH_APP_ID : app.id,
+    client_app_id: graph ? app.id : null,
+    api_id: null,
+    mail_access_type: access.accessType,
+    is_throttled: false,
+    operation_count: access.operationCount,
+    session_id: access.sessionId,
+    folder_paths: [...access.folders],
+    unique_token_id: random.hex(22),
+  };
+}
+
+/** Folders of a mailbox, as Folders[].Path writes them. */
+export const MAILBOX_FOLDERS = [
+  '\\Inbox',
+  '\\Sent Items',
+  '\\Drafts',
+  '\\Deleted Items',
+  '\\Archive',
+  '\\Junk Email',
+  '\\Calendar',
+  '\\Contacts',
+  '\\Notes',
+  '\\Tasks',
+  '\\Inbox\\Finance',
+  '\\Inbox\\Legal',
+  '\\Inbox\\Board',
+  '\\Inbox\\HR',
+  '\\Inbox\\Projects',
+  '\\Outbox',
+] as const;
 
 /** Schema version 2's app-access fields, absent (null) on the simulated user traffic. */
 const NO_APP_FIELDS = {

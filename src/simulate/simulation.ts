@@ -1,19 +1,45 @@
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { RULES, type RuleName } from '../model/alert.js';
-import { planAttacks, type Attack } from './attacks.js';
+import { knownApps, planAttacks, type Attack } from './attacks.js';
 import { BACKGROUND_KINDS, Background, type BackgroundKind } from './background.js';
+import { MAILBOX_FOLDERS, appRecord } from './records.js';
 import { Random } from './random.js';
-import { ORGANIZATION_DOMAINS, PARTNER_DOMAIN, TENANT_DEFAULTS, buildTenant, type Tenant } from './tenant.js';
+import {
+  ORGANIZATION_DOMAINS,
+  PARTNER_DOMAIN,
+  TENANT_DEFAULTS,
+  buildTenant,
+  type App,
+  type Person,
+  type Tenant,
+} from './tenant.js';
 
 /**
- * One simulated run: a tenant, a timeline of `count` records (or `rate` × duration) with injected
- * attacks, and re-deliveries of some records. Iterating it yields records in delivery order; the
- * record's creation_time is its place on the simulation clock (`start` + offset). Iterating twice yields
- * the same records: every draw comes from generators seeded from `seed`. Pure: no I/O, no clock.
+ * One simulated run: a tenant, its apps' history, a timeline of `count` records (or `rate` × duration)
+ * with injected attacks, and re-deliveries of some records. Iterating it yields records in delivery
+ * order; the record's creation_time is its place on the simulation clock (`start` + offset). Iterating
+ * twice yields the same records: every draw comes from generators seeded from `seed`. Pure: no I/O, no
+ * clock.
+ *
+ * **History.** first_app_access learns for 14 days (`learnFor`) from the first app access it sees, and
+ * calls an app new when it was not seen within 14 days (`lookback`). A simulated run lasts minutes, so
+ * without a past every app would fall in the learning period and the new app of a first_app_access
+ * attack would never fire. Rather than a shorter learning period in every configuration that reads
+ * simulated traffic (the demo's, the tests', a user's), the run starts with the tenant's history under the
+ * default configuration: every app the tenant knows (its line-of-business apps and the compromised apps
+ * of the other app attacks) reads one mailbox 14 days and 1 hour before `start` — learning starts there
+ * and ends 1 hour before `start` — and again 1 day before `start`, so each is seen within the lookback
+ * for any run shorter than 13 days. These records come first, dated in the past; the pacer delivers them
+ * at once. The backup app needs no history: allow-listed, it never reaches the rules.
  */
 
-export type RecordKind = BackgroundKind | 'attack';
-export const RECORD_KINDS = [...BACKGROUND_KINDS, 'attack'] as const;
+export type RecordKind = BackgroundKind | 'history' | 'attack';
+export const RECORD_KINDS = [...BACKGROUND_KINDS, 'history', 'attack'] as const;
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+/** The history's two reads per known app, before `start` (see above). */
+export const HISTORY_OFFSETS_MS = [14 * DAY + HOUR, DAY] as const;
 
 export interface SimulationOptions {
   seed: string;
@@ -52,6 +78,8 @@ export class Simulation implements Iterable<SimulatedRecord> {
   readonly tenant: Tenant;
   readonly attacks: readonly Attack[];
   readonly duplicateShare: number;
+  /** The apps' history, before `start`: delivered first, never twice. */
+  readonly history: readonly SimulatedRecord[];
   private readonly backgroundCount: number;
   private readonly attackRecords: readonly SimulatedRecord[];
 
@@ -95,10 +123,12 @@ export class Simulation implements Iterable<SimulatedRecord> {
         duplicate: false,
       }))
       .sort((a, b) => a.deliverAt - b.deliverAt);
-    this.backgroundCount = count - this.attackRecords.length;
+    this.history = buildHistory(root.fork('history'), this.tenant, this.attacks, start);
+    this.backgroundCount = count - this.attackRecords.length - this.history.length;
     if (this.backgroundCount < 0)
       throw new RangeError(
-        `${count} records cannot hold the ${this.attackRecords.length} records of ${perRule} attack(s) per rule; ask for more records or fewer attacks`,
+        `${count} records cannot hold the ${this.attackRecords.length} records of ${perRule} attack(s) per rule ` +
+          `and the ${this.history.length} of the apps' history; ask for more records or fewer attacks`,
       );
   }
 
@@ -134,6 +164,7 @@ export class Simulation implements Iterable<SimulatedRecord> {
       }
     };
 
+    yield* this.history;
     let a = 0;
     for (let i = 0; i < this.backgroundCount; i++) {
       const time = this.start + Math.floor((i * this.spanMs) / this.backgroundCount);
@@ -147,10 +178,42 @@ export class Simulation implements Iterable<SimulatedRecord> {
   }
 }
 
+/** Two reads of one mailbox by every app the tenant knows, before `start` (see the class comment). */
+function buildHistory(
+  random: Random,
+  tenant: Tenant,
+  attacks: readonly Attack[],
+  start: number,
+): SimulatedRecord[] {
+  const ids = random.fork('ids');
+  const known: { app: App; mailbox: Person }[] = [
+    ...tenant.apps.map(({ app, mailboxes }) => ({ app, mailbox: random.pick(mailboxes) })),
+    ...knownApps(attacks).map((app) => ({ app, mailbox: random.pick(tenant.users) })),
+  ];
+  return HISTORY_OFFSETS_MS.flatMap((offset) =>
+    known.map(({ app, mailbox }, i) => {
+      const record = appRecord(random, tenant, {
+        id: ids.uuid(),
+        time: start - offset + i * 1000,
+        app,
+        owner: mailbox,
+        accessType: 'Bind',
+        folders: [random.pick(MAILBOX_FOLDERS)],
+        operationCount: random.int(1, 5),
+        sessionId: random.uuid(),
+      });
+      return { record, kind: 'history' as const, deliverAt: record.creation_time, duplicate: false };
+    }),
+  );
+}
+
 /** What a run injected, for comparing with the alerts it raised (written by `simulate --manifest`). */
 export interface ManifestAttack {
   rule: RuleName;
-  /** As the alert will carry it: UPNs lower case; mailbox fields null for mailbox_sweep. */
+  /**
+   * As the alert will carry it: UPNs and app ids lower case; mailbox fields null for the sweeps
+   * (mailbox_sweep, app_mailbox_sweep).
+   */
   key: { mailbox_guid: string | null; mailbox_owner_upn: string | null; actor_user_id: string };
   first_event_time: string;
   last_event_time: string;
@@ -217,7 +280,7 @@ export function buildManifest(simulation: Simulation, tally: Tally, complete: bo
       key: {
         mailbox_guid: attack.mailbox?.mailboxGuid ?? null,
         mailbox_owner_upn: attack.mailbox?.upn.toLowerCase() ?? null,
-        actor_user_id: attack.actor.upn.toLowerCase(),
+        actor_user_id: attack.actorId.toLowerCase(),
       },
       first_event_time: new Date(Math.min(...times)).toISOString(),
       last_event_time: new Date(Math.max(...times)).toISOString(),

@@ -11,6 +11,14 @@ import type { Random } from './random.js';
 export const ORGANIZATION_DOMAINS = ['contoso.com', 'contoso.co.uk'] as const;
 export const PARTNER_DOMAIN = 'fabrikam.com';
 
+/**
+ * The tenant's backup app: it reads every mailbox all day (Sync), so it must be in
+ * `detection.allowlist.apps` — fixed, so that a configuration can name it.
+ */
+export const BACKUP_APP_ID = '3f1c2b9e-6d4a-4e8b-9c7d-0a1b2c3d4e5f';
+/** Microsoft Graph's AppId: a record through Graph names the real caller in ClientAppId. */
+export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+
 /** How one device shows up in the audit log (client_ip keeps the log's shapes: port, brackets, IPv6). */
 export interface Device {
   clientIp: string;
@@ -34,6 +42,17 @@ export interface Person {
   devices: readonly Device[];
 }
 
+/**
+ * An OAuth application reading mail with its own identity (app-only): through Microsoft Graph (AppId
+ * Graph's, ClientAppId the app) or EWS (`full_access_as_app`: AppId the app, no ClientAppId).
+ */
+export interface App {
+  id: string;
+  displayName: string;
+  via: 'graph' | 'ews';
+  device: Device;
+}
+
 export interface Delegation {
   actor: Person;
   mailboxes: readonly Person[];
@@ -52,6 +71,10 @@ export interface Tenant {
   partners: readonly Delegation[];
   /** Users that never read another mailbox in the background traffic: the simulation's attackers come from here. */
   regular: readonly Person[];
+  /** Line-of-business apps (not allow-listed), each reading a few mailboxes now and then. */
+  apps: readonly { app: App; mailboxes: readonly Person[] }[];
+  /** The backup app (BACKUP_APP_ID), reading every mailbox in turn. */
+  backup: App;
 }
 
 export interface TenantOptions {
@@ -113,6 +136,13 @@ export function buildTenant(random: Random, options: TenantOptions = TENANT_DEFA
     partners.push({ actor, mailboxes: random.sample(candidates, random.chance(0.3) ? 2 : 1) });
   }
 
+  // Drawn last, so the people of a seed are what they were before apps existed.
+  const apps = ['CRM Connector', 'Invoice Scanner', 'Meeting Room Booking'].map((name) => ({
+    app: newApp(random, name, random.chance(0.5) ? 'graph' : 'ews'),
+    mailboxes: random.sample(regular, random.int(1, 3)),
+  }));
+  const backup = { ...newApp(random, 'Contoso Mail Backup', 'graph'), id: BACKUP_APP_ID };
+
   // Helpdesk people keep their own mailbox; the renamed copies are who acts.
   const byUpn = new Map(helpdesk.map((h) => [h.upn, h]));
   return {
@@ -124,6 +154,27 @@ export function buildTenant(random: Random, options: TenantOptions = TENANT_DEFA
     helpdesk,
     partners,
     regular,
+    apps,
+    backup,
+  };
+}
+
+/** An app with a random id, calling from the cloud (a documentation IPv6 range of its own). */
+export function newApp(random: Random, displayName: string, via: App['via']): App {
+  const address = `2001:db8:c10d:${random.hex(3).toLowerCase()}::${random.int(1, 0xfff).toString(16)}`;
+  return {
+    id: random.uuid(),
+    displayName,
+    via,
+    device: {
+      clientIp: random.chance(0.5) ? address : `[${address}]:${random.int(1025, 65000)}`,
+      clientIpAddress: address,
+      // Graph and REST clients log Client=REST, EWS clients Client=WebServices (docs/detection.md).
+      clientInfoString: via === 'graph' ? 'Client=REST;Client=RESTSystem;;' : 'Client=WebServices;',
+      machineName: null,
+      processName: null,
+      version: null,
+    },
   };
 }
 

@@ -7,13 +7,17 @@ import { after, describe, it } from 'node:test';
 import { simulate, type SimulateOptions } from '../../src/cli/simulate.js';
 import type { RadarError } from '../../src/errors.js';
 import { parseRecord } from '../../src/detect/parse-record.js';
-import type { Manifest } from '../../src/simulate/simulation.js';
+import { HISTORY_OFFSETS_MS, type Manifest } from '../../src/simulate/simulation.js';
+import { BACKUP_APP_ID } from '../../src/simulate/tenant.js';
 import { alertsOf, runCli } from '../simulate/support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailbox-radar-simulate-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const ORG_ENV = { MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS: '[[contoso.com, contoso.co.uk]]' };
+const ORG_ENV = {
+  MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS: '[[contoso.com, contoso.co.uk]]',
+  MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS: `[${BACKUP_APP_ID}]`,
+};
 
 describe('mailbox-radar simulate --output', () => {
   it('writes the same NDJSON and manifest for the same seed and start; replay finds exactly the injected attacks', async () => {
@@ -41,15 +45,19 @@ describe('mailbox-radar simulate --output', () => {
     assert.deepEqual(readFileSync(join(dir, 'a.json'), 'utf8'), readFileSync(join(dir, 'b.json'), 'utf8'));
     assert.match(a.stderr, /done: 6,000 records \+ \d+ duplicates/);
     assert.doesNotMatch(a.stderr, /organizationDomains/, 'no warning when the organization is configured');
+    assert.doesNotMatch(a.stderr, /allowlist/, 'no warning when the backup app is allow-listed');
 
     const manifest = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) as Manifest;
     const lines = text.trimEnd().split('\n');
     assert.equal(lines.length, manifest.totals.messages);
     assert.equal(manifest.totals.records, 6000);
     const records = lines.map((line) => parseRecord(JSON.parse(line)));
-    assert.equal(records[0]!.creation_time, Date.UTC(2026, 10, 25, 9, 0, 0));
+    // The apps' history first, 14 days and 1 hour before the start.
+    const start = Date.UTC(2026, 10, 25, 9, 0, 0);
+    assert.equal(records[0]!.creation_time, start - HISTORY_OFFSETS_MS[0]);
+    assert.equal(records[manifest.totals.by_kind.history]!.creation_time, start);
     const alerts = await alertsOf(records);
-    assert.equal(alerts.length, 6);
+    assert.equal(alerts.length, 12, 'one alert per attack, 2 of each of the six rules');
     for (const alert of alerts)
       assert.ok(manifest.attacks[alert.rule].some((a) => a.key.actor_user_id === alert.actor_user_id));
   });
@@ -75,13 +83,23 @@ describe('mailbox-radar simulate --output', () => {
     const first = JSON.parse(r.stdout.split('\n')[0]!) as Record<string, unknown>;
     assert.ok('CreationTime' in first && 'MailboxOwnerUPN' in first && 'ClientIP' in first);
     assert.match(first.CreationTime as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
-    parseRecord(first);
+    // The first record is an app's (the apps' history): the API's app fields, as docs/detection.md shows them.
+    assert.equal(first.UserType, 5);
+    assert.ok(
+      'AppId' in first && 'OperationProperties' in first && 'Folders' in first,
+      JSON.stringify(first),
+    );
+    assert.equal(parseRecord(first).mail_access_type, 'Bind');
   });
 
-  it('warns when the configuration does not group the tenant’s two domains', async () => {
+  it('warns when the configuration does not group the tenant’s two domains, or does not allow-list its backup app', async () => {
     const r = await runCli(['simulate', '--count', '100', '--attacks', '0', '--output', '-']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /does not group contoso\.com and contoso\.co\.uk/);
+    assert.match(
+      r.stderr,
+      new RegExp(`allowlist\\.apps does not hold the simulated backup app ${BACKUP_APP_ID}`),
+    );
   });
 
   it('refuses bad options with the option, the value and the reason (exit code 2)', async () => {
@@ -128,7 +146,7 @@ describe('mailbox-radar simulate --output', () => {
   });
 
   it('says clearly when Kafka is unreachable, with exit code 1', async () => {
-    const r = await runCli(['simulate', '--count', '100'], { env: { KAFKA_BROKERS: '127.0.0.1:1' } });
+    const r = await runCli(['simulate', '--count', '500'], { env: { KAFKA_BROKERS: '127.0.0.1:1' } });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /Kafka unreachable: no broker answers at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);

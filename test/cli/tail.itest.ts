@@ -28,11 +28,11 @@ async function simulatedAlerts(seed: string): Promise<{ alerts: MailboxAccessAle
   const tally = new Tally();
   items.forEach((i) => tally.add(i));
   const alerts = await alertsOf(items.map((i) => i.record));
-  assert.equal(alerts.length, 3);
+  assert.equal(alerts.length, 6);
   return { alerts, manifest: buildManifest(simulation, tally, true) };
 }
 
-/** Three fresh alert topics, the env that points the CLI at them, and a producer of alerts onto them. */
+/** Fresh alert topics, one per rule, the env that points the CLI at them, and a producer of alerts onto them. */
 async function alertTopics(t: TestContext, stack: Stack) {
   const topics: Record<RuleName, string> = {
     non_owner_burst: uniqueName('it.alerts.non-owner'),
@@ -68,6 +68,9 @@ async function alertTopics(t: TestContext, stack: Stack) {
     MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST: topics.non_owner_burst,
     MAILBOX_RADAR_TOPICS__ALERTS__CROSS_DOMAIN_BURST: topics.cross_domain_burst,
     MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP: topics.mailbox_sweep,
+    MAILBOX_RADAR_TOPICS__ALERTS__APP_MAILBOX_SWEEP: topics.app_mailbox_sweep,
+    MAILBOX_RADAR_TOPICS__ALERTS__BULK_MAIL_ACCESS: topics.bulk_mail_access,
+    MAILBOX_RADAR_TOPICS__ALERTS__FIRST_APP_ACCESS: topics.first_app_access,
   });
   return { env, produce };
 }
@@ -82,7 +85,7 @@ test('tail --from-beginning --max prints the alerts on the topics, as JSON and a
   const { alerts } = await simulatedAlerts('tail-json');
   await produce(alerts);
 
-  const json = await runCli(['tail', '--from-beginning', '--max', '3', '--json', '--timeout', '60s'], {
+  const json = await runCli(['tail', '--from-beginning', '--max', '6', '--json', '--timeout', '60s'], {
     env,
   });
   assert.equal(json.code, 0, json.stderr);
@@ -95,9 +98,9 @@ test('tail --from-beginning --max prints the alerts on the topics, as JSON and a
     alerts.map((a) => JSON.parse(JSON.stringify(alertToJson(a))) as Record<string, unknown>).sort(byId),
   );
   assert.match(json.stderr, /tail: listening on it\.alerts/);
-  assert.match(json.stderr, /tail: 3 alerts\n$/);
+  assert.match(json.stderr, /tail: 6 alerts\n$/);
 
-  const lines = await runCli(['tail', '--from-beginning', '--max', '3'], { env });
+  const lines = await runCli(['tail', '--from-beginning', '--max', '6'], { env });
   assert.equal(lines.code, 0, lines.stderr);
   assert.deepEqual(lines.stdout.trimEnd().split('\n').sort(), alerts.map(formatAlert).sort());
 });
@@ -146,7 +149,9 @@ test('tail --manifest stops once every injected attack is seen and prints inject
   const all = await runCli(['tail', '--from-beginning', '--manifest', file, '--timeout', '60s'], { env });
   assert.equal(all.code, 0, all.stderr);
   assert.match(all.stderr, /non_owner_burst\s+1\s+1\s+0\s+0/);
-  assert.match(all.stderr, /mailbox_sweep\s+1\s+1\s+0\s+0/);
+  assert.match(all.stderr, /\nmailbox_sweep\s+1\s+1\s+0\s+0/);
+  for (const rule of ['app_mailbox_sweep', 'bulk_mail_access', 'first_app_access'])
+    assert.match(all.stderr, new RegExp(`${rule}\\s+1\\s+1\\s+0\\s+0`));
 
   // An attack nobody detected: exit code 1, and the miss named.
   const missing = {

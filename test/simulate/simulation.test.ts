@@ -1,13 +1,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LogonType, type ExchangeMailboxActivity } from '../../src/model/activity.js';
+import { LogonType, UserType, type ExchangeMailboxActivity } from '../../src/model/activity.js';
 import { RULES } from '../../src/model/alert.js';
 import { parseRecord } from '../../src/detect/parse-record.js';
 import { toManagementApi } from '../../src/simulate/management-api.js';
 import { Simulation, Tally, buildManifest, type SimulatedRecord } from '../../src/simulate/simulation.js';
+import { BACKUP_APP_ID } from '../../src/simulate/tenant.js';
 
 const START = Date.UTC(2026, 10, 25, 9, 0, 0);
 const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+/** The app behind an app-only record, by docs/detection.md: client_app_id, else app_id. */
+const appOf = (r: ExchangeMailboxActivity) => r.client_app_id ?? r.app_id;
 
 function run(options: Partial<ConstructorParameters<typeof Simulation>[0]> = {}) {
   const simulation = new Simulation({
@@ -89,7 +95,13 @@ describe('Simulation', () => {
         assert.ok(item.deliverAt >= item.record.creation_time);
       }
       if (n > 0) assert.ok(item.deliverAt >= items[n - 1]!.deliverAt, 'delivery order');
-      assert.ok(item.record.creation_time >= simulation.start && item.record.creation_time < simulation.end);
+      // The apps' history comes first, dated before the start; the rest lies within the span.
+      if (item.kind === 'history') assert.ok(item.record.creation_time < simulation.start, 'history');
+      else
+        assert.ok(
+          item.record.creation_time >= simulation.start && item.record.creation_time < simulation.end,
+          'within the span',
+        );
     });
     assert.equal(simulation.spanMs, 60_000, '30,000 records at 500/s is a minute');
     assert.equal(manifest.totals.records, 30_000);
@@ -104,6 +116,10 @@ describe('Simulation', () => {
     assert.ok(k.owner / total > 0.8, JSON.stringify(k));
     assert.ok(k.system / total > 0.03 && k.transport / total > 0.015, JSON.stringify(k));
     assert.ok(k.assistant > 0 && k.helpdesk > 0 && k.partner > 0, JSON.stringify(k));
+    assert.ok(k.app > 0 && k.backup > 0 && k.history > 0, JSON.stringify(k));
+    const backup = items.find((i) => i.kind === 'backup')!.record;
+    assert.equal(backup.client_app_id, BACKUP_APP_ID);
+    assert.equal(backup.mail_access_type, 'Sync');
     const system = items.find((i) => i.kind === 'system')!.record;
     assert.equal(system.logon_user_sid, 'S-1-5-18');
     assert.ok(system.user_id.startsWith('NT AUTHORITY\\SYSTEM'));
@@ -144,7 +160,7 @@ describe('Simulation', () => {
     }
   });
 
-  it('shapes each attack to fire its own rule only', { todo: 'issue 14.4: red until the fix' }, () => {
+  it('shapes each attack to fire its own rule only', () => {
     const simulation = new Simulation({
       seed: 'unit',
       start: START,
@@ -155,16 +171,55 @@ describe('Simulation', () => {
     const manifest = buildManifest(simulation, new Tally(), true);
     // Every rule, the app rules included (issue 14), has its attacks.
     for (const rule of RULES) assert.equal(manifest.attacks[rule].length, 3, rule);
-    assert.equal(simulation.attacks.length, 9);
-    const actors = new Set(simulation.attacks.map((a) => a.actor.upn));
-    assert.equal(actors.size, 9, 'every attack has its own actor');
+    assert.equal(simulation.attacks.length, 18);
+    const actors = new Set(simulation.attacks.map((a) => a.actorId.toLowerCase()));
+    assert.equal(actors.size, 18, 'every attack has its own actor');
+    const historyApps = new Set(simulation.history.map((h) => appOf(h.record)));
+    const backgroundApps = new Set(simulation.tenant.apps.map((a) => a.app.id));
     for (const attack of simulation.attacks) {
       const times = attack.records.map((r) => r.creation_time);
       const span = Math.max(...times) - Math.min(...times);
       const owners = new Set(attack.records.map((r) => r.mailbox_guid));
+      if (attack.app !== null) {
+        // App-only reads: the owner's UserId and SID, LogonType 0, UserType Application, the app's ids.
+        for (const r of attack.records) {
+          assert.equal(r.user_type, UserType.Application);
+          assert.equal(r.logon_type, LogonType.Owner);
+          assert.equal(r.user_id, r.mailbox_owner_upn);
+          assert.equal(r.logon_user_sid, r.mailbox_owner_sid);
+          assert.equal(r.user_key, attack.app.id);
+          assert.equal(appOf(r), attack.actorId);
+          assert.equal(r.is_throttled, false);
+          assert.ok(r.operation_count! < 100);
+        }
+        assert.equal(backgroundApps.has(attack.app.id), false, 'no background traffic of an attack app');
+        const sync = attack.records.filter((r) => r.mail_access_type === 'Sync');
+        if (attack.rule === 'app_mailbox_sweep') {
+          assert.ok(owners.size >= 8 && owners.size <= 12, `${owners.size} mailboxes`);
+          assert.ok(span <= 5 * MINUTE);
+          assert.equal(sync.length, 0);
+          assert.ok(historyApps.has(attack.app.id), 'a known app');
+        } else if (attack.rule === 'bulk_mail_access') {
+          assert.equal(owners.size, 1);
+          assert.equal(sync.length, attack.records.length);
+          const folders = new Set(attack.records.flatMap((r) => r.folder_paths!));
+          assert.ok(folders.size >= 11 && folders.size <= 14, `${folders.size} folders`);
+          assert.equal(new Set(attack.records.map((r) => r.session_id)).size, 1);
+          assert.ok(span <= 10 * MINUTE);
+          assert.ok(historyApps.has(attack.app.id), 'a known app');
+        } else {
+          assert.equal(attack.rule, 'first_app_access');
+          assert.equal(owners.size, 1);
+          assert.ok(simulation.tenant.executives.includes(attack.mailbox!));
+          assert.equal(sync.length, 0);
+          assert.equal(historyApps.has(attack.app.id), false, 'a new app');
+        }
+        continue;
+      }
+      const actor = attack.actor!;
       for (const r of attack.records) {
         assert.ok(nonOwner(r), 'non-owner');
-        assert.equal(r.user_id, attack.actor.upn);
+        assert.equal(r.user_id, actor.upn);
       }
       if (attack.rule === 'non_owner_burst') {
         assert.ok(
@@ -172,14 +227,15 @@ describe('Simulation', () => {
           `${attack.records.length} reads in ${span}ms`,
         );
         assert.equal(owners.size, 1);
-        assert.ok(ORG.has(domainOf(attack.actor.upn)!) && ORG.has(domainOf(attack.mailbox!.upn)!));
+        assert.ok(ORG.has(domainOf(actor.upn)!) && ORG.has(domainOf(attack.mailbox!.upn)!));
         assert.ok(attack.records.every((r) => r.external_access === false));
       } else if (attack.rule === 'cross_domain_burst') {
         assert.equal(attack.records.length, 8);
         assert.ok(span <= 5 * MINUTE);
         assert.equal(owners.size, 1);
-        assert.equal(domainOf(attack.actor.upn), 'fabrikam.com');
+        assert.equal(domainOf(actor.upn), 'fabrikam.com');
       } else {
+        assert.equal(attack.rule, 'mailbox_sweep');
         assert.ok(owners.size >= 12 && owners.size <= 15, `${owners.size} mailboxes`);
         assert.ok(span <= 5 * MINUTE);
         const perMailbox = new Map<string | null, number>();
@@ -191,6 +247,28 @@ describe('Simulation', () => {
         );
       }
     }
+  });
+
+  it('starts with the apps’ history: each known app reads 14 days and 1 hour, and 1 day, before the start', () => {
+    const { simulation, items, manifest } = run({ durationMs: 5 * MINUTE });
+    const known = [
+      ...simulation.tenant.apps.map((a) => a.app.id),
+      ...simulation.attacks
+        .filter((a) => a.rule !== 'first_app_access' && a.app !== null)
+        .map((a) => a.actorId),
+    ];
+    const history = items.slice(0, simulation.history.length);
+    assert.ok(history.every((i) => i.kind === 'history' && !i.duplicate));
+    assert.equal(history.length, 2 * known.length);
+    assert.equal(manifest.totals.by_kind.history, history.length);
+    assert.equal(history[0]!.record.creation_time, START - 14 * DAY - HOUR, 'learning starts here');
+    for (const id of known) {
+      const times = history.filter((h) => appOf(h.record) === id).map((h) => h.record.creation_time);
+      assert.equal(times.length, 2, id);
+      assert.ok(times[0]! < START - 14 * DAY && times[1]! >= START - DAY && times[1]! < START - DAY + MINUTE);
+    }
+    // The rest is the run itself.
+    assert.ok(items.slice(history.length).every((i) => i.record.creation_time >= START));
   });
 
   it('keeps legitimate non-owner access far below every threshold, at low and high rates', () => {
@@ -231,6 +309,18 @@ describe('Simulation', () => {
         }
       }
       assert.ok(worstSweep <= 3, `rate ${rate}: an actor read ${worstSweep} mailboxes within 10 min`);
+      // The line-of-business apps: Bind only, small counts, at most 3 mailboxes each, all known from the
+      // history (the backup app is allow-listed).
+      const lob = items.filter((i) => i.kind === 'app').map((i) => i.record);
+      assert.ok(lob.length > 0, `some app traffic at rate ${rate}`);
+      const known = new Set(items.filter((i) => i.kind === 'history').map((i) => appOf(i.record)));
+      const mailboxesOf = new Map<string, Set<string | null>>();
+      for (const r of lob) {
+        assert.ok(r.mail_access_type === 'Bind' && r.operation_count! < 100 && r.is_throttled === false);
+        assert.ok(known.has(appOf(r)), 'a known app');
+        mailboxesOf.set(appOf(r)!, (mailboxesOf.get(appOf(r)!) ?? new Set()).add(r.mailbox_guid));
+      }
+      assert.ok(Math.max(...[...mailboxesOf.values()].map((m) => m.size)) <= 3);
     }
   });
 
@@ -247,8 +337,14 @@ describe('Simulation', () => {
         assert.equal(entry.record_ids.length, entry.record_count);
         attackRecords += entry.record_count;
         const records = entry.record_ids.map((id) => byId.get(id)!.record);
-        assert.ok(records.every((r) => r.user_id.toLowerCase() === entry.key.actor_user_id));
-        if (rule === 'mailbox_sweep') {
+        // The actor: the person's UPN, or the app's id (an app-only record's user_id is the owner's).
+        const actorOf = (r: ExchangeMailboxActivity) =>
+          r.user_type === UserType.Application ? appOf(r)! : r.user_id;
+        assert.ok(
+          records.every((r) => actorOf(r).toLowerCase() === entry.key.actor_user_id),
+          'the actor',
+        );
+        if (rule === 'mailbox_sweep' || rule === 'app_mailbox_sweep') {
           assert.equal(entry.key.mailbox_guid, null);
           assert.equal(entry.distinct_mailbox_count, new Set(records.map((r) => r.mailbox_guid)).size);
         } else {
@@ -265,9 +361,9 @@ describe('Simulation', () => {
       non_owner_burst: 2,
       cross_domain_burst: 2,
       mailbox_sweep: 2,
-      app_mailbox_sweep: 0,
-      bulk_mail_access: 0,
-      first_app_access: 0,
+      app_mailbox_sweep: 2,
+      bulk_mail_access: 2,
+      first_app_access: 2,
     });
     assert.equal(manifest.tenant.users, simulation.tenant.users.length);
   });

@@ -10,14 +10,23 @@ import type { DetectionConfig } from '../../src/detect/types.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import type { MailboxAccessAlert } from '../../src/model/alert.js';
 import { AvroCodec } from '../../src/kafka/avro-codec.js';
+import { BACKUP_APP_ID } from '../../src/simulate/tenant.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import { kafkaFor, uniqueName, type Stack } from '../support/stack.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
-/** The default detection configuration with the simulated tenant's organization (contoso.com + contoso.co.uk). */
+/**
+ * The default detection configuration with the simulated tenant's organization (contoso.com +
+ * contoso.co.uk) and its backup app allow-listed.
+ */
 export function tenantDetection(): DetectionConfig {
-  return parseConfig({ detection: { organizationDomains: [['contoso.com', 'contoso.co.uk']] } }).detection;
+  return parseConfig({
+    detection: {
+      organizationDomains: [['contoso.com', 'contoso.co.uk']],
+      allowlist: { apps: [BACKUP_APP_ID.toUpperCase()] },
+    },
+  }).detection;
 }
 
 /** The alerts the pure core raises over these records, in order. */
