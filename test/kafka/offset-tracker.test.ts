@@ -52,11 +52,19 @@ test('commit points carry the stream time at the offset, and stop at a held offs
   t.track(0, 10, 20, 2_000, 1_000, 2_000, 1_500);
   t.track(0, 20, 30, 3_000, 2_000, 3_000, 2_500);
   assert.equal(t.peek(2_500).get(0), 2_500, 'peek: where it would stop, nothing dropped');
-  assert.equal(t.peek(2_500, undefined, new Map([[0, 1_200]])).get(0), 1_500, 'a lower need for one partition');
+  assert.equal(
+    t.peek(2_500, undefined, new Map([[0, 1_200]])).get(0),
+    1_500,
+    'a lower need for one partition',
+  );
   const at20 = { offset: 20, streamTime: 2_000, minEventTime: 2_500 };
   assert.deepEqual(t.commitPoints(2_500).get(0), at20);
   assert.deepEqual(t.commitPoints(Infinity, new Map([[0, 20]])).get(0), at20);
-  assert.deepEqual(t.commitPoints(Infinity).get(0), { offset: 30, streamTime: 3_000, minEventTime: Infinity });
+  assert.deepEqual(t.commitPoints(Infinity).get(0), {
+    offset: 30,
+    streamTime: 3_000,
+    minEventTime: Infinity,
+  });
 });
 
 test('8.1: an unacknowledged alert holds the commit at its first record, not at its batch', () => {
