@@ -4,12 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
+import { RULES } from '../../src/model/alert.js';
 import { simulate, type SimulateOptions } from '../../src/cli/simulate.js';
 import type { RadarError } from '../../src/errors.js';
 import { parseRecord } from '../../src/detect/parse-record.js';
 import { HISTORY_OFFSETS_MS, type Manifest } from '../../src/simulate/simulation.js';
 import { BACKUP_APP_ID } from '../../src/simulate/tenant.js';
-import { alertsOf, runCli } from '../simulate/support.js';
+import { ROOT, alertsOf, runCli } from '../simulate/support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailbox-radar-simulate-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -151,4 +152,19 @@ describe('mailbox-radar simulate --output', () => {
     assert.match(r.stderr, /Kafka unreachable: no broker answers at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
+
+  it(
+    'make demo allow-lists the backup app and gives every rule, the app rules included, a topic of its own',
+    { todo: 'issue 14.4: red until the fix' },
+    () => {
+      const demo = readFileSync(join(ROOT, 'scripts/demo.sh'), 'utf8');
+      assert.match(demo, new RegExp(`MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS='\\[${BACKUP_APP_ID}\\]'`));
+      for (const rule of RULES)
+        assert.match(
+          demo,
+          new RegExp(`MAILBOX_RADAR_TOPICS__ALERTS__${rule.toUpperCase()}=demo\\.\\$RUN_ID\\.`),
+          rule,
+        );
+    },
+  );
 });
