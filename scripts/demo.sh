@@ -7,8 +7,9 @@
 #   3. DEMO_INSTANCES (1) pipelines (`run`) in the background, in one consumer group, each with its own health
 #      and metrics port; logs in .demo/<id>/pipeline-<n>.log;
 #   4. `tail` in the background: alerts printed as they arrive (scripts/demo-alerts.ts prints each alert_id once);
-#   5. `simulate`: DEMO_DURATION (90s) at DEMO_RATE (300) records/s with DEMO_ATTACKS (2) attacks per rule;
-#   6. injected vs detected per rule, counting alerts by distinct alert_id (a rebalance between instances may
+#   5. `simulate`: DEMO_DURATION (90s) at DEMO_RATE (300) records/s with DEMO_ATTACKS (2) attacks per rule —
+#      of the three user rules and of the three app rules (an app sweeping mailboxes, a Sync download, a new app);
+#   6. injected vs detected per rule (all six), counting alerts by distinct alert_id (a rebalance between instances may
 #      deliver an alert twice, with the same id), and what each instance did.
 # Stops what it started (pipelines, tail; the stack only if it started it), on Ctrl-C too. Exit code 1 when
 # an injected attack went undetected. Needs `npm ci` and `npm run build` (make demo does both).
@@ -67,10 +68,17 @@ export MAILBOX_RADAR_TOPICS__DEAD_LETTER=demo.$RUN_ID.activity.dlq
 export MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST=demo.$RUN_ID.alerts.non-owner-burst
 export MAILBOX_RADAR_TOPICS__ALERTS__CROSS_DOMAIN_BURST=demo.$RUN_ID.alerts.cross-domain-burst
 export MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP=demo.$RUN_ID.alerts.mailbox-sweep
+export MAILBOX_RADAR_TOPICS__ALERTS__APP_MAILBOX_SWEEP=demo.$RUN_ID.alerts.app-mailbox-sweep
+export MAILBOX_RADAR_TOPICS__ALERTS__BULK_MAIL_ACCESS=demo.$RUN_ID.alerts.bulk-mail-access
+export MAILBOX_RADAR_TOPICS__ALERTS__FIRST_APP_ACCESS=demo.$RUN_ID.alerts.first-app-access
 export MAILBOX_RADAR_KAFKA__GROUP_ID=mailbox-radar-demo-$RUN_ID
 export MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS=3
 # The simulated tenant is one organization over two domains.
 export MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS='[[contoso.com, contoso.co.uk]]'
+# Its backup app (src/simulate/tenant.ts BACKUP_APP_ID) synchronises every mailbox: allow-listed, as a tenant
+# would. first_app_access needs nothing shorter than its 14-day learning period: simulate writes the apps'
+# history, dated 14 days and 1 day back, first.
+export MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS='[3f1c2b9e-6d4a-4e8b-9c7d-0a1b2c3d4e5f]'
 # Health and metrics on loopback, each instance on a free port of its own (another pipeline may hold 9464).
 export MAILBOX_RADAR_HTTP__HOST=127.0.0.1
 

@@ -153,18 +153,14 @@ describe('mailbox-radar simulate --output', () => {
     assert.doesNotMatch(r.stderr, /\n\s+at /);
   });
 
-  it(
-    'make demo allow-lists the backup app and gives every rule, the app rules included, a topic of its own',
-    { todo: 'issue 14.4: red until the fix' },
-    () => {
-      const demo = readFileSync(join(ROOT, 'scripts/demo.sh'), 'utf8');
-      assert.match(demo, new RegExp(`MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS='\\[${BACKUP_APP_ID}\\]'`));
-      for (const rule of RULES)
-        assert.match(
-          demo,
-          new RegExp(`MAILBOX_RADAR_TOPICS__ALERTS__${rule.toUpperCase()}=demo\\.\\$RUN_ID\\.`),
-          rule,
-        );
-    },
-  );
+  it('make demo allow-lists the backup app and gives every rule, the app rules included, a topic of its own', () => {
+    const demo = readFileSync(join(ROOT, 'scripts/demo.sh'), 'utf8');
+    assert.match(demo, new RegExp(`MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS='\\[${BACKUP_APP_ID}\\]'`));
+    for (const rule of RULES)
+      assert.match(
+        demo,
+        new RegExp(`MAILBOX_RADAR_TOPICS__ALERTS__${rule.toUpperCase()}=demo\\.\\$RUN_ID\\.`),
+        rule,
+      );
+  });
 });
