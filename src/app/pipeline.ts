@@ -28,6 +28,7 @@ import {
 } from 'kafkajs';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
+import { alertTopicOf } from '../config/alert-topics.js';
 import type { Config } from '../config/types.js';
 import { createClassifier, type Classifier } from '../detect/classify.js';
 import { futureError } from '../detect/clock-skew.js';
@@ -159,15 +160,7 @@ export class Pipeline {
       }),
       activityDetectionType,
     );
-    const topics = config.topics.alerts;
-    const topicOf: Record<RuleName, string> = {
-      non_owner_burst: topics.nonOwnerBurst,
-      cross_domain_burst: topics.crossDomainBurst,
-      mailbox_sweep: topics.mailboxSweep,
-      app_mailbox_sweep: topics.appMailboxSweep,
-      bulk_mail_access: topics.bulkMailAccess,
-      first_app_access: topics.firstAppAccess,
-    };
+    const topicOf = alertTopicOf(config);
     this.writers = Object.fromEntries(
       RULES.map((rule) => [
         rule,

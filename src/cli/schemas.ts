@@ -3,7 +3,9 @@ import type { Command } from 'commander';
 import type { Config } from '../config/types.js';
 import { createKafka } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/topics.js';
-import { activitySchema, alertSchema } from '../model/schemas.js';
+import { alertTopicOf, alertTopics } from '../config/alert-topics.js';
+import { RULES } from '../model/alert.js';
+import { activitySchema, alertSchemaFor } from '../model/schemas.js';
 import { configOption, connectKafka, loadToolConfig, registryFor, reportFailure } from './tooling.js';
 
 export interface SchemasRegisterOptions {
@@ -40,13 +42,13 @@ export function registerSchemas(program: Command): void {
 
 /** The subjects this project writes, with the schema each holds. */
 export function subjectsOf(config: Config): { subject: string; topic: string; schema: object }[] {
-  const { activity, alerts } = config.topics;
+  const { activity } = config.topics;
   return [
     { subject: `${activity}-value`, topic: activity, schema: activitySchema },
-    ...[alerts.nonOwnerBurst, alerts.crossDomainBurst, alerts.mailboxSweep].map((topic) => ({
-      subject: `${topic}-value`,
-      topic,
-      schema: alertSchema,
+    ...RULES.map((rule) => ({
+      subject: `${alertTopicOf(config)[rule]}-value`,
+      topic: alertTopicOf(config)[rule],
+      schema: alertSchemaFor(rule),
     })),
   ];
 }
@@ -69,8 +71,8 @@ export async function schemasRegister(options: SchemasRegisterOptions, io: Schem
 }
 
 async function createTopics(config: Config, io: SchemasIo): Promise<void> {
-  const { activity, deadLetter, alerts } = config.topics;
-  const topics = [activity, deadLetter, alerts.nonOwnerBurst, alerts.crossDomainBurst, alerts.mailboxSweep];
+  const { activity, deadLetter } = config.topics;
+  const topics = [activity, deadLetter, ...alertTopics(config)];
   const admin = createKafka(config.kafka, undefined, '-schemas').admin();
   await connectKafka(admin, config.kafka);
   try {

@@ -1,10 +1,10 @@
+import { alertTopics } from '../config/alert-topics.js';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Consumer } from 'kafkajs';
 import { formatDuration } from '../config/duration.js';
-import type { Config } from '../config/types.js';
 import { DecodeError } from '../errors.js';
 import { AvroCodec } from '../kafka/avro-codec.js';
 import { createKafka } from '../kafka/client.js';
@@ -168,13 +168,6 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
   io.stderr.write(`tail: ${seen.length} alert${seen.length === 1 ? '' : 's'}\n`);
   if (manifest === undefined) return 0;
   return reportManifest(manifest, seen, io);
-}
-
-/** Every rule's alert topic, the app rules' included. */
-export function alertTopics(config: Config): string[] {
-  const { nonOwnerBurst, crossDomainBurst, mailboxSweep, appMailboxSweep, bulkMailAccess, firstAppAccess } =
-    config.topics.alerts;
-  return [nonOwnerBurst, crossDomainBurst, mailboxSweep, appMailboxSweep, bulkMailAccess, firstAppAccess];
 }
 
 async function disconnect(consumer: Consumer): Promise<void> {
