@@ -448,21 +448,10 @@ export class Pipeline {
     }
     this.metrics.decoded.inc(decoded);
     this.metrics.late.inc(late);
-    const first = Number(messages[0]!.offset);
-    const next = Number(messages[messages.length - 1]!.offset) + 1;
-    sub.watermarks.fetched(partition, next >= Number(batch.highWatermark), now);
-    sub.tracker.track(
-      partition,
-      first,
-      next,
-      maxEventTime,
-      streamTimeBefore,
-      sub.watermarks.streamTime(partition),
-      minEventTime,
-    );
-    sub.checkpoint(now, ++this.checkpointId);
+    this.endBatch(sub, batch, { min: minEventTime, max: maxEventTime, before: streamTimeBefore }, now);
     // The partition's progress goes behind its records on every repartition partition.
     if (this.repartition) onward.push(...this.markers(partition, now));
+    const first = Number(messages[0]!.offset);
     this.publishInBackground(sub, { partition, first, records: messages.length }, dead, onward);
   }
 
@@ -492,25 +481,30 @@ export class Pipeline {
       if (order.add(record)) this.toSweep(sub, partition, record);
     }
     this.release(sub);
+    this.endBatch(sub, batch, { min: minEventTime, max: maxEventTime, before: streamTimeBefore }, now);
+    const first = Number(messages[0]!.offset);
+    this.publishInBackground(sub, { partition, first, records: messages.length }, dead, []);
+  }
+
+  /**
+   * A batch's bookkeeping once its records went to the core: whether the partition is caught up (a batch
+   * with no records, progress markers only, is silence), the segment of offsets with its event times and
+   * stream times for the commits, and a checkpoint of the core.
+   */
+  private endBatch(
+    sub: SubTopology,
+    batch: EachBatchPayload['batch'],
+    times: { min: number; max: number; before: number },
+    now: number,
+  ): void {
+    const { partition, messages } = batch;
     const first = Number(messages[0]!.offset);
     const next = Number(messages[messages.length - 1]!.offset) + 1;
-    sub.watermarks.fetched(
-      partition,
-      next >= Number(batch.highWatermark),
-      now,
-      maxEventTime > Number.NEGATIVE_INFINITY,
-    );
-    sub.tracker.track(
-      partition,
-      first,
-      next,
-      maxEventTime,
-      streamTimeBefore,
-      sub.watermarks.streamTime(partition),
-      minEventTime,
-    );
+    const records = times.max > Number.NEGATIVE_INFINITY;
+    sub.watermarks.fetched(partition, next >= Number(batch.highWatermark), now, records);
+    const after = sub.watermarks.streamTime(partition);
+    sub.tracker.track(partition, first, next, times.max, times.before, after, times.min);
     sub.checkpoint(now, ++this.checkpointId);
-    this.publishInBackground(sub, { partition, first, records: messages.length }, dead, []);
   }
 
   private toSweep(sub: SubTopology, partition: number, record: ExchangeMailboxActivity): void {
