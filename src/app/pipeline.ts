@@ -178,7 +178,10 @@ export class Pipeline {
       this.healthSource(),
       this.metrics.registry,
     );
-    logger.info({ host: config.http.host, port: config.http.port }, 'health and metrics listening');
+    // The port bound (http.port 0 lets the system choose one).
+    const bound = this.http.address();
+    const port = typeof bound === 'object' && bound !== null ? bound.port : config.http.port;
+    logger.info({ host: config.http.host, port }, 'health and metrics listening');
 
     await this.admin.connect();
     const spec = (topic: string, partitions = config.kafka.topicPartitions) => ({
