@@ -30,7 +30,6 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { alertTopicOf } from '../config/alert-topics.js';
 import type { Config } from '../config/types.js';
-import { createClassifier, type Classifier } from '../detect/classify.js';
 import { futureError } from '../detect/clock-skew.js';
 import { byTimeThenId } from '../detect/event-order.js';
 import { parseRecord } from '../detect/parse-record.js';
@@ -83,7 +82,6 @@ export class Pipeline {
   private readonly registry: RegistryClient;
   private readonly codec: AvroCodec<ExchangeMailboxActivity>;
   private readonly writers: Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
-  private readonly classify: Classifier;
   private mailbox!: SubTopology;
   /** The sweep's sub-topology and its repartition topic; absent when the sweep is disabled. */
   private actor: SubTopology | undefined;
@@ -167,7 +165,6 @@ export class Pipeline {
         new AvroTopicWriter(this.producer, this.registry, topicOf[rule], alertType, alertSchemaFor(rule)),
       ]),
     ) as Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
-    this.classify = createClassifier(config.detection);
   }
 
   async start(): Promise<void> {
@@ -439,14 +436,13 @@ export class Pipeline {
       sub.feeding = partition;
       sub.core.input.next({ kind: 'record', record });
       sub.feeding = undefined;
-      if (this.repartition) {
-        const access = this.classify(record);
-        if (typeof access !== 'string')
+      if (this.repartition)
+        for (const access of sub.forwarded)
           onward.push({
             key: access.actor,
-            value: this.repartition.writer.encode(this.repartition.schemaId, record),
+            value: this.repartition.writer.encode(this.repartition.schemaId, access.record),
           });
-      }
+      sub.forwarded.length = 0;
       if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
     }
     this.metrics.decoded.inc(decoded);

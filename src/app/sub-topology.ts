@@ -16,7 +16,7 @@ import { detect } from '../detect/detect.js';
 import { EventOrder } from '../detect/event-order.js';
 import { BLIND_STORE } from '../detect/bulk-mail-access.js';
 import { LEARNING_STORE, SEEN_STORE } from '../detect/first-app-access.js';
-import type { CoreInput, CoreOutput, CoreStats } from '../detect/types.js';
+import type { Access, CoreInput, CoreOutput, CoreStats } from '../detect/types.js';
 import { OffsetTracker, type CommitPoint } from '../kafka/offset-tracker.js';
 import { PartitionWatermarks } from '../kafka/watermarks.js';
 import type { MailboxAccessAlert } from '../model/alert.js';
@@ -100,6 +100,8 @@ export class SubTopology {
   private readonly detection: DetectionConfig;
   /** The stores of this side's enabled rules. */
   readonly stores: { name: string; global: boolean }[];
+  /** Mailbox side: the accesses the core admitted, for the repartition topic (taken by the pipeline). */
+  readonly forwarded: Access[] = [];
   /** The source partition of the record being fed, so its state changes go to that changelog partition. */
   feeding: number | undefined;
   /** The shortest window of any rule: an episode that closed ended before watermark − its rule's T. */
@@ -142,6 +144,7 @@ export class SubTopology {
   reset(partitions: number[]): void {
     this.core.subscription.unsubscribe();
     this.core = this.newCore();
+    this.forwarded.length = 0;
     this.tracker.clear();
     this.watermarks.clear();
     this.committed = new Map();
@@ -255,27 +258,34 @@ export class SubTopology {
       checkpoint: undefined,
       reported: undefined,
     };
-    core.subscription = core.input.pipe(detect(this.detection, { watermarks: 'external' })).subscribe({
-      next: (output: CoreOutput) => {
-        if (output.kind === 'alert') core.alerts.push(output.alert);
-        else if (output.kind === 'state')
-          core.changes.push({
-            store: output.store,
-            key: output.key,
-            value: output.value,
-            partition: this.feeding,
-          });
-        else if (output.kind === 'checkpoint') {
-          core.checkpoint = {
-            watermark: output.watermark,
-            neededFrom: output.neededFrom,
-            stats: output.stats,
-          };
-          this.hooks.onStats(this, output.stats, output.watermark);
-        }
-      },
-      error: (error: unknown) => this.hooks.onError(error),
-    });
+    core.subscription = core.input
+      .pipe(
+        detect(this.detection, {
+          watermarks: 'external',
+          onAccess: this.role === 'mailbox' ? (access) => this.forwarded.push(access) : undefined,
+        }),
+      )
+      .subscribe({
+        next: (output: CoreOutput) => {
+          if (output.kind === 'alert') core.alerts.push(output.alert);
+          else if (output.kind === 'state')
+            core.changes.push({
+              store: output.store,
+              key: output.key,
+              value: output.value,
+              partition: this.feeding,
+            });
+          else if (output.kind === 'checkpoint') {
+            core.checkpoint = {
+              watermark: output.watermark,
+              neededFrom: output.neededFrom,
+              stats: output.stats,
+            };
+            this.hooks.onStats(this, output.stats, output.watermark);
+          }
+        },
+        error: (error: unknown) => this.hooks.onError(error),
+      });
     return core;
   }
 }

@@ -9,7 +9,7 @@ import { createFirstAppAccessEngine } from './first-app-access.js';
 import { createSweepEngine } from './mailbox-sweep.js';
 import { createNonOwnerBurstEngine } from './non-owner-burst.js';
 import type { RuleEngine } from './rule-operator.js';
-import type { CoreInput, CoreOutput, DetectionConfig, StateChange } from './types.js';
+import type { Access, CoreInput, CoreOutput, DetectionConfig, StateChange } from './types.js';
 import { WatermarkClock, type WatermarkMode } from './watermark.js';
 
 export interface DetectOptions {
@@ -18,6 +18,11 @@ export interface DetectOptions {
    * `external` (Kafka): the watermark moves only on `{kind: 'watermark'}` inputs.
    */
   watermarks?: WatermarkMode;
+  /**
+   * Called with every non-owner or app access the core admitted (classified, not a duplicate), as it
+   * goes to the rules: `run` forwards them to the actor-keyed repartition without classifying twice.
+   */
+  onAccess?: (access: Access) => void;
 }
 
 /**
@@ -82,6 +87,7 @@ export function detect(
             if (!clock.onTime(time)) return;
             const access = tally.access(record);
             if (access !== null && (access.owner || ids.admit(access))) {
+              if (!access.owner) options.onAccess?.(access);
               for (let i = 0; i < engines.length; i++) {
                 const alert = (engines[i] as RuleEngine).add(access);
                 if (alert !== null) subscriber.next({ kind: 'alert', alert: markBlind(alert, bulk) });
