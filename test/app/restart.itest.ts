@@ -1,0 +1,157 @@
+/**
+ * Issue 15: restarts that cost seconds and publish nothing twice, against the real broker and registry.
+ * `mailbox-radar run` as a child process, stopped cleanly (SIGTERM) or killed (SIGKILL), then started again.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createTopics, kafkaFor, requireStack, type Stack } from '../support/stack.js';
+import { burst, minutes, ownerNoise, sweep } from '../support/records.js';
+import {
+  allTopics,
+  freePort,
+  metric,
+  pipelineEnv,
+  produceActivity,
+  readAlerts,
+  sleep,
+  startPipeline,
+  uniqueTopics,
+  waitFor,
+  waitReady,
+  type RunningPipeline,
+  type Topics,
+} from '../support/pipeline.js';
+
+const CONSUMED = 'mailbox_radar_records_consumed_total';
+
+/** A stack, unique topics, and a started, ready pipeline on them. */
+async function setUp(t: TestContext): Promise<
+  | {
+      stack: Stack;
+      topics: Topics;
+      env: NodeJS.ProcessEnv;
+      start: () => Promise<RunningPipeline>;
+    }
+  | undefined
+> {
+  const stack = await requireStack(t);
+  if (!stack) return undefined;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), 3);
+  t.after(cleanup);
+  const env = pipelineEnv(stack, topics, await freePort());
+  const start = async () => {
+    const p = startPipeline(env);
+    t.after(() => p.process.kill('SIGKILL'));
+    await waitReady(p);
+    return p;
+  };
+  return { stack, topics, env, start };
+}
+
+/** A non-owner burst of 20 (one alert), a sweep of 10 mailboxes (one alert), and owners' own reads. */
+function traffic(prefix: string, start: number) {
+  return [
+    ...burst(`${prefix}-burst`, 20, start, 5_000, {
+      actor: 'eve@contoso.com',
+      owner: 'ceo@contoso.com',
+      mailbox: 'mbx-restart',
+    }),
+    ...sweep(`${prefix}-sweep`, 10, start, 'mallory@contoso.com'),
+    ...ownerNoise(`${prefix}-owner`, 300, start),
+  ];
+}
+
+test(
+  '15.1: a clean restart re-reads no activity and publishes no alert again',
+  { todo: 'issue 15.1/15.2: red until the fix' },
+  async (t) => {
+    const setup = await setUp(t);
+    if (!setup) return;
+    const { stack, topics, start } = setup;
+    const records = traffic('clean', Date.now() - minutes(30));
+    const first = await start();
+    await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+    await waitFor('every record consumed', async () => (await metric(first, CONSUMED)) === records.length);
+    const before = await readAlerts(stack, topics, { want: 2, timeoutMs: 60_000, quietMs: 2_000 });
+    assert.equal(before.length, 2, 'a burst and a sweep');
+    first.process.kill('SIGTERM');
+    assert.equal(await first.exit, 0);
+
+    const second = await start();
+    await sleep(3_000); // the timer ticks, commits and watermark moves of a running pipeline
+    assert.equal(await metric(second, CONSUMED), 0, 'activity re-read after a clean restart');
+    assert.ok(
+      (await metric(second, 'mailbox_radar_restored_records_total')) >= 20,
+      'the windows come back from the changelog',
+    );
+    const after = await readAlerts(stack, topics, { want: 2, timeoutMs: 30_000, quietMs: 3_000 });
+    assert.deepEqual(
+      after.map((a) => a.key).sort(),
+      before.map((a) => a.key).sort(),
+      'alerts published again by the restart',
+    );
+    second.process.kill('SIGTERM');
+    assert.equal(await second.exit, 0);
+  },
+);
+
+test(
+  '15.1: after kill -9, no alert acknowledged before the kill is published again',
+  { todo: 'issue 15.1: red until the fix' },
+  async (t) => {
+    const setup = await setUp(t);
+    if (!setup) return;
+    const { stack, topics, start } = setup;
+    const records = traffic('killed', Date.now() - minutes(30));
+    const first = await start();
+    await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+    await waitFor('every record consumed', async () => (await metric(first, CONSUMED)) === records.length);
+    await waitFor(
+      'both alerts acknowledged',
+      async () => (await metric(first, 'mailbox_radar_alerts_total')) === 2,
+    );
+    await sleep(1_000); // commits every 200 ms
+    first.process.kill('SIGKILL');
+    await first.exit;
+
+    const second = await start();
+    await sleep(3_000);
+    const alerts = await readAlerts(stack, topics, { want: 2, timeoutMs: 30_000, quietMs: 3_000 });
+    const keys = alerts.map((a) => a.key);
+    assert.equal(keys.length, 2, `alerts on the topics: ${keys.join(', ')}`);
+    assert.equal(new Set(keys).size, 2);
+    second.process.kill('SIGTERM');
+    assert.equal(await second.exit, 0);
+  },
+);
+
+for (const how of ['SIGTERM', 'SIGKILL'] as const) {
+  test(`15.2: a burst split by a restart (${how}) still alerts, once, with every record counted`, async (t) => {
+    const setup = await setUp(t);
+    if (!setup) return;
+    const { stack, topics, start } = setup;
+    const base = Date.now() - minutes(30);
+    const records = burst(`split-${how}`, 20, base, 5_000, {
+      actor: 'eve@contoso.com',
+      owner: 'cfo@contoso.com',
+      mailbox: 'mbx-split',
+    });
+    const first = await start();
+    await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 12));
+    await waitFor('the first 12 consumed', async () => (await metric(first, CONSUMED)) === 12);
+    await sleep(1_000); // commits every 200 ms
+    first.process.kill(how);
+    await first.exit;
+
+    const second = await start();
+    await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(12));
+    const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 60_000, quietMs: 3_000 });
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]!.alert.rule, 'non_owner_burst');
+    assert.equal(alerts[0]!.alert.event_count, 20);
+    assert.equal(alerts[0]!.alert.first_seen, base);
+    second.process.kill('SIGTERM');
+    assert.equal(await second.exit, 0);
+  });
+}
