@@ -105,6 +105,22 @@ export function createMetrics() {
       help: 'Deletions of committed records from the repartition topic',
       registers: [registry],
     }),
+    restoredRecords: new Counter({
+      name: 'mailbox_radar_restored_records_total',
+      help: 'Records replayed from the windows changelog at a restore (instead of re-reading the activity topic)',
+      registers: [registry],
+    }),
+    restoreSeconds: new Gauge({
+      name: 'mailbox_radar_restore_seconds',
+      help: 'How long the last restore after a group join took (commit metadata, changelogs, alert read-back)',
+      registers: [registry],
+    }),
+    republishSkipped: new Counter({
+      name: 'mailbox_radar_alerts_republish_skipped_total',
+      help: 'Alerts found on their topic already (read back at the last join), not published again',
+      labelNames: ['rule'],
+      registers: [registry],
+    }),
     assigned: new Gauge({
       name: 'mailbox_radar_assigned_partitions',
       help: 'Partitions this instance owns, per sub-topology (mailbox: activity topic; actor: repartition topic)',

@@ -39,12 +39,21 @@ import { AvroCodec } from '../kafka/avro-codec.js';
 import { AvroTopicWriter } from '../kafka/avro-producer.js';
 import { createKafka } from '../kafka/client.js';
 import { deadLetter } from '../kafka/dead-letter.js';
-import { changeMessage, changelogTopic, readChangelog } from '../kafka/changelog.js';
+import { applyChange, changeMessage, changelogTopic } from '../kafka/changelog.js';
+import { offsetsAtTime, readRanges, type PartitionRange } from '../kafka/partition-reader.js';
+import {
+  LogReplay,
+  entryMessage,
+  replayOrder,
+  restartMessage,
+  windowsChangelogTopic,
+  type LogEntry,
+} from '../kafka/record-log.js';
 import { isGroupMoving } from '../kafka/group-errors.js';
 import { RegistryClient, isRegistryOutage } from '../kafka/registry.js';
 import { markerMessage, markerOf, repartitionTopic } from '../kafka/repartition.js';
 import { ensureTopics } from '../kafka/topics.js';
-import { decodeStreamTime, encodeStreamTime } from '../kafka/watermarks.js';
+import { decodeCommitMetadata, encodeCommitMetadata, type CommitMetadata } from '../kafka/watermarks.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { RULES, type MailboxAccessAlert, type RuleName } from '../model/alert.js';
 import {
@@ -55,7 +64,7 @@ import {
 } from '../model/schemas.js';
 import { startHttp } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { SubTopology, needsActorSide, type Role } from './sub-topology.js';
+import { SubTopology, needsActorSide, type Position, type Role } from './sub-topology.js';
 
 const HEARTBEAT_EVERY = 2_000; // records between heartbeats inside a long batch
 const REGISTRY_BACKOFF_MAX_MS = 30_000; // retries of an unavailable registry back off up to this
@@ -65,6 +74,23 @@ const REPARTITION_PURGE_MS = 30_000;
 const REPARTITION_RETENTION_MS = 7 * 24 * 3_600_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** One mailbox batch's entries for the windows' changelog, with their source offsets. */
+interface WindowsLogBatch {
+  partition: number;
+  offsets: number[];
+  messages: Message[];
+}
+
+/** Whether a publish carries output of its own (beyond progress markers). */
+function ownOutputOf(
+  dead: Message[],
+  onward: Message[],
+  changes: { topic: string; messages: Message[] }[],
+  log: WindowsLogBatch | undefined,
+): boolean {
+  return dead.length > 0 || changes.length > 0 || log !== undefined || onward.some((m) => m.key !== null);
+}
 
 type StatKey = 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain';
 
@@ -94,6 +120,12 @@ export class Pipeline {
       }
     | undefined;
   private readonly reported = new Map<Role, CoreStats>();
+  /** The mailbox side's windows' changelog (record-log.ts). */
+  private windowsLog!: string;
+  /** Alert ids found on the alert topics at the last join: published already, never again. */
+  private published = new Set<string>();
+  /** While replaying the windows' changelog, core statistics are a baseline, not new traffic. */
+  private baseline = false;
   private checkpointId = 0;
   private turn: Promise<unknown> = Promise.resolve();
   private lastCommitAt = 0;
@@ -234,6 +266,17 @@ export class Pipeline {
         sources,
       );
     }
+    // The windows' changelog: co-partitioned with the activity topic. Committed entries are deleted as the
+    // state moves on (purge); retention is the safety net for a group that stops for good.
+    this.windowsLog = windowsChangelogTopic(config.kafka.groupId);
+    created.push(
+      ...(await ensureTopics(this.admin, [
+        {
+          ...spec(this.windowsLog, sources),
+          configs: { 'cleanup.policy': 'delete', 'retention.ms': String(REPARTITION_RETENTION_MS) },
+        },
+      ])),
+    );
     // Changelog topics of the rules' state stores, partitioned like their sub-topology's source topic.
     this.sourcePartitions.set('mailbox', sources);
     if (this.repartition) this.sourcePartitions.set('actor', this.repartition.partitions);
@@ -402,10 +445,16 @@ export class Pipeline {
   ): Promise<void> {
     const { topic, partition, messages } = batch;
     // Records are judged against the watermark as it stands (restored after a join), never a blank one.
-    sub.core.input.next({ kind: 'watermark', time: sub.watermarks.watermark(now) });
+    const watermark = sub.watermarks.watermark(now);
+    sub.core.input.next({ kind: 'watermark', time: watermark });
     const streamTimeBefore = sub.watermarks.streamTime(partition);
+    // Where processing stood before this batch: its output holds the commit there until acknowledged.
+    const before = sub.tracker.positions();
+    if (!before.has(partition))
+      before.set(partition, { offset: Number(messages[0]!.offset), streamTime: streamTimeBefore });
     const dead: Message[] = [];
     const onward: Message[] = [];
+    const log = { partition, offsets: [] as number[], messages: [] as Message[] };
     let maxEventTime = Number.NEGATIVE_INFINITY;
     let minEventTime = Number.POSITIVE_INFINITY;
     let decoded = 0;
@@ -436,13 +485,20 @@ export class Pipeline {
       sub.feeding = partition;
       sub.core.input.next({ kind: 'record', record });
       sub.feeding = undefined;
-      if (this.repartition)
-        for (const access of sub.forwarded)
-          onward.push({
-            key: access.actor,
-            value: this.repartition.writer.encode(this.repartition.schemaId, access.record),
-          });
-      sub.forwarded.length = 0;
+      if (sub.forwarded.length > 0) {
+        // The rules took it: into the windows' changelog, for a restart to replay.
+        const offset = Number(message.offset);
+        log.offsets.push(offset);
+        log.messages.push(entryMessage(partition, offset, watermark, message));
+        if (this.repartition)
+          for (const access of sub.forwarded)
+            if (!access.owner)
+              onward.push({
+                key: access.actor,
+                value: this.repartition.writer.encode(this.repartition.schemaId, access.record),
+              });
+        sub.forwarded.length = 0;
+      }
       if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
     }
     this.metrics.decoded.inc(decoded);
@@ -451,7 +507,7 @@ export class Pipeline {
     // The partition's progress goes behind its records on every repartition partition.
     if (this.repartition) onward.push(...this.markers(partition, now));
     const first = Number(messages[0]!.offset);
-    this.publishInBackground(sub, { partition, first, records: messages.length }, dead, onward);
+    this.publishInBackground(sub, { partition, first, records: messages.length }, dead, onward, log, before);
   }
 
   /** Repartition records: progress markers, and accesses put back into event-time order for the sweep. */
@@ -639,19 +695,35 @@ export class Pipeline {
     batch: { partition: number; first: number; records: number } | undefined,
     dead: Message[],
     onward: Message[],
+    log?: WindowsLogBatch,
+    before?: Map<number, Position>,
   ): void {
-    const alerts = sub.takeAlerts();
+    const alerts = this.unpublished(sub.takeAlerts());
     const changes = this.changelogMessages(sub);
-    if (alerts.length === 0 && dead.length === 0 && onward.length === 0 && changes.length === 0) return;
+    const logged = log !== undefined && log.messages.length > 0 ? log : undefined;
+    if (
+      alerts.length === 0 &&
+      dead.length === 0 &&
+      onward.length === 0 &&
+      changes.length === 0 &&
+      logged === undefined
+    )
+      return;
     const held = sub.holdAlerts(alerts);
-    const ownOutput = dead.length > 0 || changes.length > 0 || onward.some((m) => m.key !== null);
+    const ownOutput = ownOutputOf(dead, onward, changes, logged);
+    // Mailbox side: whatever this publish holds keeps the commit where processing stood before it.
+    const positionHold =
+      sub.role === 'mailbox' && (alerts.length > 0 || ownOutput)
+        ? sub.holdPositions(before ?? sub.tracker.positions())
+        : undefined;
     const entry = batch && ownOutput ? sub.holdBatch(batch.partition, batch.first) : undefined;
     const records = batch?.records ?? 0;
     this.inFlightRecords += records;
-    const send: Promise<void> = this.publish(alerts, dead, onward, changes).then(
+    const send: Promise<void> = this.publish(alerts, dead, onward, changes, sub, logged).then(
       () => {
         if (held) held.done = true;
         if (entry) entry.done = true;
+        if (positionHold) positionHold.done = true;
         this.inFlightRecords -= records;
         this.sends.delete(send);
         if (this.paused && this.inFlightRecords <= this.config.pipeline.maxInFlightRecords / 2) {
@@ -673,6 +745,19 @@ export class Pipeline {
         'paused: waiting for the broker to acknowledge',
       );
     }
+  }
+
+  /**
+   * Drops the alerts found on their topics at the last join: a restart reprocesses the records after the
+   * last commit, and the alerts they cause again were acknowledged before the stop.
+   */
+  private unpublished(alerts: MailboxAccessAlert[]): MailboxAccessAlert[] {
+    if (this.published.size === 0 || alerts.length === 0) return alerts;
+    return alerts.filter((alert) => {
+      if (!this.published.has(alert.alert_id)) return true;
+      this.metrics.republishSkipped.inc({ rule: alert.rule });
+      return false;
+    });
   }
 
   /** The sub-topology's state changes as changelog messages, on the partition of the record behind each. */
@@ -698,8 +783,17 @@ export class Pipeline {
     dead: Message[],
     repartition: Message[],
     changes: { topic: string; messages: Message[] }[] = [],
+    sub?: SubTopology,
+    log?: WindowsLogBatch,
   ): Promise<void> {
     const sends: Promise<unknown>[] = [];
+    if (log !== undefined && sub !== undefined)
+      sends.push(
+        this.producer.send({ topic: this.windowsLog, acks: -1, messages: log.messages }).then((written) => {
+          const base = written.find((w) => w.partition === log.partition)?.baseOffset;
+          if (base !== undefined) sub.logPositions.written(log.partition, log.offsets, Number(base));
+        }),
+      );
     for (const rule of RULES) {
       const mine = alerts.filter((a) => a.rule === rule);
       if (mine.length > 0)
@@ -731,24 +825,53 @@ export class Pipeline {
   }
 
   /**
-   * Commit both sub-topologies' partitions, each up to what its sub-topology allows (see commitPoints),
-   * with the partition's stream time at that offset in the commit metadata, restored on the next join.
+   * Commits both sub-topologies' partitions, each with its metadata (see CommitMetadata).
+   *
+   * - mailbox: the offset is where processing stands, short of any batch whose output (alerts included) is
+   *   unacknowledged (Kafka Streams flushes its producer instead; here processing never waits); the
+   *   metadata says from which source offset (R, as far
+   *   back as open windows, unacknowledged alerts and closed episodes need) and from which changelog offset
+   *   the windows' state is replayed on a restore.
+   * - actor: the offset is R itself (its source, the repartition topic, is already the compact share a
+   *   restore re-reads), with the stream time there.
+   *
+   * Both carry `since`, when the records from R on were first processed: a restore reads the alert topics
+   * back from there, so an alert published then is not published again.
    */
   private async commit(force: boolean): Promise<void> {
+    if (this.restoring) return;
+    const now = Date.now();
     const offsets: { topic: string; partition: number; offset: string; metadata: string }[] = [];
-    const changed: [SubTopology, number, number][] = [];
+    const changed: { sub: SubTopology; partition: number; offset: number; metadata: string; log?: number }[] =
+      [];
     for (const sub of this.subs()) {
       const points = sub.commitPoints();
       if (points === undefined) continue;
+      const positions = sub.role === 'mailbox' ? sub.commitPositions() : undefined;
       for (const [partition, point] of points) {
-        if ((sub.committed.get(partition) ?? -1) >= point.offset) continue;
+        const since = Number.isFinite(point.processedAt) ? point.processedAt : now;
+        let offset = point.offset;
+        let meta: CommitMetadata = { streamTime: point.streamTime, since };
+        let log: number | undefined;
+        if (positions !== undefined) {
+          const position = positions.get(partition);
+          if (position === undefined) continue;
+          const restoreFrom = Math.min(point.offset, position.offset);
+          log = sub.logPositions.logOffsetFor(partition, restoreFrom);
+          offset = position.offset;
+          meta = { streamTime: position.streamTime, restoreFrom, logOffset: log, since };
+        }
+        // `since` alone moving is no reason to commit.
+        const key = encodeCommitMetadata({ ...meta, since: undefined });
+        if ((sub.committed.get(partition) ?? -1) >= offset && sub.committedMeta.get(partition) === key)
+          continue;
         offsets.push({
           topic: sub.topic,
           partition,
-          offset: String(point.offset),
-          metadata: encodeStreamTime(point.streamTime),
+          offset: String(offset),
+          metadata: encodeCommitMetadata(meta),
         });
-        changed.push([sub, partition, point.offset]);
+        changed.push({ sub, partition, offset, metadata: key, log });
       }
     }
     if (offsets.length === 0 && !force) return;
@@ -758,46 +881,53 @@ export class Pipeline {
         await this.consumer.commitOffsets(offsets);
       } catch (error) {
         // The group is moving (a member joined or left, or we were dropped): this commit is void, and the
-        // join that follows rebuilds state from the last commit that went through.
+        // join that follows restores state from the last commit that went through.
         if (!isGroupMoving(error)) throw error;
         this.logger.info({ reason: (error as Error).message }, 'commit skipped: the group is rebalancing');
         return;
       }
       if (generation !== this.generation) return;
-      for (const [sub, partition, offset] of changed) {
+      for (const { sub, partition, offset, metadata, log } of changed) {
         sub.committed.set(partition, offset);
+        sub.committedMeta.set(partition, metadata);
+        if (log !== undefined) sub.committedLog.set(partition, log);
         this.metrics.committed.set({ topic: sub.topic, partition: String(partition) }, offset);
       }
       this.logger.debug({ offsets }, 'committed');
     }
     this.lastCommitAt = Date.now();
     const purgeEvery = Math.min(REPARTITION_PURGE_MS, 10 * this.config.pipeline.commitIntervalMs);
-    if (this.lastCommitAt - this.lastPurgeAt >= purgeEvery) this.purgeRepartition();
+    if (this.lastCommitAt - this.lastPurgeAt >= purgeEvery) this.purge();
   }
 
   /**
-   * Deletes the repartition records below this instance's committed offsets, as Kafka Streams purges its
-   * repartition topics: nothing will read them again, and they are copies of audit records.
+   * Deletes what nothing will read again, as Kafka Streams purges its repartition topics: repartition
+   * records below this instance's committed offsets, and windows' changelog entries below where its
+   * committed state begins. Both are copies of audit records.
    */
-  private purgeRepartition(): void {
-    const actor = this.actor;
-    if (actor === undefined || actor.committed.size === 0) return;
+  private purge(): void {
     this.lastPurgeAt = this.lastCommitAt;
-    const partitions = [...actor.committed].map(([partition, offset]) => ({
-      partition,
-      offset: String(offset),
-    }));
-    this.admin.deleteTopicRecords({ topic: actor.topic, partitions }).then(
-      () => this.metrics.repartitionPurges.inc(),
-      (error: unknown) =>
-        this.logger.warn({ err: error }, 'could not purge the repartition topic; retried later'),
-    );
+    const below = (offsets: Map<number, number>) =>
+      [...offsets].map(([partition, offset]) => ({ partition, offset: String(offset) }));
+    const actor = this.actor;
+    if (actor !== undefined && actor.committed.size > 0)
+      this.admin.deleteTopicRecords({ topic: actor.topic, partitions: below(actor.committed) }).then(
+        () => this.metrics.repartitionPurges.inc(),
+        (error: unknown) =>
+          this.logger.warn({ err: error }, 'could not purge the repartition topic; retried later'),
+      );
+    if (this.mailbox.committedLog.size > 0)
+      this.admin
+        .deleteTopicRecords({ topic: this.windowsLog, partitions: below(this.mailbox.committedLog) })
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error }, "could not purge the windows' changelog; retried later"),
+        );
   }
 
   /** Core statistics are cumulative per core; metrics get the increments (classes from the mailbox side). */
   private report(sub: SubTopology, stats: CoreStats, watermark: number): void {
     const before = this.reported.get(sub.role);
-    const delta = (key: StatKey) => stats[key] - (before?.[key] ?? 0);
+    const delta = (key: StatKey) => (this.baseline ? 0 : stats[key] - (before?.[key] ?? 0));
     this.metrics.late.inc(delta('late'));
     if (sub.role === 'mailbox') {
       this.metrics.duplicates.inc(delta('duplicates'));
@@ -819,7 +949,10 @@ export class Pipeline {
     this.metrics.retained.set(retained);
   }
 
-  /** A (re)join: every assigned partition resumes from its committed offset, so state restarts empty. */
+  /**
+   * A (re)join: both cores start empty and are restored (see `restore`) before any batch is processed;
+   * batches wait meanwhile, heartbeating.
+   */
   private onGroupJoin(assignment: Record<string, number[]>): void {
     this.metrics.rebalances.inc();
     this.reported.clear();
@@ -833,82 +966,224 @@ export class Pipeline {
       Object.fromEntries(
         this.subs().map((sub) => [sub.role, { topic: sub.topic, partitions: sub.partitions }]),
       ),
-      'joined the group; state rebuilds from committed offsets',
+      'joined the group; restoring state',
     );
-    const restoring = this.restore(generation).then(
-      () => undefined,
-      (error: unknown) => {
-        // Without the metadata, partitions start from an unknown stream time, as on a first run.
-        this.logger.warn({ err: error }, 'could not read committed offsets; stream times start unknown');
-        const now = Date.now();
-        if (generation === this.generation)
-          for (const sub of this.subs()) for (const p of sub.partitions) sub.watermarks.assign(p, now);
-      },
-    );
+    const restoring = this.restore(generation).catch((error: unknown) => {
+      if (generation === this.generation && !this.stopping) void this.fail(error);
+    });
     this.restoring = restoring;
     void restoring.finally(() => {
       if (this.restoring === restoring) this.restoring = undefined;
     });
   }
 
+  /** Retries a restore step (the broker or registry may be away for a moment) while this join holds. */
+  private async retrying<T>(
+    generation: number,
+    what: string,
+    step: () => Promise<T>,
+  ): Promise<T | undefined> {
+    let delay = 1_000;
+    for (;;) {
+      if (generation !== this.generation || this.stopping) return undefined;
+      try {
+        return await step();
+      } catch (error) {
+        if (generation !== this.generation || this.stopping) return undefined;
+        this.logger.warn({ err: error, retryInMs: delay }, `restore: ${what} failed; retrying`);
+        await sleep(delay);
+        delay = Math.min(delay * 2, REGISTRY_BACKOFF_MAX_MS);
+      }
+    }
+  }
+
   /**
-   * After a join: each partition's stream time as it was at its committed offset (the commit metadata),
-   * so lateness is decided exactly as before the restart; partitions with nothing to read are caught up.
+   * After a join, as Kafka Streams restores its tasks:
+   * - each partition's stream time as it was at its committed offset (the commit metadata), so lateness is
+   *   decided exactly as before; partitions with nothing to read are caught up;
+   * - the mailbox side's windows, by replaying its changelog's entries of the source offsets between where
+   *   the committed state begins and the committed offset (record-log.ts), instead of re-reading the
+   *   activity topic; then a restart marker per partition supersedes a previous owner's uncommitted tail;
+   * - the rules' state stores (all partitions of a global store);
+   * - the alert ids published since the records to be reprocessed were first processed (`since`), read
+   *   back from the alert topics: they are not published again.
+   * Everything is read through one short-lived group; the cores change only once every read succeeded.
    */
   private async restore(generation: number): Promise<void> {
+    const started = Date.now();
+    const plan = await this.retrying(generation, 'reading committed offsets and changelogs', () =>
+      this.readRestore(),
+    );
+    if (plan === undefined || generation !== this.generation) return;
+    const replayed = this.applyRestore(plan);
+    const fences = this.mailbox.partitions.map((p) =>
+      restartMessage(p, plan.commits.get('mailbox')?.get(p)?.offset ?? 0),
+    );
+    if (fences.length > 0) {
+      const sent = await this.retrying(generation, 'writing restart markers', () =>
+        this.producer.send({ topic: this.windowsLog, acks: -1, messages: fences }),
+      );
+      if (sent === undefined) return;
+    }
+    this.published = plan.published;
+    const ms = Date.now() - started;
+    this.metrics.restoreSeconds.set(ms / 1_000);
+    this.logger.info(
+      {
+        ms,
+        replayedRecords: replayed,
+        alertsReadBack: plan.published.size,
+        since: plan.since === undefined ? null : new Date(plan.since).toISOString(),
+      },
+      'state restored',
+    );
+  }
+
+  private async readRestore() {
     const subs = this.subs();
-    const [committed, ...ends] = await Promise.all([
+    const [committed, logEnds, ...ends] = await Promise.all([
       this.admin.fetchOffsets({ groupId: this.config.kafka.groupId, topics: subs.map((sub) => sub.topic) }),
+      this.admin.fetchTopicOffsets(this.windowsLog),
       ...subs.map((sub) => this.admin.fetchTopicOffsets(sub.topic)),
     ]);
-    if (generation !== this.generation) return;
-    const now = Date.now();
+    const commits = new Map<Role, Map<number, { offset: number; meta: CommitMetadata; caughtUp: boolean }>>();
+    let since: number | undefined;
     subs.forEach((sub, i) => {
-      const commits = new Map(
+      const byPartition = new Map(
         committed.find((c) => c.topic === sub.topic)?.partitions.map((p) => [p.partition, p]) ?? [],
       );
+      const mine = new Map<number, { offset: number; meta: CommitMetadata; caughtUp: boolean }>();
       for (const partition of sub.partitions) {
-        const commit = commits.get(partition);
-        sub.watermarks.assign(partition, now, decodeStreamTime(commit?.metadata));
+        const commit = byPartition.get(partition);
+        const meta = decodeCommitMetadata(commit?.metadata);
         const end = ends[i]?.find((e) => e.partition === partition);
         const low = Number(end?.low ?? 0);
         const high = Number(end?.high ?? 0);
-        const from = Number(commit?.offset ?? -1);
-        if (high === low || (from >= 0 && from >= high)) {
-          sub.awaitingFirstFetch.delete(partition);
-          sub.watermarks.caughtUp(partition);
-        }
+        const offset = Number(commit?.offset ?? -1);
+        mine.set(partition, { offset, meta, caughtUp: high === low || (offset >= 0 && offset >= high) });
+        if (meta.since !== undefined) since = Math.min(since ?? meta.since, meta.since);
       }
+      commits.set(sub.role, mine);
     });
-    this.logger.info(
-      Object.fromEntries(
-        subs.map((sub) => [
-          sub.role,
-          Object.fromEntries(
-            sub.partitions.map((p) => {
-              const t = sub.watermarks.streamTime(p);
-              return [p, Number.isFinite(t) ? new Date(t).toISOString() : null];
-            }),
-          ),
-        ]),
-      ),
-      'stream times restored from the committed offsets',
-    );
-    // State stores: the changelog partitions of the assigned partitions (all of them for a global store),
-    // fed to the core before any record.
-    for (const sub of subs) {
+    // One read: windows' changelog, stores' changelogs, the alert topics' recent tail.
+    const ranges: PartitionRange[] = [];
+    for (const [partition, { offset, meta }] of commits.get('mailbox') ?? [])
+      if (meta.restoreFrom !== undefined && meta.restoreFrom < offset)
+        ranges.push({ topic: this.windowsLog, partition, from: meta.logOffset ?? 'earliest' });
+    const stores = new Map<
+      string,
+      { sub: SubTopology; store: string; state: Map<string, number>; partitions: number[] }
+    >();
+    for (const sub of subs)
       for (const store of sub.stores) {
         const partitions = store.global
           ? Array.from({ length: this.sourcePartitions.get(sub.role) ?? 1 }, (_, p) => p)
           : sub.partitions;
         const topic = changelogTopic(this.config.kafka.groupId, store.name);
-        const state = await readChangelog(this.kafka, this.admin, topic, partitions);
-        if (generation !== this.generation) return;
-        for (const [key, value] of state)
-          sub.core.input.next({ kind: 'restore', store: store.name, key, value });
-        this.logger.info({ store: store.name, partitions, keys: state.size }, 'state store restored');
+        stores.set(topic, { sub, store: store.name, state: new Map(), partitions });
+        for (const partition of partitions) ranges.push({ topic, partition, from: 'earliest' });
+      }
+    const alertTopics = new Set(RULES.map((rule) => this.writers[rule].topic));
+    if (since !== undefined)
+      for (const topic of alertTopics)
+        // A second of margin: the alert's timestamp is taken when it is sent, after its records.
+        for (const [partition, from] of await offsetsAtTime(this.admin, topic, since - 1_000))
+          ranges.push({ topic, partition, from });
+    const replays = new Map<number, LogReplay>();
+    const published = new Set<string>();
+    await readRanges(
+      this.kafka,
+      this.admin,
+      ranges,
+      (topic, partition, message) => {
+        if (topic === this.windowsLog) {
+          let replay = replays.get(partition);
+          if (replay === undefined) replays.set(partition, (replay = new LogReplay()));
+          replay.add(message);
+        } else if (alertTopics.has(topic)) {
+          if (message.key !== null) published.add(message.key.toString('utf8'));
+        } else {
+          const store = stores.get(topic);
+          if (store !== undefined) applyChange(store.state, message);
+        }
+      },
+      { groupPrefix: this.config.kafka.groupId },
+    );
+    // The entries to replay, decoded (their writer schemas fetched now, before any core changes).
+    const entries = new Map<number, LogEntry[]>();
+    for (const [partition, { offset, meta }] of commits.get('mailbox') ?? [])
+      if (meta.restoreFrom !== undefined)
+        entries.set(partition, replays.get(partition)?.between(meta.restoreFrom, offset) ?? []);
+    await this.codec.prepare([...entries.values()].flatMap((list) => list.map((e) => e.value)));
+    return { commits, stores, entries, published, since, logEnds };
+  }
+
+  /** Feeds a restore into the cores and bookkeeping (synchronous: nothing interleaves). */
+  private applyRestore(plan: Awaited<ReturnType<Pipeline['readRestore']>>): number {
+    const now = Date.now();
+    for (const sub of this.subs())
+      for (const [partition, { meta, caughtUp }] of plan.commits.get(sub.role) ?? []) {
+        sub.watermarks.assign(partition, now, meta.streamTime);
+        if (caughtUp) {
+          sub.awaitingFirstFetch.delete(partition);
+          sub.watermarks.caughtUp(partition);
+        }
+      }
+    for (const { sub, store, state, partitions } of plan.stores.values()) {
+      for (const [key, value] of state) sub.core.input.next({ kind: 'restore', store, key, value });
+      this.logger.info({ store, partitions, keys: state.size }, 'state store restored');
+    }
+    const mailbox = this.mailbox;
+    const items: { partition: number; watermark: number; record: ExchangeMailboxActivity }[] = [];
+    for (const { partition, entry } of replayOrder(plan.entries)) {
+      try {
+        const record = parseRecord(this.codec.decode(entry.value));
+        entry.time = record.creation_time;
+        items.push({ partition, watermark: entry.watermark, record });
+      } catch (error) {
+        this.logger.warn(
+          { partition, offset: entry.offset, err: error },
+          "a windows' changelog entry no longer decodes; left out of the restore",
+        );
       }
     }
+    this.baseline = true;
+    mailbox.replay(items);
+    mailbox.checkpoint(now, ++this.checkpointId);
+    this.baseline = false;
+    // Bookkeeping as if the replayed records had just been processed, in chunks of the tracker's segments.
+    const CHUNK = 256;
+    for (const [partition, { offset, meta }] of plan.commits.get('mailbox') ?? []) {
+      if (offset < 0) continue;
+      const list = plan.entries.get(partition) ?? [];
+      const end = plan.logEnds.find((e) => e.partition === partition);
+      mailbox.logPositions.endAt(partition, Number(end?.high ?? 0));
+      for (const entry of list) mailbox.logPositions.written(partition, [entry.offset], entry.logOffset);
+      for (let i = 0; i < list.length; i += CHUNK) {
+        const chunk = list.slice(i, i + CHUNK);
+        const next = list[i + CHUNK]?.offset ?? offset;
+        let min = Number.POSITIVE_INFINITY;
+        let max = Number.NEGATIVE_INFINITY;
+        for (const entry of chunk) {
+          const time = entry.time ?? Number.NEGATIVE_INFINITY;
+          if (time < min) min = time;
+          if (time > max) max = time;
+        }
+        mailbox.tracker.track(
+          partition,
+          chunk[0]!.offset,
+          next,
+          max,
+          meta.streamTime,
+          meta.streamTime,
+          min,
+          meta.since,
+        );
+      }
+      mailbox.tracker.track(partition, offset, offset, Number.NEGATIVE_INFINITY, meta.streamTime);
+    }
+    this.metrics.restoredRecords.inc(items.length);
+    return items.length;
   }
 
   private healthSource() {

@@ -18,7 +18,9 @@ import { BLIND_STORE } from '../detect/bulk-mail-access.js';
 import { LEARNING_STORE, SEEN_STORE } from '../detect/first-app-access.js';
 import type { Access, CoreInput, CoreOutput, CoreStats } from '../detect/types.js';
 import { OffsetTracker, type CommitPoint } from '../kafka/offset-tracker.js';
+import { LogPositions } from '../kafka/record-log.js';
 import { PartitionWatermarks } from '../kafka/watermarks.js';
+import type { ExchangeMailboxActivity } from '../model/activity.js';
 import type { MailboxAccessAlert } from '../model/alert.js';
 
 export type Role = 'mailbox' | 'actor';
@@ -71,6 +73,12 @@ interface Core {
   reported: CoreStats | undefined;
 }
 
+/** Where processing of a partition stands: the next offset, and the stream time there. */
+export interface Position {
+  offset: number;
+  streamTime: number;
+}
+
 /** Output held until the broker acknowledges it. */
 interface Held {
   done: boolean;
@@ -82,6 +90,12 @@ export class SubTopology {
   core: Core;
   /** Offsets committed per partition since the last join. */
   committed = new Map<number, number>();
+  /** The metadata of each partition's last commit (a commit goes out when only the metadata moved). */
+  committedMeta = new Map<number, string>();
+  /** Mailbox side: where the acknowledged entries of the windows' changelog went (record-log.ts). */
+  readonly logPositions = new LogPositions();
+  /** Mailbox side: the changelog offset each partition's last commit said its state begins at. */
+  committedLog = new Map<number, number>();
   /** Per partition, batches whose own output (dead letters, repartition records) is unacknowledged. */
   unacked = new Map<number, (Held & { first: number })[]>();
   /**
@@ -93,6 +107,12 @@ export class SubTopology {
    * commit point starts past the episode's end (`endBound`: the episode ended before watermark − T).
    */
   alertSpans: (Held & { from: number; endBound: number | undefined })[] = [];
+  /**
+   * Mailbox side: per unacknowledged publish, where processing stood before the records behind it. The
+   * commit (where processing stands) never passes one: a restart replays the records before the commit
+   * with their output dropped, so the records whose output may be lost are read again instead.
+   */
+  positionHolds: (Held & { positions: Map<number, Position> })[] = [];
   partitions: number[] = [];
   awaitingFirstFetch = new Set<number>();
   /** Actor role: per repartition partition, records waiting for every mailbox partition to pass them. */
@@ -100,7 +120,11 @@ export class SubTopology {
   private readonly detection: DetectionConfig;
   /** The stores of this side's enabled rules. */
   readonly stores: { name: string; global: boolean }[];
-  /** Mailbox side: the accesses the core admitted, for the repartition topic (taken by the pipeline). */
+  /**
+   * Mailbox side: the accesses the core admitted to its rules for the record being fed (taken by the
+   * pipeline: the non-owner and app ones go on to the repartition topic, and the record to the windows'
+   * changelog).
+   */
   readonly forwarded: Access[] = [];
   /** The source partition of the record being fed, so its state changes go to that changelog partition. */
   feeding: number | undefined;
@@ -148,6 +172,10 @@ export class SubTopology {
     this.tracker.clear();
     this.watermarks.clear();
     this.committed = new Map();
+    this.positionHolds = [];
+    this.committedMeta = new Map();
+    this.committedLog = new Map();
+    this.logPositions.clear();
     this.unacked = new Map();
     this.alertSpans = [];
     this.orders.clear();
@@ -162,6 +190,24 @@ export class SubTopology {
       this.orders.set(partition, order);
     }
     return order;
+  }
+
+  /**
+   * Records processed before the last commit, back from the windows' changelog, each with the watermark it
+   * met then: through the core again to rebuild its state. What the core outputs was published before that
+   * commit, and is dropped.
+   */
+  replay(items: readonly { partition: number; watermark: number; record: ExchangeMailboxActivity }[]): void {
+    const input = this.core.input;
+    for (const item of items) {
+      if (Number.isFinite(item.watermark)) input.next({ kind: 'watermark', time: item.watermark });
+      this.feeding = item.partition;
+      input.next({ kind: 'record', record: item.record });
+      this.feeding = undefined;
+      this.forwarded.length = 0;
+    }
+    this.core.alerts.length = 0;
+    this.core.changes.length = 0;
   }
 
   /** Feed the watermark and a checkpoint marker; the core answers synchronously. */
@@ -188,6 +234,28 @@ export class SubTopology {
     const held = { from, done: false, endBound: undefined };
     this.alertSpans.push(held);
     return held;
+  }
+
+  /** Holds the commit at these positions until `done` (mailbox side). */
+  holdPositions(positions: Map<number, Position>): Held {
+    const held = { positions, done: false };
+    this.positionHolds.push(held);
+    return held;
+  }
+
+  /**
+   * Mailbox side: where each partition's commit may go: where processing stands, but not past where it
+   * stood before a publish that is not acknowledged yet.
+   */
+  commitPositions(): Map<number, Position> {
+    this.positionHolds = this.positionHolds.filter((hold) => !hold.done);
+    const result = this.tracker.positions();
+    for (const hold of this.positionHolds)
+      for (const [partition, position] of hold.positions) {
+        const current = result.get(partition);
+        if (current !== undefined && position.offset < current.offset) result.set(partition, position);
+      }
+    return result;
   }
 
   /** Holds a partition's commit at a batch's first offset until `done`. */

@@ -19,8 +19,10 @@ export interface DetectOptions {
    */
   watermarks?: WatermarkMode;
   /**
-   * Called with every non-owner or app access the core admitted (classified, not a duplicate), as it
-   * goes to the rules: `run` forwards them to the actor-keyed repartition without classifying twice.
+   * Called with every access the core admitted to its rules (classified, not a duplicate; owner accesses
+   * only when they could count for bulk_mail_access), as it goes to them: `run` forwards the non-owner and
+   * app ones to the actor-keyed repartition without classifying twice, and logs every one of them to the
+   * windows' changelog (what a restart replays).
    */
   onAccess?: (access: Access) => void;
 }
@@ -87,7 +89,7 @@ export function detect(
             if (!clock.onTime(time)) return;
             const access = tally.access(record);
             if (access !== null && (access.owner || ids.admit(access))) {
-              if (!access.owner) options.onAccess?.(access);
+              options.onAccess?.(access);
               for (let i = 0; i < engines.length; i++) {
                 const alert = (engines[i] as RuleEngine).add(access);
                 if (alert !== null) subscriber.next({ kind: 'alert', alert: markBlind(alert, bulk) });

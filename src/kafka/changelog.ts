@@ -7,12 +7,17 @@
  * of the assigned source partitions are read from the beginning and fed back to the core as
  * `{kind: 'restore'}` inputs before any record: a kill -9 or a rebalance neither forgets nor re-learns.
  *
- * kafkajs has no manual assignment, so a restore reads through a short-lived consumer group of its own,
- * subscribed to the changelog topic, until every wanted partition reaches the end offset it had when the
- * restore began; the group is deleted afterwards.
+ * The pipeline reads them, with its other restore reads, through one short-lived group (partition-reader.ts).
  */
-import { randomUUID } from 'node:crypto';
-import { Partitioners, type Admin, type Kafka, type Message, type PartitionMetadata } from 'kafkajs';
+import {
+  Partitioners,
+  type Admin,
+  type Kafka,
+  type KafkaMessage,
+  type Message,
+  type PartitionMetadata,
+} from 'kafkajs';
+import { readRanges } from './partition-reader.js';
 
 export function changelogTopic(groupId: string, store: string): string {
   return `${groupId}-${store}-changelog`;
@@ -40,6 +45,14 @@ export function changeMessage(key: string, value: number | null, partitions: num
   };
 }
 
+/** Applies one changelog message to a store's state: the latest value of each key, tombstones removed. */
+export function applyChange(state: Map<string, number>, message: KafkaMessage): void {
+  const key = message.key?.toString('utf8');
+  if (key === undefined) return;
+  if (message.value === null) state.delete(key);
+  else state.set(key, JSON.parse(message.value.toString('utf8')) as number);
+}
+
 /**
  * Reads the changelog partitions `wanted` from the beginning up to their current end, in offset order per
  * partition; resolves with the latest value of each key (tombstones removed).
@@ -52,55 +65,12 @@ export async function readChangelog(
   timeoutMs = 120_000,
 ): Promise<Map<string, number>> {
   const state = new Map<string, number>();
-  if (wanted.length === 0) return state;
-  const ends = await admin.fetchTopicOffsets(topic);
-  const remaining = new Map<number, number>();
-  for (const partition of wanted) {
-    const end = ends.find((e) => e.partition === partition);
-    const high = Number(end?.high ?? 0);
-    const low = Number(end?.low ?? 0);
-    if (high > low) remaining.set(partition, high);
-  }
-  if (remaining.size === 0) return state;
-  const groupId = `${topic}-restore-${randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100 });
-  await consumer.connect();
-  try {
-    let finish!: () => void;
-    const done = new Promise<void>((resolve) => (finish = resolve));
-    await consumer.subscribe({ topics: [topic], fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        const end = remaining.get(batch.partition);
-        if (end === undefined) return;
-        for (const message of batch.messages) {
-          if (Number(message.offset) >= end) break;
-          const key = message.key?.toString('utf8');
-          if (key === undefined) continue;
-          if (message.value === null) state.delete(key);
-          else state.set(key, JSON.parse(message.value.toString('utf8')) as number);
-        }
-        const last = Number(batch.messages[batch.messages.length - 1]?.offset ?? -1);
-        if (last + 1 >= end) {
-          remaining.delete(batch.partition);
-          if (remaining.size === 0) finish();
-        }
-      },
-    });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      done,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`restoring ${topic} did not finish within ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      }),
-    ]).finally(() => clearTimeout(timer));
-  } finally {
-    await consumer.disconnect();
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-  }
+  await readRanges(
+    kafka,
+    admin,
+    wanted.map((partition) => ({ topic, partition, from: 'earliest' as const })),
+    (_topic, _partition, message) => applyChange(state, message),
+    { groupPrefix: topic, timeoutMs },
+  );
   return state;
 }

@@ -15,6 +15,8 @@ interface Segment {
   minEventTime: number;
   /** The partition's stream time before this segment's first record (stored with a commit there). */
   streamTimeBefore: number;
+  /** Wall-clock time the segment was processed: alerts its records caused were published after it. */
+  processedAt: number;
 }
 
 /** Where a partition may be committed, and its stream time at that offset. */
@@ -23,6 +25,8 @@ export interface CommitPoint {
   streamTime: number;
   /** The earliest event time among the records a restart from here re-reads first (+Infinity: none). */
   minEventTime: number;
+  /** When the records from here on were first processed (+Infinity: none yet). */
+  processedAt: number;
 }
 
 export class OffsetTracker {
@@ -43,6 +47,7 @@ export class OffsetTracker {
     streamTimeBefore = Number.NEGATIVE_INFINITY,
     streamTimeAfter = Math.max(streamTimeBefore, maxEventTime),
     minEventTime = maxEventTime,
+    processedAt = Number.POSITIVE_INFINITY,
   ): void {
     let state = this.partitions.get(partition);
     if (state === undefined) {
@@ -50,7 +55,7 @@ export class OffsetTracker {
       this.partitions.set(partition, state);
     }
     if (next <= first) return;
-    state.segments.push({ first, next, maxEventTime, minEventTime, streamTimeBefore });
+    state.segments.push({ first, next, maxEventTime, minEventTime, streamTimeBefore, processedAt });
     state.next = Math.max(state.next, next);
     state.streamTime = Math.max(state.streamTime, streamTimeAfter);
   }
@@ -90,8 +95,18 @@ export class OffsetTracker {
       result.set(
         partition,
         first === undefined
-          ? { offset: state.next, streamTime: state.streamTime, minEventTime: Number.POSITIVE_INFINITY }
-          : { offset: first.first, streamTime: first.streamTimeBefore, minEventTime: first.minEventTime },
+          ? {
+              offset: state.next,
+              streamTime: state.streamTime,
+              minEventTime: Number.POSITIVE_INFINITY,
+              processedAt: Number.POSITIVE_INFINITY,
+            }
+          : {
+              offset: first.first,
+              streamTime: first.streamTimeBefore,
+              minEventTime: first.minEventTime,
+              processedAt: first.processedAt,
+            },
       );
     }
     return result;
@@ -119,6 +134,13 @@ export class OffsetTracker {
       result.set(partition, state.segments[i]?.minEventTime ?? Number.POSITIVE_INFINITY);
     }
     return result;
+  }
+
+  /** Per partition, the next offset to read and the stream time there: where processing stands. */
+  positions(): Map<number, { offset: number; streamTime: number }> {
+    return new Map(
+      [...this.partitions].map(([p, state]) => [p, { offset: state.next, streamTime: state.streamTime }]),
+    );
   }
 
   /** Segments held (for metrics). */

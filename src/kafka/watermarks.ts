@@ -133,20 +133,56 @@ export class PartitionWatermarks {
   }
 }
 
-/** Offset commit metadata: the partition's stream time at the committed offset (Kafka Streams does alike). */
+/**
+ * What an offset commit carries in its metadata (Kafka Streams stores its stream time alike): the
+ * partition's stream time at the committed offset; on the mailbox side, where its windows' state begins
+ * (`restoreFrom`, a source offset, and `logOffset` in the windows' changelog; see record-log.ts); and
+ * `since`, when the records a restart reprocesses were first processed (the alert topics are read back
+ * from there, so nothing published then is published again).
+ */
+export interface CommitMetadata {
+  streamTime: number;
+  restoreFrom?: number;
+  logOffset?: number;
+  since?: number;
+}
+
+const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
+
+export function encodeCommitMetadata(meta: CommitMetadata): string {
+  return JSON.stringify({
+    v: 1,
+    streamTime: finite(meta.streamTime) ? meta.streamTime : null,
+    ...(finite(meta.restoreFrom) ? { restoreFrom: meta.restoreFrom } : {}),
+    ...(finite(meta.logOffset) ? { logOffset: meta.logOffset } : {}),
+    ...(finite(meta.since) ? { since: meta.since } : {}),
+  });
+}
+
+/** A commit's metadata; stream time −∞ (and nothing else) when there is none or it is not ours. */
+export function decodeCommitMetadata(metadata: string | null | undefined): CommitMetadata {
+  const none = { streamTime: Number.NEGATIVE_INFINITY };
+  if (!metadata) return none;
+  try {
+    const parsed = JSON.parse(metadata) as Record<string, unknown>;
+    if (parsed.v !== 1) return none;
+    return {
+      streamTime: finite(parsed.streamTime) ? parsed.streamTime : Number.NEGATIVE_INFINITY,
+      ...(finite(parsed.restoreFrom) ? { restoreFrom: parsed.restoreFrom } : {}),
+      ...(finite(parsed.logOffset) ? { logOffset: parsed.logOffset } : {}),
+      ...(finite(parsed.since) ? { since: parsed.since } : {}),
+    };
+  } catch {
+    return none;
+  }
+}
+
+/** Offset commit metadata holding only the stream time. */
 export function encodeStreamTime(streamTime: number): string {
-  return JSON.stringify({ v: 1, streamTime: Number.isFinite(streamTime) ? streamTime : null });
+  return encodeCommitMetadata({ streamTime });
 }
 
 /** The stream time in a commit's metadata; −∞ when there is none or it is not ours. */
 export function decodeStreamTime(metadata: string | null | undefined): number {
-  if (!metadata) return Number.NEGATIVE_INFINITY;
-  try {
-    const parsed = JSON.parse(metadata) as { v?: unknown; streamTime?: unknown };
-    return parsed.v === 1 && typeof parsed.streamTime === 'number' && Number.isFinite(parsed.streamTime)
-      ? parsed.streamTime
-      : Number.NEGATIVE_INFINITY;
-  } catch {
-    return Number.NEGATIVE_INFINITY;
-  }
+  return decodeCommitMetadata(metadata).streamTime;
 }

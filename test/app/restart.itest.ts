@@ -62,69 +62,61 @@ function traffic(prefix: string, start: number) {
   ];
 }
 
-test(
-  '15.1: a clean restart re-reads no activity and publishes no alert again',
-  { todo: 'issue 15.1/15.2: red until the fix' },
-  async (t) => {
-    const setup = await setUp(t);
-    if (!setup) return;
-    const { stack, topics, start } = setup;
-    const records = traffic('clean', Date.now() - minutes(30));
-    const first = await start();
-    await produceActivity(stack, kafkaFor(stack), topics.activity, records);
-    await waitFor('every record consumed', async () => (await metric(first, CONSUMED)) === records.length);
-    const before = await readAlerts(stack, topics, { want: 2, timeoutMs: 60_000, quietMs: 2_000 });
-    assert.equal(before.length, 2, 'a burst and a sweep');
-    first.process.kill('SIGTERM');
-    assert.equal(await first.exit, 0);
+test('15.1: a clean restart re-reads no activity and publishes no alert again', async (t) => {
+  const setup = await setUp(t);
+  if (!setup) return;
+  const { stack, topics, start } = setup;
+  const records = traffic('clean', Date.now() - minutes(30));
+  const first = await start();
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+  await waitFor('every record consumed', async () => (await metric(first, CONSUMED)) === records.length);
+  const before = await readAlerts(stack, topics, { want: 2, timeoutMs: 60_000, quietMs: 2_000 });
+  assert.equal(before.length, 2, 'a burst and a sweep');
+  first.process.kill('SIGTERM');
+  assert.equal(await first.exit, 0);
 
-    const second = await start();
-    await sleep(3_000); // the timer ticks, commits and watermark moves of a running pipeline
-    assert.equal(await metric(second, CONSUMED), 0, 'activity re-read after a clean restart');
-    assert.ok(
-      (await metric(second, 'mailbox_radar_restored_records_total')) >= 20,
-      'the windows come back from the changelog',
-    );
-    const after = await readAlerts(stack, topics, { want: 2, timeoutMs: 30_000, quietMs: 3_000 });
-    assert.deepEqual(
-      after.map((a) => a.key).sort(),
-      before.map((a) => a.key).sort(),
-      'alerts published again by the restart',
-    );
-    second.process.kill('SIGTERM');
-    assert.equal(await second.exit, 0);
-  },
-);
+  const second = await start();
+  await sleep(3_000); // the timer ticks, commits and watermark moves of a running pipeline
+  assert.equal(await metric(second, CONSUMED), 0, 'activity re-read after a clean restart');
+  assert.ok(
+    (await metric(second, 'mailbox_radar_restored_records_total')) >= 20,
+    'the windows come back from the changelog',
+  );
+  const after = await readAlerts(stack, topics, { want: 2, timeoutMs: 30_000, quietMs: 3_000 });
+  assert.deepEqual(
+    after.map((a) => a.key).sort(),
+    before.map((a) => a.key).sort(),
+    'alerts published again by the restart',
+  );
+  second.process.kill('SIGTERM');
+  assert.equal(await second.exit, 0);
+});
 
-test(
-  '15.1: after kill -9, no alert acknowledged before the kill is published again',
-  { todo: 'issue 15.1: red until the fix' },
-  async (t) => {
-    const setup = await setUp(t);
-    if (!setup) return;
-    const { stack, topics, start } = setup;
-    const records = traffic('killed', Date.now() - minutes(30));
-    const first = await start();
-    await produceActivity(stack, kafkaFor(stack), topics.activity, records);
-    await waitFor('every record consumed', async () => (await metric(first, CONSUMED)) === records.length);
-    await waitFor(
-      'both alerts acknowledged',
-      async () => (await metric(first, 'mailbox_radar_alerts_total')) === 2,
-    );
-    await sleep(1_000); // commits every 200 ms
-    first.process.kill('SIGKILL');
-    await first.exit;
+test('15.1: after kill -9, no alert acknowledged before the kill is published again', async (t) => {
+  const setup = await setUp(t);
+  if (!setup) return;
+  const { stack, topics, start } = setup;
+  const records = traffic('killed', Date.now() - minutes(30));
+  const first = await start();
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+  await waitFor('every record consumed', async () => (await metric(first, CONSUMED)) === records.length);
+  await waitFor(
+    'both alerts acknowledged',
+    async () => (await metric(first, 'mailbox_radar_alerts_total')) === 2,
+  );
+  await sleep(1_000); // commits every 200 ms
+  first.process.kill('SIGKILL');
+  await first.exit;
 
-    const second = await start();
-    await sleep(3_000);
-    const alerts = await readAlerts(stack, topics, { want: 2, timeoutMs: 30_000, quietMs: 3_000 });
-    const keys = alerts.map((a) => a.key);
-    assert.equal(keys.length, 2, `alerts on the topics: ${keys.join(', ')}`);
-    assert.equal(new Set(keys).size, 2);
-    second.process.kill('SIGTERM');
-    assert.equal(await second.exit, 0);
-  },
-);
+  const second = await start();
+  await sleep(3_000);
+  const alerts = await readAlerts(stack, topics, { want: 2, timeoutMs: 30_000, quietMs: 3_000 });
+  const keys = alerts.map((a) => a.key);
+  assert.equal(keys.length, 2, `alerts on the topics: ${keys.join(', ')}`);
+  assert.equal(new Set(keys).size, 2);
+  second.process.kill('SIGTERM');
+  assert.equal(await second.exit, 0);
+});
 
 for (const how of ['SIGTERM', 'SIGKILL'] as const) {
   test(`15.2: a burst split by a restart (${how}) still alerts, once, with every record counted`, async (t) => {

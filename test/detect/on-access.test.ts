@@ -22,3 +22,19 @@ test('onAccess gets each admitted non-owner access once: not owners, not duplica
     nonOwner.map((r) => r.id),
   );
 });
+
+test('onAccess also gets an owner access the core passes on to bulk_mail_access (it is part of the rules’ state)', async () => {
+  const [throttled] = ownerNoise('own-throttled', 1, at('12:00:00'));
+  const record = { ...throttled!, is_throttled: true };
+  const seen: Access[] = [];
+  await lastValueFrom(
+    from([{ kind: 'record', record } as CoreInput]).pipe(
+      detect(detection(), { onAccess: (access) => seen.push(access) }),
+      toArray(),
+    ),
+  );
+  assert.deepEqual(
+    seen.map((a) => [a.record.id, a.owner]),
+    [[record.id, true]],
+  );
+});

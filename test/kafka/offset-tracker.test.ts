@@ -57,13 +57,14 @@ test('commit points carry the stream time at the offset, and stop at a held offs
     1_500,
     'a lower need for one partition',
   );
-  const at20 = { offset: 20, streamTime: 2_000, minEventTime: 2_500 };
+  const at20 = { offset: 20, streamTime: 2_000, minEventTime: 2_500, processedAt: Infinity };
   assert.deepEqual(t.commitPoints(2_500).get(0), at20);
   assert.deepEqual(t.commitPoints(Infinity, new Map([[0, 20]])).get(0), at20);
   assert.deepEqual(t.commitPoints(Infinity).get(0), {
     offset: 30,
     streamTime: 3_000,
     minEventTime: Infinity,
+    processedAt: Infinity,
   });
 });
 

@@ -1,0 +1,220 @@
+/**
+ * Restarts (issue 15): how long `run` takes from start to caught up after a clean stop (SIGTERM) and after
+ * kill -9, what it re-reads and what it publishes again, with a full lateness horizon behind its offsets.
+ *
+ * Per case (a rate of simulated traffic × the event time it spans, produced at full speed from
+ * bench/generate.ts onto a fresh 3-partition topic):
+ *   1. `run` drains the topic (its own group), then waits two commit intervals;
+ *   2. SIGTERM, start again: time to caught up, records re-read, records replayed from the windows'
+ *      changelog, alerts published again;
+ *   3. SIGKILL, start again: the same.
+ * With --before <dir> (another checkout, e.g. the commit before issue 15, with node_modules linked), its
+ * `run` goes through the same steps on the same topic in its own group, as the baseline.
+ *
+ * Caught up = /readyz answers 200, and the process has read the activity topic and the repartition topic
+ * from the offsets its group had committed when it started up to their end offsets then (Σ consumed ≥ Σ
+ * (end − committed)): whatever a restart must re-read, it has. The clock starts at spawn, so process start,
+ * group join and restore all count.
+ *
+ *   node --import tsx bench/restart.ts [--rates 300,5000] [--hours 2] [--before <dir>]
+ *
+ * Writes .bench/restart.json. Needs the local stack.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { repartitionTopic } from '../src/kafka/repartition.js';
+import {
+  ROOT,
+  deleteBenchTopics,
+  freePort,
+  produce,
+  spawnPipeline,
+  stackEnv,
+  type Drainer,
+  type Stack,
+} from './broker.js';
+import { generateActivity } from './generate.js';
+
+const HOUR = 3_600_000;
+const ALERT_RULES = [
+  'NON_OWNER_BURST',
+  'CROSS_DOMAIN_BURST',
+  'MAILBOX_SWEEP',
+  'APP_MAILBOX_SWEEP',
+  'BULK_MAIL_ACCESS',
+  'FIRST_APP_ACCESS',
+];
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? undefined : process.argv[i + 1];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Σ (end − committed) over a topic's partitions for a group: what a restart must read. */
+async function backlog(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const topics = await admin.listTopics();
+  if (!topics.includes(topic)) return 0;
+  const [ends, [committed]] = await Promise.all([
+    admin.fetchTopicOffsets(topic),
+    admin.fetchOffsets({ groupId, topics: [topic] }),
+  ]);
+  let sum = 0;
+  for (const end of ends) {
+    const c = Number(committed?.partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+    sum += Number(end.high) - (c < 0 ? Number(end.low) : c);
+  }
+  return sum;
+}
+
+async function alertCount(admin: Admin, topic: string): Promise<number> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  return ends.reduce((n, e) => n + Number(e.high) - Number(e.low), 0);
+}
+
+async function ready(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+interface Step {
+  seconds: number;
+  activityReRead: number;
+  repartitionReRead: number;
+  restoredFromChangelog: number;
+  alertsPublishedAgain: number;
+}
+
+/** Starts `run`, times it to caught up (see the header), and counts what it re-read and re-published. */
+async function restartOnce(
+  stack: Stack,
+  admin: Admin,
+  base: string,
+  groupId: string,
+  cwd: string | undefined,
+): Promise<{ drainer: Drainer; port: number; step: Step }> {
+  const activity = `${base}.activity`;
+  const alerts = `${base}.alerts`;
+  const mustRead = await backlog(admin, groupId, activity);
+  const mustReadRepartition = await backlog(admin, groupId, repartitionTopic(groupId));
+  const alertsBefore = await alertCount(admin, alerts);
+  const port = await freePort();
+  const started = performance.now();
+  const drainer = spawnPipeline(stack, base, port, { groupId, cwd, env: alertEnv(base) });
+  for (;;) {
+    await sleep(50);
+    if (!(await ready(port))) continue;
+    const page = await drainer.scrape();
+    const read = sum(page, 'mailbox_radar_records_consumed_total');
+    const readRepartition = sum(page, 'mailbox_radar_repartition_records_consumed_total');
+    if (read >= mustRead && readRepartition >= mustReadRepartition) break;
+    if (performance.now() - started > 30 * 60_000) throw new Error('not caught up within 30 minutes');
+  }
+  const seconds = (performance.now() - started) / 1_000;
+  await sleep(3_000); // the alerts a restart publishes again go out right after what caused them
+  const page = await drainer.scrape();
+  return {
+    drainer,
+    port,
+    step: {
+      seconds: Math.round(seconds * 100) / 100,
+      activityReRead: sum(page, 'mailbox_radar_records_consumed_total'),
+      repartitionReRead: sum(page, 'mailbox_radar_repartition_records_consumed_total'),
+      restoredFromChangelog: sum(page, 'mailbox_radar_restored_records_total'),
+      alertsPublishedAgain: (await alertCount(admin, alerts)) - alertsBefore,
+    },
+  };
+}
+
+function sum(page: string, name: string): number {
+  let n = 0;
+  for (const line of page.split('\n'))
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      n += Number(line.slice(line.lastIndexOf(' ') + 1));
+  return n;
+}
+
+function alertEnv(base: string): Record<string, string> {
+  return Object.fromEntries(
+    ALERT_RULES.map((rule) => [`MAILBOX_RADAR_TOPICS__ALERTS__${rule}`, `${base}.alerts`]),
+  );
+}
+
+async function drained(drainer: Drainer, admin: Admin, groupId: string, base: string, records: number) {
+  const started = performance.now();
+  for (;;) {
+    await sleep(500);
+    const done = await drainer.metric('mailbox_radar_records_consumed_total').catch(() => 0);
+    if (done >= records && (await backlog(admin, groupId, repartitionTopic(groupId))) === 0) break;
+    if (performance.now() - started > 60 * 60_000) throw new Error('not drained within an hour');
+  }
+  void base;
+  await sleep(3_000); // a few commit intervals
+}
+
+async function runCase(stack: Stack, admin: Admin, rate: number, hours: number, before: string | undefined) {
+  const base = `bench-restart-${rate}-${Date.now()}`;
+  const records = Math.round(rate * hours * 3_600);
+  const producedAt = performance.now();
+  await produce(stack, `${base}.activity`, generateActivity({ records, durationMs: hours * HOUR }), 3);
+  console.error(
+    `${records} records (${rate}/s over ${hours} h) produced in ${Math.round((performance.now() - producedAt) / 1_000)} s`,
+  );
+  const result: Record<string, unknown> = { rate, hours, records };
+  for (const [name, cwd] of [['run', undefined], ...(before ? [['before', before]] : [])] as [
+    string,
+    string | undefined,
+  ][]) {
+    const groupId = `${base}.${name}.group`;
+    const port = await freePort();
+    const first = spawnPipeline(stack, base, port, { groupId, cwd, env: alertEnv(base) });
+    const drainStart = performance.now();
+    await drained(first, admin, groupId, base, records);
+    const alerts = await first.metric('mailbox_radar_alerts_total');
+    const drainSeconds = (performance.now() - drainStart) / 1_000;
+    await first.stop();
+    const clean = await restartOnce(stack, admin, base, groupId, cwd);
+    await sleep(2_000);
+    process.kill(clean.drainer.pid, 'SIGKILL');
+    await clean.drainer.stop();
+    const killed = await restartOnce(stack, admin, base, groupId, cwd);
+    await killed.drainer.stop();
+    result[name] = {
+      drainSeconds: Math.round(drainSeconds),
+      alerts,
+      cleanRestart: clean.step,
+      afterKill9: killed.step,
+    };
+    console.error(name, JSON.stringify(result[name]));
+  }
+  await deleteBenchTopics(stack, base);
+  return result;
+}
+
+async function main() {
+  const stack = stackEnv();
+  const rates = (arg('--rates') ?? '300,5000').split(',').map(Number);
+  const hours = Number(arg('--hours') ?? '2');
+  const before = arg('--before');
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'bench-restart', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const results = [];
+  try {
+    for (const rate of rates) results.push(await runCase(stack, admin, rate, hours, before));
+  } finally {
+    await admin.disconnect();
+  }
+  mkdirSync(`${ROOT}.bench`, { recursive: true });
+  writeFileSync(
+    `${ROOT}.bench/restart.json`,
+    JSON.stringify({ at: new Date().toISOString(), results }, null, 2),
+  );
+  console.log(JSON.stringify(results, null, 2));
+}
+
+await main();

@@ -1,0 +1,169 @@
+/**
+ * The changelog of the mailbox side's windows, `<groupId>-mailbox-windows-changelog`: what a restart needs
+ * to rebuild the per-mailbox rules' state without re-reading the activity topic.
+ *
+ * Kafka Streams restores a window store from its changelog and resumes its source topic at the committed
+ * offset. Here the "store" is the sequence of records the core admitted to its rules (non-owner and app
+ * accesses, and owner records that could count for bulk_mail_access: the small share of the input the
+ * windows, episodes and dedupe ids are made of). Each goes to the changelog partition of its source
+ * partition as the original framed Avro bytes, with its source offset and the watermark the core had when
+ * it was fed. The offset commit then moves to where processing stands (P, once everything produced up to
+ * there is acknowledged), and its metadata says where the state begins: the source offset R from which
+ * records may still be needed (as the commit offset used to be) and a changelog offset at or before the
+ * first entry from R. A restart replays the entries with R ≤ source offset < P through the core, with the
+ * recorded watermarks, its output discarded (it was published before the commit), and reads the activity
+ * topic from P.
+ *
+ * A new owner of a partition first writes a restart marker (P): entries a previous owner wrote beyond its
+ * last commit (after it, before a kill -9) are superseded, since the records they came from are read again.
+ */
+import type { KafkaMessage, Message } from 'kafkajs';
+import { changelogTopic } from './changelog.js';
+
+export const WINDOWS_STORE = 'mailbox-windows';
+
+const OFFSET = 'radar.offset';
+const WATERMARK = 'radar.watermark';
+const RESTART = 'radar.restart';
+
+export function windowsChangelogTopic(groupId: string): string {
+  return changelogTopic(groupId, WINDOWS_STORE);
+}
+
+/** An admitted record's entry: its original bytes, source offset and the core's watermark when fed. */
+export function entryMessage(
+  partition: number,
+  offset: number,
+  watermark: number,
+  source: { key: Buffer | null; value: Buffer | null },
+): Message {
+  return {
+    partition,
+    key: source.key,
+    value: source.value,
+    headers: { [OFFSET]: String(offset), [WATERMARK]: String(watermark) },
+  };
+}
+
+/** A new owner resumes the partition at `offset`: earlier entries from there on are superseded. */
+export function restartMessage(partition: number, offset: number): Message {
+  return { partition, key: null, value: null, headers: { [RESTART]: String(offset) } };
+}
+
+export interface LogEntry {
+  /** Offset of the source record in the activity topic. */
+  offset: number;
+  /** The core's watermark when the record was fed (−∞ before the first). */
+  watermark: number;
+  value: Buffer | null;
+  /** Offset of the entry in the changelog. */
+  logOffset: number;
+  /** The record's event time, once decoded. */
+  time?: number;
+}
+
+function header(message: KafkaMessage, name: string): string | undefined {
+  const value = message.headers?.[name];
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value[0] : value)?.toString();
+}
+
+/** One changelog partition read back in offset order: the entries a restart replays. */
+export class LogReplay {
+  private entries: LogEntry[] = [];
+
+  add(message: KafkaMessage): void {
+    const restart = header(message, RESTART);
+    if (restart !== undefined) {
+      // Entries from the restart offset on were written by an owner whose work past its commit is redone.
+      const from = Number(restart);
+      this.entries = this.entries.filter((entry) => entry.offset < from);
+      return;
+    }
+    const offset = header(message, OFFSET);
+    if (offset === undefined) return;
+    this.entries.push({
+      offset: Number(offset),
+      watermark: Number(header(message, WATERMARK) ?? Number.NEGATIVE_INFINITY),
+      value: message.value,
+      logOffset: Number(message.offset),
+    });
+  }
+
+  /** The entries of source offsets [from, to), in the order they were fed. */
+  between(from: number, to: number): LogEntry[] {
+    return this.entries.filter((entry) => entry.offset >= from && entry.offset < to);
+  }
+}
+
+/**
+ * Feeding order across partitions for one core: by recorded watermark (each partition's entries keep their
+ * order), so no partition's records meet a watermark later than the one they met the first time.
+ */
+export function replayOrder(
+  perPartition: ReadonlyMap<number, LogEntry[]>,
+): { partition: number; entry: LogEntry }[] {
+  const out: { partition: number; entry: LogEntry; rank: number; watermark: number }[] = [];
+  for (const [partition, entries] of perPartition) {
+    let watermark = Number.NEGATIVE_INFINITY; // never moves back within a partition
+    entries.forEach((entry, rank) => {
+      watermark = Math.max(watermark, entry.watermark);
+      out.push({ partition, entry, rank, watermark });
+    });
+  }
+  out.sort((a, b) => {
+    if (a.watermark !== b.watermark) return a.watermark < b.watermark ? -1 : 1;
+    return a.partition - b.partition || a.rank - b.rank;
+  });
+  return out.map(({ partition, entry }) => ({ partition, entry }));
+}
+
+/**
+ * Per partition, where each acknowledged entry went, so a commit can say from which changelog offset the
+ * entries of source offsets ≥ R begin.
+ */
+export class LogPositions {
+  private readonly partitions = new Map<number, { offsets: number[]; logOffsets: number[]; end: number }>();
+
+  /** Entries for source offsets `offsets` (ascending) were written from changelog offset `base` on. */
+  written(partition: number, offsets: readonly number[], base: number): void {
+    const state = this.state(partition);
+    offsets.forEach((offset, i) => {
+      state.offsets.push(offset);
+      state.logOffsets.push(base + i);
+    });
+    state.end = Math.max(state.end, base + offsets.length);
+  }
+
+  /** The changelog's end seen at a restore (where the next entry goes, as far as we know). */
+  endAt(partition: number, end: number): void {
+    const state = this.state(partition);
+    state.end = Math.max(state.end, end);
+  }
+
+  /** The changelog offset of the first entry of a source offset ≥ `from`; forgets those before. */
+  logOffsetFor(partition: number, from: number): number | undefined {
+    const state = this.partitions.get(partition);
+    if (state === undefined) return undefined;
+    let i = 0;
+    while (i < state.offsets.length && state.offsets[i]! < from) i++;
+    if (i > 0) {
+      state.offsets.splice(0, i);
+      state.logOffsets.splice(0, i);
+    }
+    return state.logOffsets[0] ?? state.end;
+  }
+
+  clear(): void {
+    this.partitions.clear();
+  }
+
+  private state(partition: number) {
+    let state = this.partitions.get(partition);
+    if (state === undefined) {
+      state = { offsets: [], logOffsets: [], end: 0 };
+      this.partitions.set(partition, state);
+    }
+    return state;
+  }
+}
