@@ -337,9 +337,7 @@ log: { level: debug }
   });
 
   describe('file paths in the configuration (kafka.ssl.ca, cert, key)', () => {
-    const TODO = 'issue 15.3: red until the fix';
-
-    it('refuses a file that does not exist, naming the key and the path', { todo: TODO }, () => {
+    it('refuses a file that does not exist, naming the key and the path', () => {
       for (const key of ['ca', 'cert', 'key'] as const) {
         const path = join(dir, `missing-${key}.pem`);
         const error = problem(() => parseConfig({ kafka: { ssl: { [key]: path } } }));
@@ -349,7 +347,7 @@ log: { level: debug }
       }
     });
 
-    it('refuses a directory', { todo: TODO }, () => {
+    it('refuses a directory', () => {
       const folder = join(dir, 'a-directory.pem');
       mkdirSync(folder, { recursive: true });
       const error = problem(() => parseConfig({ kafka: { ssl: { ca: folder } } }));
@@ -357,7 +355,7 @@ log: { level: debug }
       assert.match(error.message, /: is a directory, not a file$/);
     });
 
-    it('lists every missing file, not just the first', { todo: TODO }, () => {
+    it('lists every missing file, not just the first', () => {
       const error = problem(() =>
         parseConfig({ kafka: { ssl: { ca: join(dir, 'no-ca'), cert: join(dir, 'no-cert') } } }),
       );
@@ -374,24 +372,20 @@ log: { level: debug }
       assert.deepEqual(config.kafka.ssl, { ca, cert: ca, key: ca, rejectUnauthorized: true });
     });
 
-    it(
-      "the README's cluster example, its CA missing here, is one line naming kafka.ssl.ca",
-      { todo: TODO },
-      () => {
-        const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-        const example = /```yaml\n(# radar\.yaml\n[^]*?)```/.exec(readme)?.[1];
-        assert.ok(example, 'the README has a radar.yaml example');
-        const ca = /ca: (\S+?) ?\}/.exec(example)?.[1];
-        assert.ok(ca !== undefined && !existsSync(ca), `its CA file (${ca}) is absent on this machine`);
-        const error = problem(() =>
-          loadConfig({
-            file: file(example),
-            env: { MAILBOX_RADAR_KAFKA__SASL__PASSWORD: 'x', MAILBOX_RADAR_REGISTRY__PASSWORD: 'y' },
-          }),
-        );
-        assert.equal(error.key, 'kafka.ssl.ca');
-        assert.equal(error.message, `invalid config kafka.ssl.ca="${ca}": file not found`);
-      },
-    );
+    it("the README's cluster example, its CA missing here, is one line naming kafka.ssl.ca", () => {
+      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+      const example = /```yaml\n(# radar\.yaml\n[^]*?)```/.exec(readme)?.[1];
+      assert.ok(example, 'the README has a radar.yaml example');
+      const ca = /ca: (\S+?) ?\}/.exec(example)?.[1];
+      assert.ok(ca !== undefined && !existsSync(ca), `its CA file (${ca}) is absent on this machine`);
+      const error = problem(() =>
+        loadConfig({
+          file: file(example),
+          env: { MAILBOX_RADAR_KAFKA__SASL__PASSWORD: 'x', MAILBOX_RADAR_REGISTRY__PASSWORD: 'y' },
+        }),
+      );
+      assert.equal(error.key, 'kafka.ssl.ca');
+      assert.equal(error.message, `invalid config kafka.ssl.ca="${ca}": file not found`);
+    });
   });
 });
