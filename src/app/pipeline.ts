@@ -37,7 +37,7 @@ import type { CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError } from '../errors.js';
 import { AvroCodec } from '../kafka/avro-codec.js';
 import { AvroTopicWriter } from '../kafka/avro-producer.js';
-import { createKafka } from '../kafka/client.js';
+import { awaitKafka, createKafka } from '../kafka/client.js';
 import { deadLetter } from '../kafka/dead-letter.js';
 import { applyChange, changeMessage, changelogTopic } from '../kafka/changelog.js';
 import { offsetsAtTime, readRanges, type PartitionRange } from '../kafka/partition-reader.js';
@@ -62,6 +62,7 @@ import {
   alertSchemaFor,
   alertType,
 } from '../model/schemas.js';
+import { abortable } from './abortable.js';
 import { startHttp } from './http.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SubTopology, needsActorSide, type Position, type Role } from './sub-topology.js';
@@ -72,6 +73,8 @@ const HEARTBEAT_WAIT_MS = 2_000; // waiting for the registry, heartbeat at least
 // Committed repartition records are deleted every 30 s (Kafka Streams' default), or 10 commit intervals.
 const REPARTITION_PURGE_MS = 30_000;
 const REPARTITION_RETENTION_MS = 7 * 24 * 3_600_000;
+// Start-up asks whether a broker answers this many times, kafka.connectionTimeoutMs apart, then gives up.
+const STARTUP_KAFKA_ATTEMPTS = 3;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -142,6 +145,8 @@ export class Pipeline {
   private running = false;
   private failed = false;
   private stopping: Promise<void> | undefined;
+  /** Aborted by stop(): start-up stops waiting (for Kafka, the registry) when asked to stop. */
+  private readonly stopRequest = new AbortController();
   private http: Server | undefined;
   private tick: NodeJS.Timeout | undefined;
   private finish!: (code: number) => void;
@@ -199,7 +204,17 @@ export class Pipeline {
     ) as Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
   }
 
-  async start(): Promise<void> {
+  /** Connects, creates what is missing, joins the group; rejects at once if stop() is called meanwhile. */
+  start(): Promise<void> {
+    return abortable(this.startUp(), this.stopRequest.signal);
+  }
+
+  /** True once stop() was called (a signal, a failure): a start-up that ends then did not fail on its own. */
+  get stopRequested(): boolean {
+    return this.stopping !== undefined;
+  }
+
+  private async startUp(): Promise<void> {
     const { config, logger } = this;
     this.http = await startHttp(
       config.http.host,
@@ -212,6 +227,8 @@ export class Pipeline {
     const port = typeof bound === 'object' && bound !== null ? bound.port : config.http.port;
     logger.info({ host: config.http.host, port }, 'health and metrics listening');
 
+    // One bounded question first: kafkajs alone would retry an unreachable cluster for minutes.
+    await awaitKafka(config.kafka, STARTUP_KAFKA_ATTEMPTS);
     await this.admin.connect();
     const spec = (topic: string, partitions = config.kafka.topicPartitions) => ({
       topic,
@@ -293,6 +310,7 @@ export class Pipeline {
     if (created.length > 0) logger.info({ topics: created }, 'created topics');
     // Fail fast when the registry is unreachable; this also registers the alert schemas once.
     for (const rule of RULES) await this.writers[rule].schemaIdForTopic();
+    if (this.stopping) return; // stopped during start-up (start() has rejected): connect nothing more
 
     await this.producer.connect();
     await this.consumer.connect();
@@ -304,6 +322,7 @@ export class Pipeline {
       else logger.warn({ err: event.payload.error }, 'consumer crashed; kafkajs restarts it');
     });
     await this.consumer.subscribe({ topics: this.subscribed(), fromBeginning: true });
+    if (this.stopping) return;
     this.running = true;
     await this.consumer.run({
       autoCommit: false,
@@ -348,6 +367,7 @@ export class Pipeline {
   /** Finish the batch in flight, commit, disconnect. Idempotent. */
   stop(reason: string, code = 0): Promise<void> {
     this.stopping ??= this.shutdown(reason, code);
+    this.stopRequest.abort(new Error(`stopped during start-up (${reason})`));
     return this.stopping;
   }
 

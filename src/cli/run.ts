@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { abortable } from '../app/abortable.js';
 import { Pipeline } from '../app/pipeline.js';
 import { createLogger } from '../app/logger.js';
 import { loadConfig } from '../config/load.js';
@@ -6,7 +7,12 @@ import type { LogFormat } from '../config/types.js';
 import { ConfigError, ErrorCodes, RadarError } from '../errors.js';
 import { resolveRegistryUrl } from '../kafka/registry-url.js';
 
-/** `mailbox-radar run`: the pipeline against Kafka until SIGTERM/SIGINT. Exit 0 clean, 1 failure, 2 bad config. */
+/**
+ * `mailbox-radar run`: the pipeline against Kafka until SIGTERM/SIGINT. Exit 0 when asked to stop (also
+ * during start-up) and stopped within pipeline.shutdownTimeoutMs; 1 on a failure, a failed start-up (Kafka
+ * unreachable within 3 × kafka.connectionTimeoutMs, the registry, …) or a shutdown that overran; 2 on bad
+ * config (a missing TLS file included).
+ */
 export function registerRun(program: Command): void {
   program
     .command('run')
@@ -30,11 +36,29 @@ export function registerRun(program: Command): void {
         throw error;
       }
       const logger = createLogger(config.log.level, options.logFormat ?? config.log.format);
+      // SIGTERM/SIGINT are honoured from here on, in every state: before the pipeline exists they end the
+      // wait for the registry; then they stop the pipeline, which bounds its shutdown by shutdownTimeoutMs.
+      const stopRequest = new AbortController();
+      let pipeline: Pipeline | undefined;
+      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+        process.once(signal, () => {
+          stopRequest.abort(signal);
+          void pipeline?.stop(signal);
+        });
+      }
       let url: string;
       try {
         // Apicurio's base URL becomes its /apis/ccompat/v7; a URL that is no registry is a config error.
-        url = await resolveRegistryUrl(config.registry, (message) => logger.info(message));
+        url = await abortable(
+          resolveRegistryUrl(config.registry, (message) => logger.info(message)),
+          stopRequest.signal,
+        );
       } catch (error) {
+        if (stopRequest.signal.aborted) {
+          // Asked to stop before anything was connected: nothing to finish.
+          logger.info({ reason: stopRequest.signal.reason as string, code: 0 }, 'stopped');
+          process.exit(0);
+        }
         if (error instanceof RadarError && error.code === ErrorCodes.CONFIG_INVALID) {
           process.stderr.write(`mailbox-radar: ${error.message}\n`);
           process.exit(2);
@@ -42,7 +66,6 @@ export function registerRun(program: Command): void {
         logger.fatal(startupFailure(error), `start-up failed: ${(error as Error).message}`);
         process.exit(1);
       }
-      let pipeline: Pipeline;
       try {
         pipeline = new Pipeline({ ...config, registry: { ...config.registry, url } }, logger);
       } catch (error) {
@@ -50,16 +73,15 @@ export function registerRun(program: Command): void {
         logger.fatal(startupFailure(error), `start-up failed: ${(error as Error).message}`);
         process.exit(1);
       }
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-        process.once(signal, () => void pipeline.stop(signal));
-      }
-      try {
-        await pipeline.start();
-      } catch (error) {
+      const running = pipeline;
+      // Not awaited: a stop asked for during start-up ends the process through `done`, whatever start-up
+      // is waiting for. A start-up that fails on its own is one fatal line and exit code 1.
+      running.start().catch(async (error: unknown) => {
+        if (running.stopRequested) return;
         logger.fatal(startupFailure(error), `start-up failed: ${(error as Error).message}`);
-        await pipeline.stop('start-up failed', 1);
-      }
-      const code = await pipeline.done;
+        await running.stop('start-up failed', 1);
+      });
+      const code = await running.done;
       // Exit explicitly: kafkajs and pino may keep handles open a little longer than needed.
       process.exit(code);
     });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LogonType } from '../model/activity.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
+import { fileProblem } from './readable-file.js';
 
 /**
  * The configuration schema: every key optional, defaults from DESIGN.md, unknown keys refused. Durations
@@ -20,6 +21,12 @@ const nonNegativeInt = () =>
     .int({ error: NON_NEGATIVE_INT })
     .nonnegative({ error: NON_NEGATIVE_INT });
 const text = () => z.string({ error: 'must be a string' }).trim().min(1, { error: 'must not be empty' });
+/** A file the process reads (PEM): it must exist and be readable when the configuration is loaded. */
+const readableFile = () =>
+  text().superRefine((path, ctx) => {
+    const problem = fileProblem(path);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /** A duration in milliseconds; `positive` refuses 0. */
 const duration = (positive: boolean) =>
@@ -169,9 +176,9 @@ const ssl = z.preprocess(
     [
       z.literal(false),
       z.strictObject({
-        ca: text().optional(),
-        cert: text().optional(),
-        key: text().optional(),
+        ca: readableFile().optional(),
+        cert: readableFile().optional(),
+        key: readableFile().optional(),
         rejectUnauthorized: z.boolean({ error: 'must be true or false' }).default(true),
       }),
     ],

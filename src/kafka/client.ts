@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import {
   Kafka,
   logLevel,
@@ -14,7 +13,7 @@ import {
   type SASLOptions,
 } from 'kafkajs';
 import type { Logger } from 'pino';
-import { ErrorCodes, RadarError } from '../errors.js';
+import { awaitBrokers, probeBroker } from './broker-probe.js';
 
 /** The part of the configuration that says how to reach Kafka (config.kafka). */
 export interface KafkaOptions {
@@ -56,17 +55,8 @@ export function createKafka(options: KafkaOptions, logger?: Logger, clientIdSuff
     retry: { initialRetryTime: 300, retries: 10, maxRetryTime: 30_000 },
     logLevel: logger ? logLevel.INFO : logLevel.NOTHING,
   };
-  if (options.ssl) {
-    config.ssl =
-      options.ssl === true
-        ? true
-        : {
-            ca: options.ssl.ca ? [readFileSync(options.ssl.ca, 'utf8')] : undefined,
-            cert: options.ssl.cert ? readFileSync(options.ssl.cert, 'utf8') : undefined,
-            key: options.ssl.key ? readFileSync(options.ssl.key, 'utf8') : undefined,
-            rejectUnauthorized: options.ssl.rejectUnauthorized ?? true,
-          };
-  }
+  const ssl = sslOptions(options);
+  if (ssl !== undefined) config.ssl = ssl;
   if (options.sasl) {
     config.sasl = {
       mechanism: options.sasl.mechanism,
@@ -112,74 +102,41 @@ class TlsCheckedKafka extends Kafka {
 /**
  * Opens a TLS connection to each broker with the client's settings and sends one ApiVersions request:
  * a certificate problem on either side (the broker's not signed by our CA, ours refused by a broker that
- * requires one) fails at once with one line naming the broker and the setting to look at. Anything else
- * (refused, timed out, a plaintext port) is left to kafkajs, which retries and reports it.
+ * requires one), or an answer that is not Kafka's, fails at once with one line naming the broker and the
+ * setting to look at. Anything else (refused, timed out, a plaintext port) is left to kafkajs, which
+ * retries and reports it (`run` asks awaitKafka first, which bounds that).
  */
 export async function checkTls(
   brokers: readonly string[],
   tls: ConnectionOptions,
   timeoutMs: number,
 ): Promise<void> {
-  const failures = await Promise.all(brokers.map((broker) => tlsProbe(broker, tls, timeoutMs)));
-  const failure = failures.find((f) => f !== undefined);
-  if (failure) throw failure;
+  const failures = await Promise.all(brokers.map((broker) => probeBroker(broker, tls, timeoutMs)));
+  const fatal = failures.find((f) => f?.fatal !== undefined)?.fatal;
+  if (fatal) throw fatal;
 }
 
-// ApiVersions v0 from client id "radar": size, api key 18, version 0, correlation id 1, client id.
-const API_VERSIONS = Buffer.from([0, 0, 0, 15, 0, 18, 0, 0, 0, 0, 0, 1, 0, 5, ...Buffer.from('radar')]);
-
-function tlsProbe(
-  broker: string,
-  tls: ConnectionOptions,
-  timeoutMs: number,
-): Promise<RadarError | undefined> {
-  const at = broker.lastIndexOf(':');
-  const host = broker.slice(0, at).replace(/^\[|\]$/g, '');
-  const port = Number(broker.slice(at + 1));
-  return new Promise((resolve) => {
-    const socket = tlsConnect({
-      ...tls,
-      host,
-      port,
-      servername: isIP(host) ? undefined : host,
-      timeout: timeoutMs,
-    });
-    const done = (result: RadarError | undefined) => {
-      socket.destroy();
-      resolve(result);
-    };
-    socket.once('secureConnect', () => socket.write(API_VERSIONS));
-    socket.once('data', () => done(undefined));
-    socket.once('timeout', () => done(undefined));
-    socket.once('close', () => done(undefined));
-    socket.once('error', (error: NodeJS.ErrnoException) => done(certificateFailure(broker, error)));
-  });
+/**
+ * Start-up's question to the cluster (`run`): does a broker answer, with these TLS settings? Asked
+ * `attempts` times, `kafka.connectionTimeoutMs` apart, before kafkajs connects, so an unreachable cluster
+ * is one KAFKA_UNAVAILABLE error within attempts × connectionTimeoutMs, not minutes of kafkajs retries.
+ */
+export function awaitKafka(options: KafkaOptions, attempts: number): Promise<void> {
+  const ssl = sslOptions(options);
+  const tls: ConnectionOptions | undefined = ssl === undefined ? undefined : ssl === true ? {} : ssl;
+  return awaitBrokers(options.brokers, tls, options.connectionTimeoutMs ?? 10_000, attempts);
 }
 
-/** The clear error for a TLS certificate failure, or undefined for any other error. */
-export function certificateFailure(broker: string, error: NodeJS.ErrnoException): RadarError | undefined {
-  const code = error.code ?? '';
-  let what: string | undefined;
-  if (
-    /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE)$/.test(
-      code,
-    )
-  )
-    what = "the broker's certificate is not signed by a CA this client trusts (kafka.ssl.ca)";
-  else if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID')
-    what = "the broker's certificate is expired or not yet valid";
-  else if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
-    what = "the broker's certificate does not name this host (kafka.brokers)";
-  else if (/^ERR_SSL_.*(CERTIFICATE|UNKNOWN_CA)/.test(code))
-    what = "the broker refused this client's certificate, or its absence (kafka.ssl.cert, kafka.ssl.key)";
-  if (!what) return undefined;
-  return new RadarError(
-    ErrorCodes.KAFKA_UNAVAILABLE,
-    `Kafka broker ${broker}: TLS failed, ${what} [${code}]`,
-    {
-      cause: error,
-    },
-  );
+/** kafkajs' TLS settings from config.kafka.ssl, the PEM files read (their paths were checked at load). */
+function sslOptions(options: KafkaOptions): ConnectionOptions | true | undefined {
+  if (!options.ssl) return undefined;
+  if (options.ssl === true) return true;
+  return {
+    ca: options.ssl.ca ? [readFileSync(options.ssl.ca, 'utf8')] : undefined,
+    cert: options.ssl.cert ? readFileSync(options.ssl.cert, 'utf8') : undefined,
+    key: options.ssl.key ? readFileSync(options.ssl.key, 'utf8') : undefined,
+    rejectUnauthorized: options.ssl.rejectUnauthorized ?? true,
+  };
 }
 
 const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -333,6 +333,59 @@ log: { level: debug }
           error.message.startsWith(`invalid config file ${path}: `) &&
           !error.message.includes('hunter2'),
       );
+    });
+  });
+
+  describe('file paths in the configuration (kafka.ssl.ca, cert, key)', () => {
+    it('refuses a file that does not exist, naming the key and the path', () => {
+      for (const key of ['ca', 'cert', 'key'] as const) {
+        const path = join(dir, `missing-${key}.pem`);
+        const error = problem(() => parseConfig({ kafka: { ssl: { [key]: path } } }));
+        assert.equal(error.key, `kafka.ssl.${key}`);
+        assert.equal(error.value, path);
+        assert.equal(error.message, `invalid config kafka.ssl.${key}="${path}": file not found`);
+      }
+    });
+
+    it('refuses a directory', () => {
+      const folder = join(dir, 'a-directory.pem');
+      mkdirSync(folder, { recursive: true });
+      const error = problem(() => parseConfig({ kafka: { ssl: { ca: folder } } }));
+      assert.equal(error.key, 'kafka.ssl.ca');
+      assert.match(error.message, /: is a directory, not a file$/);
+    });
+
+    it('lists every missing file, not just the first', () => {
+      const error = problem(() =>
+        parseConfig({ kafka: { ssl: { ca: join(dir, 'no-ca'), cert: join(dir, 'no-cert') } } }),
+      );
+      assert.ok(error instanceof ConfigProblems);
+      assert.deepEqual(
+        error.problems.map((p) => p.key),
+        ['kafka.ssl.ca', 'kafka.ssl.cert'],
+      );
+    });
+
+    it('accepts files that exist', () => {
+      const ca = file('-----BEGIN CERTIFICATE-----\n', 'pem');
+      const config = parseConfig({ kafka: { ssl: { ca, cert: ca, key: ca } } });
+      assert.deepEqual(config.kafka.ssl, { ca, cert: ca, key: ca, rejectUnauthorized: true });
+    });
+
+    it("the README's cluster example, its CA missing here, is one line naming kafka.ssl.ca", () => {
+      const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+      const example = /```yaml\n(# radar\.yaml\n[^]*?)```/.exec(readme)?.[1];
+      assert.ok(example, 'the README has a radar.yaml example');
+      const ca = /ca: (\S+?) ?\}/.exec(example)?.[1];
+      assert.ok(ca !== undefined && !existsSync(ca), `its CA file (${ca}) is absent on this machine`);
+      const error = problem(() =>
+        loadConfig({
+          file: file(example),
+          env: { MAILBOX_RADAR_KAFKA__SASL__PASSWORD: 'x', MAILBOX_RADAR_REGISTRY__PASSWORD: 'y' },
+        }),
+      );
+      assert.equal(error.key, 'kafka.ssl.ca');
+      assert.equal(error.message, `invalid config kafka.ssl.ca="${ca}": file not found`);
     });
   });
 });
