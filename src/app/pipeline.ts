@@ -54,6 +54,7 @@ import {
   alertType,
 } from '../model/schemas.js';
 import { startHttp } from './http.js';
+import { LateLog } from './late-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SubTopology, needsActorSide, type Role } from './sub-topology.js';
 
@@ -70,6 +71,8 @@ type StatKey = 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'non
 
 export class Pipeline {
   readonly metrics: Metrics;
+  /** Records dropped as late, told in the log (rate-limited) as well as counted. */
+  private readonly lateLog: LateLog;
   /** Resolves with the process exit code once the pipeline has stopped. */
   readonly done: Promise<number>;
 
@@ -120,6 +123,7 @@ export class Pipeline {
   ) {
     this.done = new Promise((resolve) => (this.finish = resolve));
     this.metrics = createMetrics();
+    this.lateLog = new LateLog(logger, config.detection.allowedLatenessMs);
     const kafka = createKafka(config.kafka, logger.child({ component: 'kafka' }));
     this.kafka = kafka;
     this.consumer = kafka.consumer({
@@ -341,6 +345,7 @@ export class Pipeline {
       this.admin.disconnect(),
     ]);
     for (const sub of this.subs()) sub.dispose();
+    this.lateLog.close();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     clearTimeout(timeout);
     this.logger.info({ code }, 'stopped');
@@ -429,6 +434,7 @@ export class Pipeline {
       // Late against its own partition's stream time: the same verdict whatever the restarts.
       if (!sub.watermarks.admit(partition, record.creation_time)) {
         late++;
+        this.lateLog.dropped(topic, partition, record.creation_time, sub.watermarks.streamTime(partition));
         continue;
       }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
@@ -799,6 +805,7 @@ export class Pipeline {
     const before = this.reported.get(sub.role);
     const delta = (key: StatKey) => stats[key] - (before?.[key] ?? 0);
     this.metrics.late.inc(delta('late'));
+    this.lateLog.droppedBehindWatermark(sub.topic, delta('late'), watermark);
     if (sub.role === 'mailbox') {
       this.metrics.duplicates.inc(delta('duplicates'));
       this.metrics.classified.inc({ class: 'system' }, delta('system'));
