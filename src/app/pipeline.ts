@@ -54,6 +54,7 @@ import {
   alertType,
 } from '../model/schemas.js';
 import { startHttp } from './http.js';
+import { LagMetrics } from './lag.js';
 import { LateLog } from './late-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SubTopology, needsActorSide, type Role } from './sub-topology.js';
@@ -67,7 +68,8 @@ const REPARTITION_RETENTION_MS = 7 * 24 * 3_600_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-type StatKey = 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain';
+type StatKey =
+  'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain' | 'app';
 
 export class Pipeline {
   readonly metrics: Metrics;
@@ -146,6 +148,9 @@ export class Pipeline {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.admin = kafka.admin();
+    new LagMetrics(this.metrics, (topics) =>
+      this.admin.fetchOffsets({ groupId: config.kafka.groupId, topics }),
+    ).attach(this.consumer);
     this.registry = new RegistryClient({
       url: config.registry.url,
       username: config.registry.username,
@@ -387,14 +392,9 @@ export class Pipeline {
     }
     if (!(await this.prepare(batch.messages, payload.heartbeat, isRunning))) return;
     const now = Date.now();
-    const next = Number(batch.messages[batch.messages.length - 1]!.offset) + 1;
     if (sub.role === 'mailbox') await this.mailboxBatch(sub, payload, now);
     else await this.actorBatch(sub, payload, now);
     sub.awaitingFirstFetch.delete(batch.partition);
-    this.metrics.lag.set(
-      { topic: batch.topic, partition: String(batch.partition) },
-      Math.max(0, Number(batch.highWatermark) - next),
-    );
     if (Date.now() - this.lastCommitAt >= this.config.pipeline.commitIntervalMs) await this.commit(false);
     this.metrics.batchSeconds.observe((performance.now() - started) / 1_000);
   }
@@ -813,6 +813,7 @@ export class Pipeline {
       this.metrics.classified.inc({ class: 'allow_listed' }, delta('allowListed'));
       this.metrics.classified.inc({ class: 'non_owner' }, delta('nonOwner'));
       this.metrics.classified.inc({ class: 'cross_domain' }, delta('crossDomain'));
+      this.metrics.classified.inc({ class: 'app' }, delta('app'));
       if (Number.isFinite(watermark)) this.metrics.watermark.set(watermark / 1_000);
     }
     this.reported.set(sub.role, { ...stats, alerts: { ...stats.alerts } });
