@@ -4,16 +4,12 @@ import { describe, it } from 'node:test';
 import { ROOT, runCli } from '../simulate/support.js';
 
 describe('mailbox-radar', () => {
-  it(
-    '--version prints the version of package.json and exits 0',
-    { todo: 'issue 15.6: red until the fix' },
-    async () => {
-      const { version } = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string };
-      for (const flag of ['--version', '-V']) {
-        const r = await runCli([flag]);
-        assert.equal(r.code, 0, r.stderr);
-        assert.equal(r.stdout, `${version}\n`);
-      }
-    },
-  );
+  it('--version prints the version of package.json and exits 0', async () => {
+    const { version } = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await runCli([flag]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, `${version}\n`);
+    }
+  });
 });
