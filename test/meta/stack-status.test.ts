@@ -39,41 +39,33 @@ function run(file: string, args: string[], env: Record<string, string>) {
   });
 }
 
-test(
-  'stack status with the stack down: exit 0 (make too), and what is down',
-  { todo: 'issue 15.6: red until the fix' },
-  async () => {
-    const env = await privateStack();
-    const status = await run(join(ROOT, 'scripts/stack.sh'), ['status'], env);
-    assert.equal(status.code, 0, status.stdout + status.stderr);
-    assert.match(
-      status.stdout,
-      new RegExp(`^kafka: not running.*no answer on 127\\.0\\.0\\.1:${env.RADAR_KAFKA_PORT}$`, 'm'),
-    );
-    assert.match(
-      status.stdout,
-      /^registry: not running.*no answer on http:\/\/127\.0\.0\.1:\d+\/apis\/ccompat\/v7$/m,
-    );
-    assert.match(status.stdout, /^down: kafka, registry \(make stack-up starts them\)$/m);
+test('stack status with the stack down: exit 0 (make too), and what is down', async () => {
+  const env = await privateStack();
+  const status = await run(join(ROOT, 'scripts/stack.sh'), ['status'], env);
+  assert.equal(status.code, 0, status.stdout + status.stderr);
+  assert.match(
+    status.stdout,
+    new RegExp(`^kafka: not running.*no answer on 127\\.0\\.0\\.1:${env.RADAR_KAFKA_PORT}$`, 'm'),
+  );
+  assert.match(
+    status.stdout,
+    /^registry: not running.*no answer on http:\/\/127\.0\.0\.1:\d+\/apis\/ccompat\/v7$/m,
+  );
+  assert.match(status.stdout, /^down: kafka, registry \(make stack-up starts them\)$/m);
 
-    const make = await run('make', ['-s', 'stack-status'], env);
-    assert.equal(make.code, 0, make.stdout + make.stderr);
-    assert.doesNotMatch(make.stderr, /Error/);
-    assert.match(make.stdout, /^down: kafka, registry/m);
-  },
-);
+  const make = await run('make', ['-s', 'stack-status'], env);
+  assert.equal(make.code, 0, make.stdout + make.stderr);
+  assert.doesNotMatch(make.stderr, /Error/);
+  assert.match(make.stdout, /^down: kafka, registry/m);
+});
 
-test(
-  'stack status: a broker that answers, not started by the script, and the registry down',
-  { todo: 'issue 15.6: red until the fix' },
-  async (t) => {
-    const env = await privateStack();
-    const broker = createServer((socket) => socket.end()).listen(Number(env.RADAR_KAFKA_PORT), '127.0.0.1');
-    await new Promise((r) => broker.once('listening', r));
-    t.after(() => broker.close());
-    const status = await run(join(ROOT, 'scripts/stack.sh'), ['status'], env);
-    assert.equal(status.code, 0, status.stdout + status.stderr);
-    assert.match(status.stdout, /^kafka: not started by this script; answers on 127\.0\.0\.1:\d+$/m);
-    assert.match(status.stdout, /^down: registry \(make stack-up starts it\)$/m);
-  },
-);
+test('stack status: a broker that answers, not started by the script, and the registry down', async (t) => {
+  const env = await privateStack();
+  const broker = createServer((socket) => socket.end()).listen(Number(env.RADAR_KAFKA_PORT), '127.0.0.1');
+  await new Promise((r) => broker.once('listening', r));
+  t.after(() => broker.close());
+  const status = await run(join(ROOT, 'scripts/stack.sh'), ['status'], env);
+  assert.equal(status.code, 0, status.stdout + status.stderr);
+  assert.match(status.stdout, /^kafka: not started by this script; answers on 127\.0\.0\.1:\d+$/m);
+  assert.match(status.stdout, /^down: registry \(make stack-up starts it\)$/m);
+});
