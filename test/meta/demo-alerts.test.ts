@@ -116,37 +116,33 @@ test('the demo exits 1 when an injected attack has no alert', () => {
   assert.match(summary, /missed mailbox_sweep: actor sam@contoso.com/);
 });
 
-test(
-  'on a terminal each alert first clears the line, so it never glues onto simulate’s progress line',
-  { todo: 'issue 15.6: red until the fix' },
-  (t) => {
-    if (spawnSync('script', ['--version']).status !== 0) {
-      t.skip('no `script` (util-linux) to give the view a terminal');
-      return;
-    }
-    const dir = mkdtempSync(join(tmpdir(), 'radar-demo-tty-'));
-    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
-    const input = [
-      alert('a1', 'non_owner_burst', 'eve@contoso.com', 'mbx-1'),
-      alert('a2', 'mailbox_sweep', 'sam@contoso.com', null),
-    ];
-    writeFileSync(join(dir, 'in.ndjson'), input.map((line) => `${line}\n`).join(''));
-    const files = ['manifest.json', 'alerts.ndjson', 'summary.txt'].map((name) => join(dir, name));
-    // `script` runs the view with a pseudo-terminal as its stdout, as `make demo` does on a terminal.
-    const command = [process.execPath, '--import', 'tsx', SCRIPT, ...files].map((a) => `'${a}'`).join(' ');
-    const result = spawnSync('script', ['-qec', `${command} < '${join(dir, 'in.ndjson')}'`, '/dev/null'], {
-      encoding: 'utf8',
-      cwd: ROOT,
-      timeout: 30_000,
-    });
-    assert.equal(result.status, 0, result.stdout + result.stderr);
-    const clear = '\r\u001b[2K';
-    const at = result.stdout.indexOf('non_owner_burst');
-    assert.ok(at > 0, result.stdout);
-    const line = result.stdout.slice(result.stdout.lastIndexOf(clear, at), at);
-    assert.match(line.slice(clear.length), /^\d{4}-\d\d-\d\dT\S+Z\s+high\s+$/, JSON.stringify(result.stdout));
-    // Not on a terminal (a file, a pipe): plain lines.
-    const plain = demoAlerts([alert('a1', 'non_owner_burst', 'eve@contoso.com', 'mbx-1')]).stdout;
-    assert.ok(plain.includes('non_owner_burst') && !plain.includes('\u001b'), JSON.stringify(plain));
-  },
-);
+test('on a terminal each alert first clears the line, so it never glues onto simulate’s progress line', (t) => {
+  if (spawnSync('script', ['--version']).status !== 0) {
+    t.skip('no `script` (util-linux) to give the view a terminal');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'radar-demo-tty-'));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  const input = [
+    alert('a1', 'non_owner_burst', 'eve@contoso.com', 'mbx-1'),
+    alert('a2', 'mailbox_sweep', 'sam@contoso.com', null),
+  ];
+  writeFileSync(join(dir, 'in.ndjson'), input.map((line) => `${line}\n`).join(''));
+  const files = ['manifest.json', 'alerts.ndjson', 'summary.txt'].map((name) => join(dir, name));
+  // `script` runs the view with a pseudo-terminal as its stdout, as `make demo` does on a terminal.
+  const command = [process.execPath, '--import', 'tsx', SCRIPT, ...files].map((a) => `'${a}'`).join(' ');
+  const result = spawnSync('script', ['-qec', `${command} < '${join(dir, 'in.ndjson')}'`, '/dev/null'], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    timeout: 30_000,
+  });
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+  const clear = '\r\u001b[2K';
+  const at = result.stdout.indexOf('non_owner_burst');
+  assert.ok(at > 0, result.stdout);
+  const line = result.stdout.slice(result.stdout.lastIndexOf(clear, at), at);
+  assert.match(line.slice(clear.length), /^\d{4}-\d\d-\d\dT\S+Z\s+high\s+$/, JSON.stringify(result.stdout));
+  // Not on a terminal (a file, a pipe): plain lines.
+  const plain = demoAlerts([alert('a1', 'non_owner_burst', 'eve@contoso.com', 'mbx-1')]).stdout;
+  assert.ok(plain.includes('non_owner_burst') && !plain.includes('\u001b'), JSON.stringify(plain));
+});
