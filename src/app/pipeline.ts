@@ -53,7 +53,7 @@ import {
   alertSchemaFor,
   alertType,
 } from '../model/schemas.js';
-import { startHttp } from './http.js';
+import { listeningAt, startHttp } from './http.js';
 import { LagMetrics } from './lag.js';
 import { LateLog } from './late-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -184,10 +184,11 @@ export class Pipeline {
       this.healthSource(),
       this.metrics.registry,
     );
-    // The port bound (http.port 0 lets the system choose one).
-    const bound = this.http.address();
-    const port = typeof bound === 'object' && bound !== null ? bound.port : config.http.port;
-    logger.info({ host: config.http.host, port }, 'health and metrics listening');
+    const { port, metrics } = listeningAt(this.http, config.http.host);
+    logger.info(
+      { host: config.http.host, port, metrics },
+      `listening: metrics on ${metrics}, health on /healthz and /readyz`,
+    );
 
     await this.admin.connect();
     const spec = (topic: string, partitions = config.kafka.topicPartitions) => ({
