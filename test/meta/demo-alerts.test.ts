@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { MailboxAccessAlert, RuleName } from '../../src/model/alert.js';
 import { alertToJson } from '../../src/model/alert.js';
 import type { ManifestAttack } from '../../src/simulate/simulation.js';
+import { skipOrFail } from '../support/stack.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SCRIPT = join(ROOT, 'scripts/demo-alerts.ts');
@@ -117,10 +118,8 @@ test('the demo exits 1 when an injected attack has no alert', () => {
 });
 
 test('on a terminal each alert first clears the line, so it never glues onto simulate’s progress line', (t) => {
-  if (spawnSync('script', ['--version']).status !== 0) {
-    t.skip('no `script` (util-linux) to give the view a terminal');
-    return;
-  }
+  if (spawnSync('script', ['--version']).status !== 0)
+    return skipOrFail(t, 'no `script` (util-linux) to give the view a terminal');
   const dir = mkdtempSync(join(tmpdir(), 'radar-demo-tty-'));
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
   const input = [
