@@ -40,7 +40,7 @@ stack-up: ## start real Kafka (KRaft) + schema registry as JVM processes on loop
 stack-down: ## stop what stack-up started
 	scripts/stack.sh down
 
-stack-status: ## what runs
+stack-status: ## what runs and what is down
 	scripts/stack.sh status
 
 stack-reset: ## stop, then delete broker data (downloads are kept)

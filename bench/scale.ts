@@ -11,7 +11,7 @@
  * Every process serves the pipeline's metrics; the bench polls all of them every 50 ms, from the moment
  * they are spawned, as bench/kafka.ts times its broker cases:
  *   - records finished = Σ mailbox_radar_records_decoded_total + …_rejected_total over the instances;
- *     the activity side is drained when that reaches the input and every activity partition shows a lag
+ *     the activity side is drained when that reaches the input and every activity partition shows a fetch lag
  *     of 0 on some instance (after a rebalance an instance re-reads, so the sum alone can run ahead);
  *   - records/s = (input − finished at the first non-zero reading) ÷ the time from that reading to the
  *     drained one: input records, each counted once, re-reads and the group's rebalances included;
@@ -66,7 +66,7 @@ interface Reading {
   rebalances: number;
   produced: number;
   repartitionConsumed: number;
-  /** Consumer lag per `topic/partition`, as this instance last saw it. */
+  /** Fetch lag per `topic/partition` (mailbox_radar_consumer_fetch_lag), as this instance last saw it. */
   lag: Map<string, number>;
   cpuTicks: number;
 }
@@ -135,7 +135,7 @@ function topicBytes(topic: string, partitions: number): number | undefined {
 function read(page: string, pid: number): Reading {
   const lag = new Map<string, number>();
   for (const match of page.matchAll(
-    /^mailbox_radar_consumer_lag\{topic="([^"]+)",partition="(\d+)"\} (\S+)$/gm,
+    /^mailbox_radar_consumer_fetch_lag\{topic="([^"]+)",partition="(\d+)"\} (\S+)$/gm,
   ))
     lag.set(`${match[1]}/${match[2]}`, Number(match[3]));
   return {

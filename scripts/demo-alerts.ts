@@ -10,6 +10,7 @@
  */
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { startOfLine } from '../src/cli/progress.js';
 import { formatAlert } from '../src/cli/tail.js';
 import type { MailboxAccessAlert } from '../src/model/alert.js';
 import { allDetected, compareWithManifest, formatComparison } from '../src/simulate/compare.js';
@@ -38,7 +39,8 @@ for await (const line of createInterface({ input: process.stdin, crlfDelay: Infi
     detected_at: Date.parse(json.detected_at),
   };
   distinct.set(alert.alert_id, alert);
-  process.stdout.write(`${formatAlert(alert)}\n`);
+  // On the terminal, simulate's progress line may be on screen without its newline: clear it first.
+  process.stdout.write(`${startOfLine(process.stdout)}${formatAlert(alert)}\n`);
 }
 
 const manifest = JSON.parse(readFileSync(manifestFile!, 'utf8')) as Pick<Manifest, 'attacks'>;

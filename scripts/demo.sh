@@ -5,7 +5,7 @@
 #      (docker compose where `docker info` answers, scripts/stack.sh otherwise);
 #   2. topics of this run's own (demo.<id>.*) and the schemas: `schemas register --create-topics`;
 #   3. DEMO_INSTANCES (1) pipelines (`run`) in the background, in one consumer group, each with its own health
-#      and metrics port; logs in .demo/<id>/pipeline-<n>.log;
+#      and metrics port (chosen by the system; each logs its URL); logs in .demo/<id>/pipeline-<n>.log;
 #   4. `tail` in the background: alerts printed as they arrive (scripts/demo-alerts.ts prints each alert_id once);
 #   5. `simulate`: DEMO_DURATION (90s) at DEMO_RATE (300) records/s with DEMO_ATTACKS (2) attacks per rule —
 #      of the three user rules and of the three app rules (an app sweeping mailboxes, a Sync download, a new app);
@@ -79,8 +79,9 @@ export MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS='[[contoso.com, contoso.co.
 # would. first_app_access needs nothing shorter than its 14-day learning period: simulate writes the apps'
 # history, dated 14 days and 1 day back, first.
 export MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS='[3f1c2b9e-6d4a-4e8b-9c7d-0a1b2c3d4e5f]'
-# Health and metrics on loopback, each instance on a free port of its own (another pipeline may hold 9464).
-export MAILBOX_RADAR_HTTP__HOST=127.0.0.1
+# Health and metrics on loopback, each instance on a port the system chooses (another pipeline may hold
+# 9464); each logs the URL it got.
+export MAILBOX_RADAR_HTTP__HOST=127.0.0.1 MAILBOX_RADAR_HTTP__PORT=0
 
 delete_topics() {
   node --input-type=module -e "
@@ -133,16 +134,11 @@ say "2/6 topics and schemas (run $RUN_ID)"
 "${CLI[@]}" schemas register --create-topics
 
 # ---- 3. the pipeline -----------------------------------------------------------------------------------
-free_port() {
-  node -e "const s = require('net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })"
-}
 say "3/6 pipeline: $INSTANCES instance(s) in consumer group $MAILBOX_RADAR_KAFKA__GROUP_ID (logs: ${DIR#"$ROOT"/}/pipeline-<n>.log)"
-PORTS=()
+METRICS_URLS=()
 for n in $(seq 1 "$INSTANCES"); do
-  port=$(free_port)
-  MAILBOX_RADAR_HTTP__PORT=$port "${CLI[@]}" run >"$DIR/pipeline-$n.log" 2>&1 &
+  "${CLI[@]}" run --log-format json >"$DIR/pipeline-$n.log" 2>&1 &
   PIPELINE_PIDS+=($!)
-  PORTS+=("$port")
 done
 for n in $(seq 1 "$INSTANCES"); do
   log=$DIR/pipeline-$n.log pid=${PIPELINE_PIDS[n - 1]}
@@ -152,7 +148,10 @@ for n in $(seq 1 "$INSTANCES"); do
     [ "$i" = 120 ] && { tail -n 20 "$log" >&2; die "pipeline $n did not start within 60s"; }
     sleep 0.5
   done
-  echo "pipeline $n running: pid $pid, http://127.0.0.1:${PORTS[n - 1]}/metrics (/readyz, /healthz)" >&2
+  # The URL of its metrics, from its log (`"metrics":"http://127.0.0.1:<port>/metrics"`).
+  url=$(sed -n 's/.*"metrics":"\([^"]*\)".*/\1/p' "$log" | head -n 1)
+  METRICS_URLS+=("$url")
+  echo "pipeline $n running: pid $pid, $url (/readyz, /healthz)" >&2
 done
 
 # ---- 4. tail -------------------------------------------------------------------------------------------
@@ -202,7 +201,7 @@ metric() {
 }
 say "per instance"
 for n in $(seq 1 "$INSTANCES"); do
-  text=$(curl -fsS --max-time 5 "http://127.0.0.1:${PORTS[n - 1]}/metrics" 2>/dev/null) || text=
+  text=$(curl -fsS --max-time 5 "${METRICS_URLS[n - 1]}" 2>/dev/null) || text=
   printf 'pipeline %s: %s records decoded, %s alerts written, %s rebalances; partitions owned: %s mailbox, %s actor (repartition)\n' \
     "$n" "$(metric "$text" mailbox_radar_records_decoded_total)" "$(metric "$text" mailbox_radar_alerts_total)" \
     "$(metric "$text" mailbox_radar_rebalances_total)" \

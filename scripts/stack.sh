@@ -6,7 +6,7 @@
 #
 #   scripts/stack.sh up                download once, format once, start what is not running, wait until both answer
 #   scripts/stack.sh down              stop what this script started (by pid), nothing else
-#   scripts/stack.sh status            say what runs
+#   scripts/stack.sh status            say what runs and what is down (exit 0 either way)
 #   scripts/stack.sh env               print KAFKA_BROKERS, SCHEMA_REGISTRY_URL, ... for the stack
 #   scripts/stack.sh reset             down, then delete broker data and registry state (downloads are kept)
 #   scripts/stack.sh restart-kafka     stop the broker (SIGTERM, by pid), start it, wait until it answers
@@ -293,23 +293,30 @@ down() {
   stop_one kafka
 }
 
+# One line per service (started by this script or not, answering or not), then what is down. Exit 0 either
+# way: it is a report, and `make stack-status` should not end in a make error when the stack is down.
 status() {
-  local rc=0 pid
+  local pid name where answers down=()
   for name in kafka registry; do
+    if [ "$name" = kafka ]; then where=$KAFKA_BROKERS; else where=$SCHEMA_REGISTRY_URL; fi
+    answers=no
+    if [ "$name" = kafka ]; then port_open "$KAFKA_PORT" && answers=yes; else registry_answers && answers=yes; fi
     if pid=$(running_pid "$name"); then
-      echo "$name: running (pid $pid)"
+      if [ $answers = yes ]; then echo "$name: running (pid $pid), answers on $where"; else echo "$name: running (pid $pid), no answer yet on $where"; fi
+    elif [ $answers = yes ]; then
+      echo "$name: not started by this script; answers on $where"
     else
-      echo "$name: not running"
-      rc=3
+      echo "$name: not running; no answer on $where"
     fi
+    [ $answers = yes ] || down+=("$name")
   done
-  if port_open "$KAFKA_PORT"; then echo "kafka: answers on $KAFKA_BROKERS"; else echo "kafka: no answer on $KAFKA_BROKERS"; fi
-  if curl -fsS -o /dev/null "$SCHEMA_REGISTRY_URL/subjects" 2>/dev/null; then
-    echo "registry: answers on $SCHEMA_REGISTRY_URL"
+  if [ ${#down[@]} = 0 ]; then
+    echo "up: kafka and registry answer"
+  elif [ ${#down[@]} = 1 ]; then
+    echo "down: ${down[0]} (make stack-up starts it)"
   else
-    echo "registry: no answer on $SCHEMA_REGISTRY_URL"
+    echo "down: ${down[0]}, ${down[1]} (make stack-up starts them)"
   fi
-  return $rc
 }
 
 print_env() {

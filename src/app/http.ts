@@ -44,3 +44,15 @@ export async function startHttp(
   });
   return server;
 }
+
+/**
+ * Where the server listens, for the log: the port it bound (http.port 0 lets the system choose one) and
+ * the URL of /metrics (a wildcard host is reachable as localhost from the same machine).
+ */
+export function listeningAt(server: Server, host: string): { port: number; metrics: string } {
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const wildcard = host === '' || host === '0.0.0.0' || host === '::';
+  const name = wildcard ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  return { port, metrics: `http://${name}:${port}/metrics` };
+}

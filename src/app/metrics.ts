@@ -1,12 +1,26 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ErrorCodes } from '../errors.js';
+import { DEAD_LETTER_CODES } from '../kafka/dead-letter.js';
+import { RULES } from '../model/alert.js';
+
+/** The access classes counted in mailbox_radar_records_classified_total. */
+export const CLASSES = ['system', 'owner', 'allow_listed', 'non_owner', 'cross_domain', 'app'] as const;
+
+/** Registry failures that make consumption wait (the others are bugs or dead letters). */
+const REGISTRY_FAILURE_CODES = [ErrorCodes.REGISTRY_UNAVAILABLE, ErrorCodes.REGISTRY_UNAUTHORIZED];
 
 /**
  * The pipeline's Prometheus metrics: the one place instruments are defined. Names follow Prometheus
  * conventions (`_total` counters, base units). Served on /metrics by src/app/http.ts.
+ *
+ * Counters with labels start at 0 for every label they can take (each rule, dead-letter code, class), so
+ * `rate()` and `increase()` see the first event instead of a series that appears out of nowhere.
  */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'mailbox_radar_process_' });
+  // prom-client's process_* and nodejs_* under their standard names (every Prometheus client library
+  // exports process_cpu_seconds_total and the like unprefixed; stock dashboards look for those).
+  collectDefaultMetrics({ register: registry });
   const m = {
     registry,
     consumed: new Counter({
@@ -67,10 +81,22 @@ export function createMetrics() {
       help: 'Event-time watermark (unix seconds)',
       registers: [registry],
     }),
-    lag: new Gauge({
-      name: 'mailbox_radar_consumer_lag',
-      help: 'Messages between the high watermark and the next offset to read, per partition',
-      labelNames: ['topic', 'partition'],
+    // Two lags, named apart: "consumer lag" alone means commit lag to kafka-consumer-groups and Burrow.
+    fetchLag: new Gauge({
+      name: 'mailbox_radar_consumer_fetch_lag',
+      help:
+        'Fetch lag: records on the partition not yet fetched by this instance (high watermark − next offset ' +
+        'to fetch), per partition; 0 once caught up. See mailbox_radar_consumer_commit_lag for what a restart re-reads',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    commitLag: new Gauge({
+      name: 'mailbox_radar_consumer_commit_lag',
+      help:
+        "Commit lag: records between the partition's high watermark and the group's committed offset, per " +
+        'partition (the LAG of kafka-consumer-groups); what a restart reads again. Stays about ' +
+        'detection.allowedLateness + the longest window of input by design',
+      labelNames: ['topic', 'partition'] as const,
       registers: [registry],
     }),
     committed: new Gauge({
@@ -139,6 +165,10 @@ export function createMetrics() {
       registers: [registry],
     }),
   };
+  for (const rule of RULES) m.alerts.labels({ rule }).inc(0);
+  for (const code of DEAD_LETTER_CODES) m.rejected.labels({ code }).inc(0);
+  for (const name of CLASSES) m.classified.labels({ class: name }).inc(0);
+  for (const code of REGISTRY_FAILURE_CODES) m.registryFailures.labels({ code }).inc(0);
   return m;
 }
 

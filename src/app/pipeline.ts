@@ -63,7 +63,9 @@ import {
   alertType,
 } from '../model/schemas.js';
 import { abortable } from './abortable.js';
-import { startHttp } from './http.js';
+import { listeningAt, startHttp } from './http.js';
+import { LagMetrics } from './lag.js';
+import { LateLog } from './late-log.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SubTopology, needsActorSide, type Position, type Role } from './sub-topology.js';
 
@@ -95,10 +97,13 @@ function ownOutputOf(
   return dead.length > 0 || changes.length > 0 || log !== undefined || onward.some((m) => m.key !== null);
 }
 
-type StatKey = 'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain';
+type StatKey =
+  'duplicates' | 'late' | 'system' | 'owner' | 'allowListed' | 'nonOwner' | 'crossDomain' | 'app';
 
 export class Pipeline {
   readonly metrics: Metrics;
+  /** Records dropped as late, told in the log (rate-limited) as well as counted. */
+  private readonly lateLog: LateLog;
   /** Resolves with the process exit code once the pipeline has stopped. */
   readonly done: Promise<number>;
 
@@ -157,6 +162,7 @@ export class Pipeline {
   ) {
     this.done = new Promise((resolve) => (this.finish = resolve));
     this.metrics = createMetrics();
+    this.lateLog = new LateLog(logger, config.detection.allowedLatenessMs);
     const kafka = createKafka(config.kafka, logger.child({ component: 'kafka' }));
     this.kafka = kafka;
     this.consumer = kafka.consumer({
@@ -179,6 +185,9 @@ export class Pipeline {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.admin = kafka.admin();
+    new LagMetrics(this.metrics, (topics) =>
+      this.admin.fetchOffsets({ groupId: config.kafka.groupId, topics }),
+    ).attach(this.consumer);
     this.registry = new RegistryClient({
       url: config.registry.url,
       username: config.registry.username,
@@ -222,10 +231,11 @@ export class Pipeline {
       this.healthSource(),
       this.metrics.registry,
     );
-    // The port bound (http.port 0 lets the system choose one).
-    const bound = this.http.address();
-    const port = typeof bound === 'object' && bound !== null ? bound.port : config.http.port;
-    logger.info({ host: config.http.host, port }, 'health and metrics listening');
+    const { port, metrics } = listeningAt(this.http, config.http.host);
+    logger.info(
+      { host: config.http.host, port, metrics },
+      `listening: metrics on ${metrics}, health on /healthz and /readyz`,
+    );
 
     // One bounded question first: kafkajs alone would retry an unreachable cluster for minutes.
     await awaitKafka(config.kafka, STARTUP_KAFKA_ATTEMPTS);
@@ -404,6 +414,7 @@ export class Pipeline {
       this.admin.disconnect(),
     ]);
     for (const sub of this.subs()) sub.dispose();
+    this.lateLog.close();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     clearTimeout(timeout);
     this.logger.info({ code }, 'stopped');
@@ -445,14 +456,9 @@ export class Pipeline {
     }
     if (!(await this.prepare(batch.messages, payload.heartbeat, isRunning))) return;
     const now = Date.now();
-    const next = Number(batch.messages[batch.messages.length - 1]!.offset) + 1;
     if (sub.role === 'mailbox') await this.mailboxBatch(sub, payload, now);
     else await this.actorBatch(sub, payload, now);
     sub.awaitingFirstFetch.delete(batch.partition);
-    this.metrics.lag.set(
-      { topic: batch.topic, partition: String(batch.partition) },
-      Math.max(0, Number(batch.highWatermark) - next),
-    );
     if (Date.now() - this.lastCommitAt >= this.config.pipeline.commitIntervalMs) await this.commit(false);
     this.metrics.batchSeconds.observe((performance.now() - started) / 1_000);
   }
@@ -498,6 +504,7 @@ export class Pipeline {
       // Late against its own partition's stream time: the same verdict whatever the restarts.
       if (!sub.watermarks.admit(partition, record.creation_time)) {
         late++;
+        this.lateLog.dropped(topic, partition, record.creation_time, sub.watermarks.streamTime(partition));
         continue;
       }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
@@ -949,6 +956,7 @@ export class Pipeline {
     const before = this.reported.get(sub.role);
     const delta = (key: StatKey) => (this.baseline ? 0 : stats[key] - (before?.[key] ?? 0));
     this.metrics.late.inc(delta('late'));
+    this.lateLog.droppedBehindWatermark(sub.topic, delta('late'), watermark);
     if (sub.role === 'mailbox') {
       this.metrics.duplicates.inc(delta('duplicates'));
       this.metrics.classified.inc({ class: 'system' }, delta('system'));
@@ -956,6 +964,7 @@ export class Pipeline {
       this.metrics.classified.inc({ class: 'allow_listed' }, delta('allowListed'));
       this.metrics.classified.inc({ class: 'non_owner' }, delta('nonOwner'));
       this.metrics.classified.inc({ class: 'cross_domain' }, delta('crossDomain'));
+      this.metrics.classified.inc({ class: 'app' }, delta('app'));
       if (Number.isFinite(watermark)) this.metrics.watermark.set(watermark / 1_000);
     }
     this.reported.set(sub.role, { ...stats, alerts: { ...stats.alerts } });

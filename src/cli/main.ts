@@ -7,6 +7,7 @@ import { registerRun } from './run.js';
 import { registerSchemas } from './schemas.js';
 import { registerSimulate } from './simulate.js';
 import { registerTail } from './tail.js';
+import { packageVersion } from './version.js';
 
 /**
  * `mailbox-radar`: one subcommand per file, each exporting a `register(program)` function. To add a
@@ -33,6 +34,7 @@ export function createProgram(): Command {
     .description(
       'Raises alerts on non-owner Exchange Online mailbox access bursts, from audit records on Kafka',
     )
+    .version(packageVersion())
     .showHelpAfterError()
     .exitOverride();
   for (const register of COMMANDS) register(program);

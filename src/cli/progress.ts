@@ -1,3 +1,6 @@
+/** Back to the start of the line on a terminal, and clear it. */
+const CLEAR_LINE = '\r\x1b[2K';
+
 /**
  * A progress line on stderr for long runs: counts and a rate, redrawn in place on a terminal, one line
  * every `intervalMs` otherwise. Disabled, it does nothing.
@@ -25,7 +28,7 @@ export class Progress {
 
   /** Clears the in-place line (on a terminal) so that the next output starts clean. */
   done(): void {
-    if (this.enabled && this.drawn && this.tty) this.stream.write('\r\x1b[2K');
+    if (this.enabled && this.drawn && this.tty) this.stream.write(CLEAR_LINE);
   }
 
   private get tty(): boolean {
@@ -34,9 +37,18 @@ export class Progress {
 
   private draw(now: number): void {
     const line = this.render(now - this.started);
-    this.stream.write(this.tty ? `\r\x1b[2K${line}` : `${line}\n`);
+    this.stream.write(this.tty ? `${CLEAR_LINE}${line}` : `${line}\n`);
     this.drawn = true;
   }
+}
+
+/**
+ * What to write before a line of other output on a stream that may show a progress line drawn in place —
+ * by this process or another sharing the terminal (`make demo` prints alerts while simulate draws its
+ * progress): on a terminal, back to the start of the line and clear it; elsewhere nothing.
+ */
+export function startOfLine(stream: NodeJS.WriteStream | NodeJS.WritableStream): string {
+  return (stream as NodeJS.WriteStream).isTTY === true ? CLEAR_LINE : '';
 }
 
 /** Records per second over an elapsed time, for people: 12,345/s. */

@@ -12,7 +12,7 @@ import { RULES } from '../model/alert.js';
 import { toManagementApi } from '../simulate/management-api.js';
 import { pace } from '../simulate/pacer.js';
 import { Simulation, Tally, buildManifest } from '../simulate/simulation.js';
-import { BACKUP_APP_ID, ORGANIZATION_DOMAINS } from '../simulate/tenant.js';
+import { BACKUP_APP_ID, ORGANIZATION_DOMAINS, tenantDetectionSettings } from '../simulate/tenant.js';
 import { Progress, formatCount, perSecond } from './progress.js';
 import {
   configOption,
@@ -76,7 +76,11 @@ export function registerSimulate(program: Command): void {
       'share of records delivered twice (same id), as the audit API does',
       '0.005',
     )
-    .option('-o, --output <file>', "write NDJSON to a file ('-' for stdout) instead of Kafka, without pacing")
+    .option(
+      '-o, --output <file>',
+      "write NDJSON to a file ('-' for stdout) instead of Kafka, without pacing; beside a file, " +
+        '<file>.config.yaml: the detection settings the tenant needs (for replay --config)',
+    )
     .option(
       '--format <shape>',
       'with --output: snake (as the Avro schema) or management-api (PascalCase)',
@@ -98,8 +102,11 @@ export function registerSimulate(program: Command): void {
 export async function simulate(options: SimulateOptions, io: SimulateIo): Promise<number> {
   const config = loadToolConfig(options.config, io.env);
   const plan = readOptions(options);
-  warnAboutDomains(config, io.stderr);
-  warnAboutBackupApp(config, io.stderr);
+  // Into a file, the settings the tenant needs are written beside it (writeTenantConfig) instead.
+  if (options.output === undefined || options.output === '-') {
+    warnAboutDomains(config, io.stderr);
+    warnAboutBackupApp(config, io.stderr);
+  }
   return options.output !== undefined
     ? toNdjson(plan, options.output, options, io)
     : toKafka(config, plan, options, io);
@@ -240,6 +247,7 @@ async function toNdjson(
     throw usageError('--format', options.format, 'must be snake or management-api');
   const toJson = options.format === 'snake' ? recordToJson : toManagementApi;
   const simulation = plan.build(plan.start ?? Date.now());
+  const config = output === '-' ? undefined : await writeTenantConfig(output, simulation.seed);
   const out: Writable = output === '-' ? io.stdout : createWriteStream(output);
   const failed = new Promise<never>((_, reject) => out.once('error', reject));
   failed.catch(() => undefined);
@@ -277,13 +285,49 @@ async function toNdjson(
     release();
     progress.done();
   }
-  return finish(
+  const code = await finish(
     simulation,
     tally,
     { complete, started, where: output === '-' ? 'to stdout' : `to ${output}` },
     options,
     io,
   );
+  if (config !== undefined)
+    io.stderr.write(
+      `simulate: the tenant's detection settings (one organization over ${ORGANIZATION_DOMAINS.join(' and ')}, its ` +
+        `backup app allow-listed) are in ${config}; replay with them: ` +
+        `mailbox-radar replay --input ${output} --config ${config}\n`,
+    );
+  return code;
+}
+
+/** `traffic.ndjson` → `traffic.config.yaml`: beside the records, what a configuration needs to read them. */
+export function tenantConfigFile(output: string): string {
+  return `${output.replace(/\.(ndjson|jsonl|json)$/i, '')}.config.yaml`;
+}
+
+/** Writes the tenant's detection settings beside the output (replay --config reads it as it is). */
+async function writeTenantConfig(output: string, seed: string): Promise<string> {
+  const file = tenantConfigFile(output);
+  const settings = tenantDetectionSettings();
+  const text =
+    `# The detection settings of the tenant simulated in ${output} (mailbox-radar simulate, seed ${seed}):\n` +
+    `# its two domains are one organization, and its backup app synchronises every mailbox. Without them\n` +
+    `# the traffic raises cross-domain and app alerts of its own, beside the injected attacks.\n` +
+    `#   mailbox-radar replay --input ${output} --config ${file}\n` +
+    // Values as JSON, which is YAML too.
+    `detection:\n` +
+    `  organizationDomains: ${JSON.stringify(settings.organizationDomains)}\n` +
+    `  allowlist:\n` +
+    `    apps: ${JSON.stringify(settings.allowlist.apps)}\n`;
+  try {
+    await writeFile(file, text);
+  } catch (error) {
+    throw new RadarError(ErrorCodes.INPUT_NOT_FOUND, `cannot write ${file}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return file;
 }
 
 async function finish(

@@ -52,7 +52,7 @@ export function registerTail(program: Command): void {
     .option('--from-beginning', 'read the alert topics from their first message (default: only new alerts)')
     .option('--json', 'one alert per line as JSON (the alert schema’s field names, times ISO-8601)')
     .option('--max <n>', 'stop after this many alerts')
-    .option('--timeout <duration>', 'stop after this long, e.g. 30s, 5m')
+    .option('--timeout <duration>', 'stop after this long, e.g. 30s, 5m; exit code 3 if no alert came')
     .option('-g, --group <id>', 'consumer group (default: a new one per run, so every run sees every alert)')
     .option(
       '--manifest <file>',
@@ -68,7 +68,13 @@ export function registerTail(program: Command): void {
     });
 }
 
-/** Runs until --max, --timeout, every manifest attack seen, or SIGINT/SIGTERM; resolves to the exit code. */
+/** `tail --timeout` ended without an alert: a script waiting for one can tell that from a clean stop. */
+export const EXIT_NO_ALERT = 3;
+
+/**
+ * Runs until --max, --timeout, every manifest attack seen, or SIGINT/SIGTERM; resolves to the exit code:
+ * 0, or EXIT_NO_ALERT when --timeout passed without one (with --manifest: 1 when an attack was missed).
+ */
 export async function tail(options: TailOptions, io: TailIo): Promise<number> {
   const config = loadToolConfig(options.config, io.env);
   const max = options.max === undefined ? Infinity : parsePositiveInt('--max', options.max);
@@ -96,7 +102,14 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
     resolveDone();
   };
   const release = onStopSignal(stop);
-  const timer = timeoutMs === undefined ? undefined : setTimeout(stop, timeoutMs);
+  let timedOut = false;
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          stop();
+        }, timeoutMs);
   io.stdout.on('error', stop); // the reader went away (`| head`)
 
   let connected = false;
@@ -166,8 +179,12 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
   }
   if (failure !== undefined) return reportFailure('tail', failure, io.stderr);
   io.stderr.write(`tail: ${seen.length} alert${seen.length === 1 ? '' : 's'}\n`);
-  if (manifest === undefined) return 0;
-  return reportManifest(manifest, seen, io);
+  if (manifest !== undefined) return reportManifest(manifest, seen, io);
+  if (timedOut && seen.length === 0) {
+    io.stderr.write(`tail: no alert within --timeout ${options.timeout} (exit code ${EXIT_NO_ALERT})\n`);
+    return EXIT_NO_ALERT;
+  }
+  return 0;
 }
 
 async function disconnect(consumer: Consumer): Promise<void> {

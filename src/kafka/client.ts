@@ -146,10 +146,20 @@ const levels: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.DEBUG]: 'debug',
 };
 
+/**
+ * kafkajs warns at every start that an idempotent producer with finite retries "may invalidate EoS
+ * guarantees". The retries are finite on purpose (a broker gone for good fails the pipeline, which restarts
+ * from its committed offsets and re-sends with the same alert_id): README, "Delivery guarantees".
+ */
+const EXPLAINED_WARNINGS = new Set([
+  'Limiting retries for the idempotent producer may invalidate EoS guarantees',
+]);
+
 function pinoLogCreator(logger: Logger): KafkaConfig['logCreator'] {
   return () =>
     ({ namespace, level, log }) => {
       const { message, timestamp: _timestamp, logger: _name, ...rest } = log as Record<string, unknown>;
+      if (EXPLAINED_WARNINGS.has(String(message))) return;
       // kafkajs logs every connection error at ERROR and then retries; those are warnings to us.
       const pinoLevel = levels[level] === 'error' ? 'warn' : (levels[level] ?? 'info');
       if (pinoLevel === 'info' && namespace !== 'ConsumerGroup' && namespace !== 'Consumer') return;

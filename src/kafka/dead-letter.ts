@@ -1,5 +1,20 @@
 import type { Message } from 'kafkajs';
-import { RadarError } from '../errors.js';
+import { ErrorCodes, RadarError } from '../errors.js';
+
+/**
+ * The codes a record is dead-lettered with (docs/errors.md, where "decode"): it cannot be decoded, is not a
+ * valid record, or is dated in the future. Anything else that is thrown while decoding is 'UNEXPECTED'.
+ */
+export const DEAD_LETTER_CODES = [
+  ErrorCodes.DECODE_EMPTY,
+  ErrorCodes.DECODE_NO_MAGIC_BYTE,
+  ErrorCodes.DECODE_UNKNOWN_SCHEMA,
+  ErrorCodes.DECODE_INCOMPATIBLE_SCHEMA,
+  ErrorCodes.DECODE_TRUNCATED,
+  ErrorCodes.DECODE_CORRUPT,
+  ErrorCodes.RECORD_INVALID,
+  ErrorCodes.RECORD_FROM_FUTURE,
+] as const;
 
 /** Header names on dead-letter messages. */
 export const DeadLetterHeaders = {

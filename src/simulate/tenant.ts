@@ -16,6 +16,18 @@ export const PARTNER_DOMAIN = 'fabrikam.com';
  * `detection.allowlist.apps` — fixed, so that a configuration can name it.
  */
 export const BACKUP_APP_ID = '3f1c2b9e-6d4a-4e8b-9c7d-0a1b2c3d4e5f';
+/**
+ * The detection settings this tenant needs in any configuration that reads its traffic (`run`, `replay`):
+ * its two domains are one organization, and its backup app is allow-listed. Without them the traffic
+ * raises cross-domain and app alerts of its own, beside the injected attacks.
+ */
+export function tenantDetectionSettings(): {
+  organizationDomains: string[][];
+  allowlist: { apps: string[] };
+} {
+  return { organizationDomains: [[...ORGANIZATION_DOMAINS]], allowlist: { apps: [BACKUP_APP_ID] } };
+}
+
 /** Microsoft Graph's AppId: a record through Graph names the real caller in ClientAppId. */
 export const GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
 

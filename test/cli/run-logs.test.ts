@@ -82,6 +82,47 @@ describe('mailbox-radar run: logs', () => {
     assert.match(lines(stderr).at(-1) as string, /INFO: stopped/);
   });
 
+  it('says where its metrics are: the URL with the port it bound (http.port 0 lets the system choose)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        KAFKA_BROKERS: '127.0.0.1:1', // never reached: the line comes before Kafka
+        MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
+        MAILBOX_RADAR_HTTP__PORT: '0',
+        MAILBOX_RADAR_LOG__FORMAT: 'json',
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    try {
+      let stderr = '';
+      const entry = await new Promise<Record<string, unknown>>((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`no listening line within 30 s:\n${stderr}`)),
+          30_000,
+        );
+        child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          stderr += chunk;
+          const line = lines(stderr).find((l) => l.includes('listening'));
+          if (line !== undefined) {
+            clearTimeout(timer);
+            resolve(JSON.parse(line) as Record<string, unknown>);
+          }
+        });
+      });
+      const url = String(entry.metrics);
+      const port = Number(/^http:\/\/127\.0\.0\.1:(\d+)\/metrics$/.exec(url)?.[1]);
+      assert.ok(port > 0, `metrics ${url}`);
+      assert.equal(entry.port, port);
+      assert.ok(String(entry.msg).includes(url), String(entry.msg));
+      const response = await fetch(url);
+      assert.equal(response.status, 200);
+      assert.match(await response.text(), /^# HELP mailbox_radar_/m);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
   it('refuses an unknown --log-format', async () => {
     const { code, stderr } = await run(['--log-format', 'xml']);
     assert.equal(code, 2);

@@ -8,6 +8,7 @@ import { RULES } from '../../src/model/alert.js';
 import { simulate, type SimulateOptions } from '../../src/cli/simulate.js';
 import type { RadarError } from '../../src/errors.js';
 import { parseRecord } from '../../src/detect/parse-record.js';
+import { compareWithManifest, type AlertKey } from '../../src/simulate/compare.js';
 import { HISTORY_OFFSETS_MS, type Manifest } from '../../src/simulate/simulation.js';
 import { BACKUP_APP_ID } from '../../src/simulate/tenant.js';
 import { ROOT, alertsOf, runCli } from '../simulate/support.js';
@@ -61,6 +62,54 @@ describe('mailbox-radar simulate --output', () => {
     assert.equal(alerts.length, 12, 'one alert per attack, 2 of each of the six rules');
     for (const alert of alerts)
       assert.ok(manifest.attacks[alert.rule].some((a) => a.key.actor_user_id === alert.actor_user_id));
+  });
+
+  it('writes the configuration its tenant implies beside --output; replay with it finds exactly the injected attacks', async () => {
+    const output = join(dir, 'tenant.ndjson');
+    const manifestFile = join(dir, 'tenant.json');
+    // No organization or allow-list in this environment: the run itself says what replay needs.
+    const r = await runCli([
+      'simulate',
+      '--count',
+      '6000',
+      '--rate',
+      '400',
+      '--seed',
+      'tenant-config',
+      '--start',
+      '2026-11-25T09:00:00Z',
+      '--attacks',
+      '2',
+      '--output',
+      output,
+      '--manifest',
+      manifestFile,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const config = join(dir, 'tenant.config.yaml');
+    assert.ok(
+      r.stderr.includes(`mailbox-radar replay --input ${output} --config ${config}`),
+      `prints how to pass it:\n${r.stderr}`,
+    );
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
+    const replayOf = async (args: string[]) => {
+      const run = await runCli(['replay', '--input', output, ...args]);
+      assert.equal(run.code, 0, run.stderr);
+      return run.stdout
+        .trimEnd()
+        .split('\n')
+        .map((line) => JSON.parse(line) as AlertKey);
+    };
+    const alerts = await replayOf(['--config', config]);
+    const comparison = compareWithManifest(manifest, alerts);
+    for (const rule of RULES) {
+      assert.equal(comparison[rule].detected, 2, rule);
+      assert.deepEqual(comparison[rule].unexpected, [], rule);
+      assert.equal(comparison[rule].repeated, 0, rule);
+    }
+    assert.equal(alerts.length, 12);
+    // Without it, the tenant's two domains and its backup app raise alerts of their own.
+    assert.ok((await replayOf([])).length > 12);
   });
 
   it('writes Management Activity API records with --format management-api', async () => {

@@ -185,3 +185,21 @@ test('tail: alert topics that do not exist are one clear line and exit code 1', 
   assert.match(run.stderr, /mailbox-radar tail: topics? .*it\.no-such-topic.* not exist/);
   assert.doesNotMatch(run.stderr, /\n\s+at /);
 });
+
+test('tail --timeout: no alert within it is exit code 3 (alerts within it: 0)', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const { env, produce } = await alertTopics(t, stack);
+  const started = Date.now();
+  const none = await runCli(['tail', '--from-beginning', '--timeout', '3s'], { env });
+  assert.equal(none.code, 3, none.stderr);
+  assert.match(none.stderr, /tail: 0 alerts\n/);
+  assert.match(none.stderr, /no alert within --timeout 3s/);
+  assert.ok(Date.now() - started < 60_000, 'it stops at the timeout');
+
+  const { alerts } = await simulatedAlerts('tail-timeout');
+  await produce(alerts.slice(0, 2));
+  const some = await runCli(['tail', '--from-beginning', '--timeout', '5s'], { env });
+  assert.equal(some.code, 0, some.stderr);
+  assert.equal(some.stdout.trimEnd().split('\n').length, 2);
+});

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { MailboxAccessAlert, RuleName } from '../../src/model/alert.js';
 import { alertToJson } from '../../src/model/alert.js';
 import type { ManifestAttack } from '../../src/simulate/simulation.js';
+import { skipOrFail } from '../support/stack.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const SCRIPT = join(ROOT, 'scripts/demo-alerts.ts');
@@ -114,4 +115,33 @@ test('the demo exits 1 when an injected attack has no alert', () => {
   assert.equal(status, 1);
   assert.match(summary, /^mailbox_sweep\s+1\s+0\s+1\s+0$/m);
   assert.match(summary, /missed mailbox_sweep: actor sam@contoso.com/);
+});
+
+test('on a terminal each alert first clears the line, so it never glues onto simulate’s progress line', (t) => {
+  if (spawnSync('script', ['--version']).status !== 0)
+    return skipOrFail(t, 'no `script` (util-linux) to give the view a terminal');
+  const dir = mkdtempSync(join(tmpdir(), 'radar-demo-tty-'));
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+  const input = [
+    alert('a1', 'non_owner_burst', 'eve@contoso.com', 'mbx-1'),
+    alert('a2', 'mailbox_sweep', 'sam@contoso.com', null),
+  ];
+  writeFileSync(join(dir, 'in.ndjson'), input.map((line) => `${line}\n`).join(''));
+  const files = ['manifest.json', 'alerts.ndjson', 'summary.txt'].map((name) => join(dir, name));
+  // `script` runs the view with a pseudo-terminal as its stdout, as `make demo` does on a terminal.
+  const command = [process.execPath, '--import', 'tsx', SCRIPT, ...files].map((a) => `'${a}'`).join(' ');
+  const result = spawnSync('script', ['-qec', `${command} < '${join(dir, 'in.ndjson')}'`, '/dev/null'], {
+    encoding: 'utf8',
+    cwd: ROOT,
+    timeout: 30_000,
+  });
+  assert.equal(result.status, 0, result.stdout + result.stderr);
+  const clear = '\r\u001b[2K';
+  const at = result.stdout.indexOf('non_owner_burst');
+  assert.ok(at > 0, result.stdout);
+  const line = result.stdout.slice(result.stdout.lastIndexOf(clear, at), at);
+  assert.match(line.slice(clear.length), /^\d{4}-\d\d-\d\dT\S+Z\s+high\s+$/, JSON.stringify(result.stdout));
+  // Not on a terminal (a file, a pipe): plain lines.
+  const plain = demoAlerts([alert('a1', 'non_owner_burst', 'eve@contoso.com', 'mbx-1')]).stdout;
+  assert.ok(plain.includes('non_owner_burst') && !plain.includes('\u001b'), JSON.stringify(plain));
 });
