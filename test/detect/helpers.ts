@@ -97,7 +97,10 @@ export function onlyRule(
 
 export interface Run {
   outputs: CoreOutput[];
+  /** The alerts as they opened (revision 0): one per episode. */
   alerts: MailboxAccessAlert[];
+  /** Every alert message: opens, updates and closes (issue 13's lifecycle), in order. */
+  revisions: MailboxAccessAlert[];
   /** The answer to the checkpoint appended at the end. */
   final: Extract<CoreOutput, { kind: 'checkpoint' }>;
   stats: CoreStats;
@@ -118,8 +121,9 @@ export function run(
   const final = outputs[outputs.length - 1];
   if (final?.kind !== 'checkpoint' || final.id !== 999)
     throw new Error('the final checkpoint was not answered last');
-  const alerts = outputs.flatMap((output) => (output.kind === 'alert' ? [output.alert] : []));
-  return { outputs, alerts, final, stats: final.stats };
+  const revisions = outputs.flatMap((output) => (output.kind === 'alert' ? [output.alert] : []));
+  const alerts = revisions.filter((alert) => (alert.revision ?? 0) === 0);
+  return { outputs, alerts, revisions, final, stats: final.stats };
 }
 
 /** Fisher–Yates with a fixed seed, for out-of-order inputs. */
