@@ -62,7 +62,7 @@ export function createMetrics() {
     }),
     alerts: new Counter({
       name: 'mailbox_radar_alerts_total',
-      help: 'Alerts published, by rule',
+      help: 'Alerts published (opened: revision 0), by rule; their updates and closes are in alert_messages_total',
       labelNames: ['rule'],
       registers: [registry],
     }),
@@ -131,6 +131,12 @@ export function createMetrics() {
       help: 'Deletions of committed records from the repartition topic',
       registers: [registry],
     }),
+    alertRevisions: new Counter({
+      name: 'mailbox_radar_alert_messages_total',
+      help: 'Alert messages published, by rule and status (open, update, closed); alerts_total counts the opens',
+      labelNames: ['rule', 'status'],
+      registers: [registry],
+    }),
     restoredRecords: new Counter({
       name: 'mailbox_radar_restored_records_total',
       help: 'Records replayed from the windows changelog at a restore (instead of re-reading the activity topic)',
@@ -165,7 +171,10 @@ export function createMetrics() {
       registers: [registry],
     }),
   };
-  for (const rule of RULES) m.alerts.labels({ rule }).inc(0);
+  for (const rule of RULES) {
+    m.alerts.labels({ rule }).inc(0);
+    for (const status of ['open', 'update', 'closed']) m.alertRevisions.labels({ rule, status }).inc(0);
+  }
   for (const code of DEAD_LETTER_CODES) m.rejected.labels({ code }).inc(0);
   for (const name of CLASSES) m.classified.labels({ class: name }).inc(0);
   for (const code of REGISTRY_FAILURE_CODES) m.registryFailures.labels({ code }).inc(0);

@@ -87,6 +87,26 @@ interface WindowsLogBatch {
   messages: Message[];
 }
 
+/**
+ * An alert message is (alert_id, revision): the key is the id (a compacted topic keeps each alert's latest
+ * state), the revision rides in a header, so reading the topics back needs no decoding.
+ */
+const REVISION_HEADER = 'radar.revision';
+
+function revisionHeaders(alert: MailboxAccessAlert): Record<string, string> {
+  return { [REVISION_HEADER]: String(alert.revision ?? 0), 'radar.status': alert.status ?? 'open' };
+}
+
+function revisionOf(message: KafkaMessage): number {
+  const header = message.headers?.[REVISION_HEADER];
+  const value = Array.isArray(header) ? header[0] : header;
+  return value === undefined ? 0 : Number(value.toString());
+}
+
+function revisionKey(alertId: string, revision: number | undefined): string {
+  return `${alertId}#${revision ?? 0}`;
+}
+
 /** Whether a publish carries output of its own (beyond progress markers). */
 function ownOutputOf(
   dead: Message[],
@@ -781,7 +801,7 @@ export class Pipeline {
   private unpublished(alerts: MailboxAccessAlert[]): MailboxAccessAlert[] {
     if (this.published.size === 0 || alerts.length === 0) return alerts;
     return alerts.filter((alert) => {
-      if (!this.published.has(alert.alert_id)) return true;
+      if (!this.published.has(revisionKey(alert.alert_id, alert.revision))) return true;
       this.metrics.republishSkipped.inc({ rule: alert.rule });
       return false;
     });
@@ -824,7 +844,11 @@ export class Pipeline {
     for (const rule of RULES) {
       const mine = alerts.filter((a) => a.rule === rule);
       if (mine.length > 0)
-        sends.push(this.writers[rule].send(mine.map((a) => ({ key: a.alert_id, value: a }))));
+        sends.push(
+          this.writers[rule].send(
+            mine.map((a) => ({ key: a.alert_id, value: a, headers: revisionHeaders(a) })),
+          ),
+        );
     }
     if (dead.length > 0)
       sends.push(this.producer.send({ topic: this.config.topics.deadLetter, acks: -1, messages: dead }));
@@ -836,11 +860,14 @@ export class Pipeline {
     if (changes.length > 0) await this.producer.sendBatch({ acks: -1, topicMessages: changes });
     this.metrics.repartitionProduced.inc(repartition.filter((m) => m.key !== null).length);
     for (const alert of alerts) {
-      this.metrics.alerts.inc({ rule: alert.rule });
+      if ((alert.revision ?? 0) === 0) this.metrics.alerts.inc({ rule: alert.rule });
+      this.metrics.alertRevisions.inc({ rule: alert.rule, status: alert.status ?? 'open' });
       this.logger.info(
         {
           alert_id: alert.alert_id,
           rule: alert.rule,
+          status: alert.status ?? 'open',
+          revision: alert.revision ?? 0,
           mailbox: alert.mailbox_owner_upn,
           actor: alert.actor_user_id,
           count: alert.event_count,
@@ -1130,7 +1157,8 @@ export class Pipeline {
           if (replay === undefined) replays.set(partition, (replay = new LogReplay()));
           replay.add(message);
         } else if (alertTopics.has(topic)) {
-          if (message.key !== null) published.add(message.key.toString('utf8'));
+          if (message.key !== null)
+            published.add(revisionKey(message.key.toString('utf8'), revisionOf(message)));
         } else {
           const store = stores.get(topic);
           if (store !== undefined) applyChange(store.state, message);

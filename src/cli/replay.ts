@@ -8,7 +8,7 @@ import { detect } from '../detect/detect.js';
 import { parseRecord } from '../detect/parse-record.js';
 import type { CoreInput, CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError, RecordError } from '../errors.js';
-import { alertToJson, RULES } from '../model/alert.js';
+import { alertToJson, RULES, type MailboxAccessAlert } from '../model/alert.js';
 import { readNdjsonBatches, type NdjsonItem } from './ndjson.js';
 import { openInput } from './open-input.js';
 
@@ -16,6 +16,8 @@ export interface ReplayOptions {
   /** NDJSON file, or `-` for standard input. */
   input: string;
   config?: string | undefined;
+  /** Only each alert's final state (its last revision), once the input is read. */
+  final?: boolean | undefined;
 }
 
 export interface ReplayIo {
@@ -34,6 +36,7 @@ export function registerReplay(program: Command): void {
     )
     .requiredOption('-i, --input <file>', "NDJSON file of activity records, '-' for standard input")
     .option('-c, --config <file>', 'configuration file, YAML or JSON (default: $MAILBOX_RADAR_CONFIG)')
+    .option('--final', "only each alert's final state (its last revision) instead of every revision")
     .action(async (options: ReplayOptions) => {
       process.exitCode = await replay(options, {
         stdin: process.stdin,
@@ -53,8 +56,9 @@ interface Counts {
 
 /**
  * The replay: read NDJSON (snake_case, Management Activity API or Sentinel records; arrays of them too),
- * run the detection core with the watermark taken from the records, write each alert as one JSON line.
- * Rejected lines and a summary go to stderr. Resolves to the exit code (0 once the input was read, even
+ * run the detection core with the watermark taken from the records, write each alert message as one JSON
+ * line: every revision (open, updates, closed; the end of the input closes every episode still open), or
+ * with `final` only each alert's last one. Rejected lines and a summary go to stderr. Resolves to the exit code (0 once the input was read, even
  * with rejected lines); a missing input or a bad configuration throws a RadarError (exit 2 in main).
  */
 export async function replay(options: ReplayOptions, io: ReplayIo): Promise<number> {
@@ -66,10 +70,14 @@ export async function replay(options: ReplayOptions, io: ReplayIo): Promise<numb
   let stats: CoreStats | undefined;
   let coreFailure: unknown;
   const inputs = new Subject<CoreInput>();
+  // --final: the latest revision of each alert, in the order the alerts opened.
+  const finals = new Map<string, MailboxAccessAlert>();
   const subscription = inputs.pipe(detect(config.detection)).subscribe({
     next(output) {
-      if (output.kind === 'alert') out.write(`${JSON.stringify(alertToJson(output.alert))}\n`);
-      else if (output.kind === 'checkpoint') stats = output.stats;
+      if (output.kind === 'alert') {
+        if (options.final === true) finals.set(output.alert.alert_id, output.alert);
+        else out.write(`${JSON.stringify(alertToJson(output.alert))}\n`);
+      } else if (output.kind === 'checkpoint') stats = output.stats;
       // State changes (first_app_access's last-seen apps) matter to `run`'s changelog, not to a replay.
     },
     error(error: unknown) {
@@ -115,8 +123,11 @@ export async function replay(options: ReplayOptions, io: ReplayIo): Promise<numb
     await batches.return(undefined);
     input.destroy();
   }
+  // The history has ended: every episode is over, and its alert closes with the final totals.
+  if (!out.closed) inputs.next({ kind: 'watermark', time: Number.POSITIVE_INFINITY });
   inputs.next({ kind: 'checkpoint', id: 0 });
   inputs.complete();
+  for (const alert of finals.values()) out.write(`${JSON.stringify(alertToJson(alert))}\n`);
   subscription.unsubscribe();
   if (coreFailure !== undefined) throw coreFailure;
   if (stats !== undefined) err.write(summary(stats, counts));

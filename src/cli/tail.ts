@@ -91,6 +91,8 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
     heartbeatInterval: 1_000,
   });
   const seen: AlertKey[] = [];
+  /** The last message of each alert_id, to show how an update grew. */
+  const latest = new Map<string, MailboxAccessAlert>();
   const manifest = options.manifest === undefined ? undefined : new ManifestWatch(options.manifest);
 
   let stopping = false;
@@ -153,8 +155,11 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
           try {
             const alert = codec.decode(message.value);
             io.stdout.write(
-              options.json === true ? `${JSON.stringify(alertToJson(alert))}\n` : `${formatAlert(alert)}\n`,
+              options.json === true
+                ? `${JSON.stringify(alertToJson(alert))}\n`
+                : `${formatAlert(alert, latest.get(alert.alert_id))}\n`,
             );
+            latest.set(alert.alert_id, alert);
             seen.push(alert);
           } catch (error) {
             if (!(error instanceof DecodeError)) throw error;
@@ -241,10 +246,12 @@ class ManifestWatch {
 }
 
 /**
- * One alert as a line for people:
- * `2026-11-25T09:02:41Z  high      cross_domain_burst  adelev@contoso.com ← mallory@fabrikam.com  5/5 in 10m  09:00:01 → 09:02:41`
+ * One alert message as a line for people, its place in the alert's life first (issue 13):
+ * `2026-11-25T09:02:41Z  open      high      cross_domain_burst  adelev@contoso.com ← mallory@fabrikam.com  5/5 in 10m  09:00:01 → 09:02:41`
+ * An update shows the growth since the previous message of the same alert (`was 5`), a close how long
+ * the episode lasted. `previous`: the last message seen of this alert_id, if any.
  */
-export function formatAlert(alert: MailboxAccessAlert): string {
+export function formatAlert(alert: MailboxAccessAlert, previous?: MailboxAccessAlert): string {
   const detected = isoSeconds(alert.detected_at);
   const day = detected.slice(0, 10);
   const sweep = alert.rule === 'mailbox_sweep';
@@ -256,13 +263,22 @@ export function formatAlert(alert: MailboxAccessAlert): string {
     : `${alert.event_count}/${alert.threshold}`;
   const when = (ms: number): string =>
     isoSeconds(ms).startsWith(day) ? isoSeconds(ms).slice(11, 19) : isoSeconds(ms);
+  const status = alert.status ?? 'open';
+  const revision = alert.revision ?? 0;
+  const stage = status === 'open' && revision === 0 ? 'open' : `${status} #${revision}`;
+  const was = sweep ? previous?.distinct_mailbox_count : previous?.event_count;
+  const growth =
+    status === 'update' && was !== undefined ? ` (was ${was})` : status === 'closed' ? ' final' : '';
+  const lasted =
+    status === 'closed' ? `  lasted ${formatDuration(alert.last_seen - alert.first_seen) || '0s'}` : '';
   return [
     detected,
+    stage.padEnd(10),
     alert.severity.padEnd(8),
     alert.rule.padEnd(18),
     `${mailbox} ← ${alert.actor_user_id}`,
-    `${count} in ${formatDuration(alert.window_ms)}`,
-    `${when(alert.first_seen)} → ${when(alert.last_seen)}`,
+    `${count}${growth} in ${formatDuration(alert.window_ms)}`,
+    `${when(alert.first_seen)} → ${when(alert.last_seen)}${lasted}`,
   ].join('  ');
 }
 

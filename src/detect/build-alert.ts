@@ -1,5 +1,6 @@
 import type { MailboxAccessAlert, OperationCount, RuleName, Severity } from '../model/alert.js';
 import { alertId } from './alert-id.js';
+import { EpisodeAlert } from './lifecycle.js';
 import { normaliseClientIp, normaliseSid, normaliseUpn } from './normalise.js';
 import type { Access, RuleConfig } from './types.js';
 
@@ -108,6 +109,17 @@ export function buildAlert(
     mailbox_blind_until: null,
     reason: null,
   };
+}
+
+/** The life of an alert that opened an episode: its updates and its close (lifecycle.ts). */
+export function episodeAlert(alert: MailboxAccessAlert): EpisodeAlert {
+  const rule = alert.rule;
+  return new EpisodeAlert(
+    alert,
+    BASE_SEVERITY[rule],
+    !NOT_RAISED_BY_COUNT.has(rule),
+    MANY_MAILBOXES.has(rule),
+  );
 }
 
 function topOperations(counts: ReadonlyMap<string, number>): OperationCount[] {

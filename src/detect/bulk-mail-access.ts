@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import type { MailboxAccessAlert } from '../model/alert.js';
-import { buildAlert } from './build-alert.js';
+import { buildAlert, episodeAlert } from './build-alert.js';
 import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { normaliseClientIp } from './normalise.js';
@@ -120,7 +120,8 @@ export function createBulkMailAccessEngine(config: BulkMailAccessConfig, changes
       (window[0] as Access).time,
       (window[window.length - 1] as Access).time,
     );
-    windows.retained -= absorb(state.episodes, episode, state.records, windowMs);
+    episode.alert = episodeAlert(alert);
+    windows.retained -= absorb(state.episodes, episode, state.records, windowMs, windows.outbox);
     windows.expireAfter(state, episode.end + windowMs);
     return alert;
   };
@@ -204,6 +205,10 @@ export function createBulkMailAccessEngine(config: BulkMailAccessConfig, changes
         blind.delete(mailbox);
         changes.push({ kind: 'state', store: BLIND_STORE, key: mailbox, value: null });
       }
+    },
+
+    take(): MailboxAccessAlert[] {
+      return [...single.take(), ...sync.take()];
     },
 
     restore(store: string, key: string, value: number | null): void {

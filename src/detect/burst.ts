@@ -1,5 +1,5 @@
 import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
-import { buildAlert } from './build-alert.js';
+import { buildAlert, episodeAlert } from './build-alert.js';
 import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { lowerBound } from './sorted.js';
@@ -72,13 +72,18 @@ export function createBurstEngine(
         (window[0] as Access).time,
         (window[window.length - 1] as Access).time,
       );
-      windows.retained -= absorb(state.episodes, episode, records, windowMs);
+      episode.alert = episodeAlert(alert);
+      windows.retained -= absorb(state.episodes, episode, records, windowMs, windows.outbox);
       windows.expireAfter(state, episode.end + windowMs);
       return alert;
     },
 
     advance(watermark: number): void {
       windows.advance(watermark);
+    },
+
+    take(): MailboxAccessAlert[] {
+      return windows.take();
     },
 
     report(mark: CheckpointMark): void {

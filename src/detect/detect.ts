@@ -78,6 +78,8 @@ export function detect(
         ids.forget(time);
         for (const engine of engines) {
           engine.advance(time);
+          for (const revision of engine.take?.() ?? [])
+            subscriber.next({ kind: 'alert', alert: markBlind(revision, bulk) });
           drain();
         }
       };
@@ -91,8 +93,11 @@ export function detect(
             if (access !== null && (access.owner || ids.admit(access))) {
               options.onAccess?.(access);
               for (let i = 0; i < engines.length; i++) {
-                const alert = (engines[i] as RuleEngine).add(access);
+                const engine = engines[i] as RuleEngine;
+                const alert = engine.add(access);
                 if (alert !== null) subscriber.next({ kind: 'alert', alert: markBlind(alert, bulk) });
+                for (const revision of engine.take?.() ?? [])
+                  subscriber.next({ kind: 'alert', alert: markBlind(revision, bulk) });
                 drain();
               }
             }

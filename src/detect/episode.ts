@@ -1,4 +1,7 @@
+import type { MailboxAccessAlert } from '../model/alert.js';
+import type { EpisodeAlert } from './lifecycle.js';
 import { lowerBound, removeRange, upperBound, type Timed } from './sorted.js';
+import type { Access } from './types.js';
 
 /**
  * Burst episodes of one key. An episode starts when a window reaches the threshold and lasts while
@@ -8,11 +11,14 @@ import { lowerBound, removeRange, upperBound, type Timed } from './sorted.js';
  *
  * Held records within T of an episode are taken into it ("absorbed") and leave the window state: a
  * window around a record outside every reach cannot reach them, so they can never count again. That
- * keeps a sustained burst at constant memory — the episode is two numbers.
+ * keeps a sustained burst at constant memory — the episode is two numbers and its alert's tally
+ * (lifecycle.ts), which absorbed records go into.
  */
 export interface Episode {
   start: number;
   end: number;
+  /** The alert the episode opened, which grows with it and closes when it ends. */
+  alert?: EpisodeAlert;
 }
 
 /** The index of the episode whose reach holds `time`, or -1. Episodes are few (usually 0 or 1). */
@@ -36,14 +42,16 @@ export function openEpisode(episodes: Episode[], start: number, end: number): Ep
 
 /**
  * Grows `episode` over every held record chained to it (gaps ≤ gapMs), removes those records from
- * `records` (sorted by time), and merges neighbouring episodes that come within gapMs. Returns the number
- * of records removed.
+ * `records` (sorted by time) into its alert's tally, and merges neighbouring episodes that come within
+ * gapMs (the later alert closes into the earlier one's; its close goes to `outbox`). Returns the number of
+ * records removed.
  */
 export function absorb<T extends Timed>(
   episodes: Episode[],
   episode: Episode,
   records: T[],
   gapMs: number,
+  outbox?: MailboxAccessAlert[],
 ): number {
   let hi = upperBound(records, episode.end);
   while (hi < records.length && (records[hi] as T).time - episode.end <= gapMs) {
@@ -55,26 +63,61 @@ export function absorb<T extends Timed>(
     lo--;
     episode.start = (records[lo] as T).time;
   }
+  if (episode.alert !== undefined)
+    for (let i = lo; i < hi; i++) episode.alert.absorb(records[i] as unknown as Access);
   removeRange(records, lo, hi - lo);
 
   let index = episodes.indexOf(episode);
   while (index + 1 < episodes.length && (episodes[index + 1] as Episode).start - episode.end <= gapMs) {
-    episode.end = Math.max(episode.end, (episodes[index + 1] as Episode).end);
+    const next = episodes[index + 1] as Episode;
+    episode.end = Math.max(episode.end, next.end);
+    mergeAlerts(episode, next, gapMs, outbox);
     episodes.splice(index + 1, 1);
   }
   while (index > 0 && episode.start - (episodes[index - 1] as Episode).end <= gapMs) {
     const previous = episodes[index - 1] as Episode;
     episode.start = Math.min(episode.start, previous.start);
     episode.end = Math.max(episode.end, previous.end);
+    // The earlier episode's alert goes on; the one that started later closes into it.
+    const kept = previous.alert ?? episode.alert;
+    const gone = previous.alert === undefined ? undefined : episode.alert;
+    if (kept !== undefined) episode.alert = kept;
+    if (kept !== undefined && gone !== undefined) {
+      kept.merge(gone);
+      outbox?.push(gone.close(gapMs, kept));
+    }
     episodes.splice(index - 1, 1);
     index--;
   }
   return hi > lo ? hi - lo : 0;
 }
 
-/** Forgets episodes no record on time can extend any more (end + gap < watermark). */
-export function expireEpisodes(episodes: Episode[], watermark: number, gapMs: number): void {
+/** `later` merges into `episode`: its alert closes into episode's (or becomes it, if it has none). */
+function mergeAlerts(episode: Episode, later: Episode, gapMs: number, outbox?: MailboxAccessAlert[]): void {
+  if (later.alert === undefined) return;
+  if (episode.alert === undefined) {
+    episode.alert = later.alert;
+    return;
+  }
+  episode.alert.merge(later.alert);
+  outbox?.push(later.alert.close(gapMs, episode.alert));
+}
+
+/**
+ * Forgets episodes no record on time can extend any more (end + gap < watermark): their alerts close
+ * (into `outbox`).
+ */
+export function expireEpisodes(
+  episodes: Episode[],
+  watermark: number,
+  gapMs: number,
+  outbox?: MailboxAccessAlert[],
+): void {
   let n = 0;
-  while (n < episodes.length && (episodes[n] as Episode).end + gapMs < watermark) n++;
+  while (n < episodes.length && (episodes[n] as Episode).end + gapMs < watermark) {
+    const alert = (episodes[n] as Episode).alert;
+    if (alert !== undefined) outbox?.push(alert.close(gapMs));
+    n++;
+  }
   if (n > 0) episodes.splice(0, n);
 }

@@ -77,6 +77,10 @@ export function createFirstAppAccessEngine(config: FirstAppAccessConfig, changes
         last === undefined
           ? `app not seen reading mail in the ${lookback / 86_400_000} days before`
           : `app last seen reading mail ${new Date(last).toISOString()}`;
+      // A point in time, not an episode: one message, closed (issue 13's lifecycle, revision 0).
+      alert.status = 'closed';
+      alert.revision = 0;
+      alert.duration_ms = 0;
       alerts++;
       return alert;
     },

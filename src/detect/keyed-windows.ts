@@ -1,3 +1,4 @@
+import type { MailboxAccessAlert } from '../model/alert.js';
 import type { Episode } from './episode.js';
 import { absorb, expireEpisodes, findEpisode } from './episode.js';
 import { insertSorted, lowerBound, removeRange } from './sorted.js';
@@ -23,6 +24,8 @@ export class KeyedWindows<S extends WindowState> {
   readonly states = new Map<string, S>();
   /** Records held over all keys. */
   retained = 0;
+  /** Revisions of the episodes' alerts (updates, closes) waiting to leave; see `take`. */
+  readonly outbox: MailboxAccessAlert[] = [];
   private readonly schedule = new TimeHeap<S>();
 
   constructor(
@@ -53,7 +56,9 @@ export class KeyedWindows<S extends WindowState> {
       const episode = state.episodes[inEpisode] as Episode;
       if (time < episode.start) episode.start = time;
       if (time > episode.end) episode.end = time;
-      this.retained -= absorb(state.episodes, episode, state.records, this.windowMs);
+      const update = episode.alert?.add(access);
+      if (update !== undefined && update !== null) this.outbox.push(update);
+      this.retained -= absorb(state.episodes, episode, state.records, this.windowMs, this.outbox);
       this.expireAfter(state, episode.end + this.windowMs);
       return -1;
     }
@@ -85,7 +90,7 @@ export class KeyedWindows<S extends WindowState> {
         removeRange(records, 0, old);
         this.retained -= old;
       }
-      expireEpisodes(state.episodes, watermark, this.windowMs);
+      expireEpisodes(state.episodes, watermark, this.windowMs, this.outbox);
       this.pruneExtra?.(state, horizon);
       if (records.length === 0 && state.episodes.length === 0) {
         this.states.delete(state.key);
@@ -96,6 +101,11 @@ export class KeyedWindows<S extends WindowState> {
         this.expireAfter(state, Math.min(first, episodeEnd) + this.windowMs);
       }
     }
+  }
+
+  /** The alert revisions produced since the last call (updates, closes), in order. */
+  take(): MailboxAccessAlert[] {
+    return this.outbox.length === 0 ? [] : this.outbox.splice(0);
   }
 
   /** The earliest event time any key still needs (first held record, start of an open episode). */
@@ -111,6 +121,7 @@ export class KeyedWindows<S extends WindowState> {
   }
 
   clear(): void {
+    this.outbox.length = 0;
     this.states.clear();
     this.schedule.clear();
     this.retained = 0;

@@ -1,6 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { MailboxAccessAlert } from '../model/alert.js';
-import { buildAlert } from './build-alert.js';
+import { buildAlert, episodeAlert } from './build-alert.js';
 import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
@@ -107,13 +107,18 @@ export function createSweepEngine(
         (window[0] as Access).time,
         (window[window.length - 1] as Access).time,
       );
-      windows.retained -= absorb(state.episodes, episode, records, windowMs);
+      episode.alert = episodeAlert(alert);
+      windows.retained -= absorb(state.episodes, episode, records, windowMs, windows.outbox);
       windows.expireAfter(state, episode.end + windowMs);
       return alert;
     },
 
     advance(watermark: number): void {
       windows.advance(watermark);
+    },
+
+    take(): MailboxAccessAlert[] {
+      return windows.take();
     },
 
     report(mark: CheckpointMark): void {

@@ -6,8 +6,13 @@ import type { Access, AccessFlow, CheckpointMark, RuleOutput, StateChange } from
 export interface RuleEngine {
   /** Counts one access; returns the alert when it starts a burst episode. */
   add(access: Access): MailboxAccessAlert | null;
-  /** Frees the state the watermark has passed. */
+  /** Frees the state the watermark has passed (which closes episodes: see `take`). */
   advance(watermark: number): void;
+  /**
+   * The alert revisions produced since the last call beside `add`'s return: updates of growing episodes,
+   * closes of ended ones (lifecycle.ts). Asked after every `add` and every `advance`.
+   */
+  take?(): MailboxAccessAlert[];
   /** Writes the rule's counters and state needs into a checkpoint on its way through. */
   report(mark: CheckpointMark): void;
   clear(): void;
@@ -38,9 +43,11 @@ export function ruleOperator(
           if (flow.kind === 'access') {
             const alert = engine.add(flow);
             if (alert !== null) subscriber.next({ kind: 'alert', alert });
+            for (const revision of engine.take?.() ?? []) subscriber.next({ kind: 'alert', alert: revision });
             drain();
           } else if (flow.kind === 'watermark') {
             engine.advance(flow.time);
+            for (const revision of engine.take?.() ?? []) subscriber.next({ kind: 'alert', alert: revision });
             drain();
           } else if (flow.kind === 'restore') {
             engine.restore?.(flow.store, flow.key, flow.value);

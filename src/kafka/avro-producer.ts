@@ -28,13 +28,15 @@ export class AvroTopicWriter<T> {
   }
 
   /** Encodes and sends; resolves once the broker acknowledged every message (acks = all). */
-  async send(records: readonly { key: string | null; value: T }[]): Promise<void> {
+  async send(
+    records: readonly { key: string | null; value: T; headers?: Record<string, string> }[],
+  ): Promise<void> {
     if (records.length === 0) return;
     const id = await this.schemaIdForTopic();
     await this.producer.send({
       topic: this.topic,
       acks: -1,
-      messages: records.map((r) => ({ key: r.key, value: this.encode(id, r.value) })),
+      messages: records.map((r) => ({ key: r.key, value: this.encode(id, r.value), headers: r.headers })),
     });
   }
 }

@@ -48,6 +48,13 @@ export interface MailboxAccessAlert {
   mailbox_blind_until?: number | null;
   /** Why the rule fired, where its name alone does not say (bulk_mail_access, first_app_access). */
   reason?: string | null;
+  /**
+   * Added with the alert lifecycle (defaults, so older readers skip them and older alerts read as an open
+   * revision 0): open, update or closed; the revision under this alert_id; last_seen − first_seen.
+   */
+  status?: 'open' | 'update' | 'closed';
+  revision?: number;
+  duration_ms?: number;
 }
 
 /** The alert as JSON for people and files: field names of the schema, timestamps ISO-8601 UTC. */
@@ -62,5 +69,8 @@ export function alertToJson(alert: MailboxAccessAlert): Record<string, unknown> 
         ? null
         : new Date(alert.mailbox_blind_until).toISOString(),
     reason: alert.reason ?? null,
+    status: alert.status ?? 'open',
+    revision: alert.revision ?? 0,
+    duration_ms: alert.duration_ms ?? alert.last_seen - alert.first_seen,
   };
 }

@@ -10,6 +10,8 @@ import type { Manifest, ManifestAttack } from './simulation.js';
 
 /** The fields of an alert the comparison reads (a decoded alert or its JSON both have them). */
 export interface AlertKey {
+  /** Messages of one alert (its revisions: open, updates, closed) count once. */
+  alert_id?: string;
   rule: RuleName;
   mailbox_guid: string | null;
   mailbox_owner_upn: string | null;
@@ -39,7 +41,12 @@ export function compareWithManifest(
     ]),
   ) as Comparison;
   const hits = new Map<ManifestAttack, number>();
+  const counted = new Set<string>();
   for (const alert of alerts) {
+    if (alert.alert_id !== undefined) {
+      if (counted.has(alert.alert_id)) continue; // another revision of an alert counted already
+      counted.add(alert.alert_id);
+    }
     const attack = manifest.attacks[alert.rule]?.find((a) => matches(a, alert));
     if (attack === undefined) result[alert.rule].unexpected.push(alert);
     else hits.set(attack, (hits.get(attack) ?? 0) + 1);

@@ -247,5 +247,5 @@ function joins(p: RunningPipeline): number {
   return p
     .output()
     .split('\n')
-    .filter((line) => line.includes('joined the group; state rebuilds')).length;
+    .filter((line) => line.includes('joined the group;')).length;
 }

@@ -8,6 +8,7 @@ import avro from 'avsc';
 import { frame } from '../../src/kafka/avro-codec.js';
 import { DeadLetterHeaders } from '../../src/kafka/dead-letter.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
+import { decodeCommitMetadata } from '../../src/kafka/watermarks.js';
 import { activitySchema } from '../../src/model/schemas.js';
 import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
 import { burst, fullActivity, minutes, ownerNoise, sweep } from '../support/records.js';
@@ -175,24 +176,29 @@ test('SIGKILL in the middle of a burst: after a restart the alert is there, dupl
   t.after(() => first.process.kill('SIGKILL'));
   await waitReady(first);
   const consumed = async () => metric(first, 'mailbox_radar_records_consumed_total');
-  const committedOffset = async () =>
-    Number(
-      (await admin.fetchOffsets({ groupId: topics.groupId, topics: [topics.activity] }))[0]?.partitions[0]
-        ?.offset,
-    );
+  // Where the committed state of the windows begins (commit metadata), and the committed offset.
+  const committed = async () => {
+    const partition = (await admin.fetchOffsets({ groupId: topics.groupId, topics: [topics.activity] }))[0]
+      ?.partitions[0];
+    return {
+      offset: Number(partition?.offset),
+      restoreFrom: decodeCommitMetadata(partition?.metadata).restoreFrom,
+    };
+  };
   await produceActivity(stack, kafkaFor(stack), topics.activity, noise);
   await waitFor('the noise consumed', async () => (await consumed()) === 50);
   await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 12));
   await waitFor('half the burst consumed', async () => (await consumed()) === 62);
-  // The commit moves past the noise and stops at the first burst record (offset 50): its window is open.
-  await waitFor('a commit up to the burst', async () => (await committedOffset()) === 50, 10_000);
+  // The commit goes where processing stands (62); the windows' state it names begins at the first burst
+  // record (offset 50), whose window is open: a restart replays it from the windows' changelog.
+  await waitFor('a commit up to the end', async () => (await committed()).offset === 62, 10_000);
   await new Promise((r) => setTimeout(r, 600)); // a few more commit intervals: it must stay there
   first.process.kill('SIGKILL');
   await first.exit;
-  assert.equal(
-    await committedOffset(),
-    50,
-    'the committed offset never passes a record an open window needs',
+  assert.deepEqual(
+    await committed(),
+    { offset: 62, restoreFrom: 50 },
+    'the committed state never begins past a record an open window needs',
   );
 
   await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(12));

@@ -147,3 +147,33 @@ for (const how of ['SIGTERM', 'SIGKILL'] as const) {
     assert.equal(await second.exit, 0);
   });
 }
+
+test('13: kill -9 between an alert’s open and its close: the close comes after the restart, same id, once', async (t) => {
+  const setup = await setUp(t);
+  if (!setup) return;
+  const { stack, topics, start } = setup;
+  const base = Date.now() - minutes(180);
+  const who = { actor: 'eve@contoso.com', owner: 'cfo@contoso.com', mailbox: 'mbx-close' };
+  const records = burst('closing', 25, base, 5_000, who);
+  const first = await start();
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+  await waitFor('the alert opened', async () => (await metric(first, 'mailbox_radar_alerts_total')) === 1);
+  await sleep(1_000); // commits every 200 ms
+  first.process.kill('SIGKILL');
+  await first.exit;
+
+  const second = await start();
+  // Event time moves 2 h 10 min past the burst on the burst's partition (same mailbox key), and the
+  // partitions without records go idle: the watermark passes the episode's end + T.
+  const later = burst('closing-later', 1, base + minutes(130), 0, { ...who, actor: 'cfo@contoso.com' });
+  await produceActivity(stack, kafkaFor(stack), topics.activity, later);
+  const alerts = await readAlerts(stack, topics, { want: 2, timeoutMs: 90_000, quietMs: 3_000 });
+  assert.deepEqual(
+    alerts.map((a) => `${a.alert.revision} ${a.alert.status} ${a.alert.event_count}`),
+    ['0 open 20', '1 closed 25'],
+  );
+  assert.equal(alerts[1]!.key, alerts[0]!.key, 'the close keeps the id');
+  assert.equal(alerts[1]!.alert.duration_ms, 24 * 5_000);
+  second.process.kill('SIGTERM');
+  assert.equal(await second.exit, 0);
+});

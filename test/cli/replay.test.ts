@@ -38,11 +38,15 @@ function replay(
   });
 }
 
-const alertsOf = (stdout: string) =>
+/** Every alert message on stdout (opens, updates, closes). */
+const messagesOf = (stdout: string) =>
   stdout
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+/** The alerts as they opened: one per episode (issue 13's later revisions left out). */
+const alertsOf = (stdout: string) => messagesOf(stdout).filter((alert) => alert.revision === 0);
 
 describe('mailbox-radar replay', () => {
   it('reads the real Sentinel rows without an alert and sums them up', async () => {
@@ -75,6 +79,18 @@ describe('mailbox-radar replay', () => {
     assert.match(first.stderr, /alerts 1: non_owner_burst 1,/);
     const second = await replay(['--input', `${FIXTURES}burst.ndjson`]);
     assert.equal(second.stdout, first.stdout);
+  });
+
+  it('writes every revision of an alert, the end of the input closing it; --final only the last', async () => {
+    const { stdout } = await replay(['--input', `${FIXTURES}burst.ndjson`]);
+    const messages = messagesOf(stdout);
+    assert.deepEqual(
+      messages.map((m) => `${m.revision} ${m.status} ${m.event_count}`),
+      ['0 open 20', '1 closed 25'],
+    );
+    assert.equal(messages[1]?.alert_id, messages[0]?.alert_id);
+    const final = await replay(['--input', `${FIXTURES}burst.ndjson`, '--final']);
+    assert.deepEqual(messagesOf(final.stdout), [messages[1]]);
   });
 
   it('reads PascalCase records and content-blob arrays from standard input', async () => {

@@ -32,7 +32,7 @@ describe('formatAlert', () => {
   it('prints time, severity, rule, owner ← actor, count/threshold in window, first → last seen', () => {
     assert.equal(
       formatAlert(base),
-      '2026-11-25T09:02:41Z  high      cross_domain_burst  adelev@contoso.com ← mallory@fabrikam.com  5/5 in 10m  09:00:01 → 09:02:41',
+      '2026-11-25T09:02:41Z  open        high      cross_domain_burst  adelev@contoso.com ← mallory@fabrikam.com  5/5 in 10m  09:00:01 → 09:02:41',
     );
   });
 
@@ -51,7 +51,24 @@ describe('formatAlert', () => {
     });
     assert.equal(
       line,
-      '2026-11-25T00:03:00Z  high      mailbox_sweep       12 mailboxes ← mallory@fabrikam.com  12/10 mailboxes (17 reads) in 10m  2026-11-24T23:58:00Z → 00:03:00',
+      '2026-11-25T00:03:00Z  open        high      mailbox_sweep       12 mailboxes ← mallory@fabrikam.com  12/10 mailboxes (17 reads) in 10m  2026-11-24T23:58:00Z → 00:03:00',
     );
+  });
+
+  it('an update shows its growth since the previous message, a close the final count and how long it lasted', () => {
+    const update = formatAlert(
+      { ...base, status: 'update', revision: 1, event_count: 10, detected_at: base.last_seen },
+      base,
+    );
+    assert.match(update, /  update #1   high  .*  10\/5 \(was 5\) in 10m  /);
+    const closed = formatAlert({
+      ...base,
+      status: 'closed',
+      revision: 2,
+      event_count: 12,
+      last_seen: base.first_seen + 9 * 60_000,
+      detected_at: base.first_seen + 19 * 60_000,
+    });
+    assert.match(closed, /  closed #2   high  .*  12\/5 final in 10m  09:00:01 → 09:09:01  lasted 9m$/);
   });
 });

@@ -133,9 +133,20 @@ describe('detect and detectInStages', () => {
     const out = assertSame(detection(), inputs);
     assert.deepEqual(
       out.map((o) =>
-        o.kind === 'alert' ? o.alert.rule : o.kind === 'checkpoint' ? `checkpoint ${o.id}` : o.kind,
+        o.kind === 'alert'
+          ? `${o.alert.rule} ${o.alert.status} ${o.alert.event_count}`
+          : o.kind === 'checkpoint'
+            ? `checkpoint ${o.id}`
+            : o.kind,
       ),
-      ['cross_domain_burst', 'non_owner_burst', 'checkpoint 7'], // 5 cross-domain reads come before 20,
+      // 5 cross-domain reads come before 20; the cross-domain episode doubles twice (issue 13's updates).
+      [
+        'cross_domain_burst open 5',
+        'cross_domain_burst update 10',
+        'non_owner_burst open 20',
+        'cross_domain_burst update 20',
+        'checkpoint 7',
+      ],
     );
   });
 });

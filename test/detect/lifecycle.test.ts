@@ -13,7 +13,7 @@ const QUIET: CoreInput = { kind: 'watermark', time: Number.POSITIVE_INFINITY };
 const summary = (alerts: MailboxAccessAlert[]) =>
   alerts.map((a) => `${a.revision} ${a.status} ${a.event_count}/${a.distinct_mailbox_count} ${a.severity}`);
 
-describe('alert lifecycle', { todo: 'issue 13: red until the fix' }, () => {
+describe('alert lifecycle', () => {
   it('a sweep of 12 mailboxes in 6 minutes: open at 10, closed at 12, under one id', () => {
     const sweep = Array.from({ length: 12 }, (_, i) =>
       activity({

@@ -140,7 +140,11 @@ test('on a terminal each alert first clears the line, so it never glues onto sim
   const at = result.stdout.indexOf('non_owner_burst');
   assert.ok(at > 0, result.stdout);
   const line = result.stdout.slice(result.stdout.lastIndexOf(clear, at), at);
-  assert.match(line.slice(clear.length), /^\d{4}-\d\d-\d\dT\S+Z\s+high\s+$/, JSON.stringify(result.stdout));
+  assert.match(
+    line.slice(clear.length),
+    /^\d{4}-\d\d-\d\dT\S+Z\s+open\s+high\s+$/,
+    JSON.stringify(result.stdout),
+  );
   // Not on a terminal (a file, a pipe): plain lines.
   const plain = demoAlerts([alert('a1', 'non_owner_burst', 'eve@contoso.com', 'mbx-1')]).stdout;
   assert.ok(plain.includes('non_owner_burst') && !plain.includes('\u001b'), JSON.stringify(plain));

@@ -36,7 +36,11 @@ async function check(options: Omit<SimulationOptions, 'start'>): Promise<void> {
   const perRule = options.attacks ?? 1;
   for (const rule of RULES)
     assert.equal(comparison[rule].injected, perRule, `${label}: ${rule} attacks injected`);
-  assert.equal(alerts.length, RULES.length * perRule, `${label}: exactly one alert per attack`);
+  assert.equal(
+    new Set(alerts.map((a) => a.alert_id)).size,
+    RULES.length * perRule,
+    `${label}: exactly one alert (id) per attack`,
+  );
   for (const alert of alerts) {
     const attack = manifest.attacks[alert.rule].find((a) => a.key.actor_user_id === alert.actor_user_id)!;
     assert.ok(
