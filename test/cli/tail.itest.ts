@@ -102,7 +102,10 @@ test('tail --from-beginning --max prints the alerts on the topics, as JSON and a
 
   const lines = await runCli(['tail', '--from-beginning', '--max', '6'], { env });
   assert.equal(lines.code, 0, lines.stderr);
-  assert.deepEqual(lines.stdout.trimEnd().split('\n').sort(), alerts.map((alert) => formatAlert(alert)).sort());
+  assert.deepEqual(
+    lines.stdout.trimEnd().split('\n').sort(),
+    alerts.map((alert) => formatAlert(alert)).sort(),
+  );
 });
 
 test('tail (new alerts only) prints what arrives after it starts; Ctrl-C leaves cleanly with exit code 0', async (t) => {

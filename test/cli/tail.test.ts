@@ -60,7 +60,7 @@ describe('formatAlert', () => {
       { ...base, status: 'update', revision: 1, event_count: 10, detected_at: base.last_seen },
       base,
     );
-    assert.match(update, /  update #1   high  .*  10\/5 \(was 5\) in 10m  /);
+    assert.match(update, / {2}update #1 {3}high {2}.* {2}10\/5 \(was 5\) in 10m {2}/);
     const closed = formatAlert({
       ...base,
       status: 'closed',
@@ -69,6 +69,9 @@ describe('formatAlert', () => {
       last_seen: base.first_seen + 9 * 60_000,
       detected_at: base.first_seen + 19 * 60_000,
     });
-    assert.match(closed, /  closed #2   high  .*  12\/5 final in 10m  09:00:01 → 09:09:01  lasted 9m$/);
+    assert.match(
+      closed,
+      / {2}closed #2 {3}high {2}.* {2}12\/5 final in 10m {2}09:00:01 → 09:09:01 {2}lasted 9m$/,
+    );
   });
 });
