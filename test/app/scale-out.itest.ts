@@ -109,10 +109,14 @@ test('9: three instances over six partitions raise exactly the alerts (and ids) 
   const alerts = await readAlerts(stack, topics, { want: want.length, timeoutMs: 90_000, quietMs: 5_000 });
   compare(alerts, want);
   // Committed repartition records are deleted (every 10 commit intervals here): the log start moves.
-  await waitFor('the repartition topic purged', async () => {
-    const offsets = await admin.fetchTopicOffsets(repartitionTopic(topics.groupId));
-    return offsets.some((o) => Number(o.low) > 0);
-  });
+  await waitFor(
+    'the repartition topic purged',
+    async () => {
+      const offsets = await admin.fetchTopicOffsets(repartitionTopic(topics.groupId));
+      return offsets.some((o) => Number(o.low) > 0);
+    },
+    60_000, // three instances joining one after the other restore three times before they commit
+  );
   for (const p of pipelines) p.process.kill('SIGTERM');
   for (const p of pipelines) assert.equal(await p.exit, 0);
 });

@@ -27,7 +27,8 @@ async function simulatedAlerts(seed: string): Promise<{ alerts: MailboxAccessAle
   const items = [...simulation];
   const tally = new Tally();
   items.forEach((i) => tally.add(i));
-  const alerts = await alertsOf(items.map((i) => i.record));
+  // The alerts as they opened (their later revisions are issue 13's; tail prints whatever is published).
+  const alerts = (await alertsOf(items.map((i) => i.record))).filter((a) => (a.revision ?? 0) === 0);
   assert.equal(alerts.length, 6);
   return { alerts, manifest: buildManifest(simulation, tally, true) };
 }
