@@ -605,7 +605,7 @@ export class Pipeline {
     const records = times.max > Number.NEGATIVE_INFINITY;
     sub.watermarks.fetched(partition, next >= Number(batch.highWatermark), now, records);
     const after = sub.watermarks.streamTime(partition);
-    sub.tracker.track(partition, first, next, times.max, times.before, after, times.min);
+    sub.tracker.track(partition, first, next, times.max, times.before, after, times.min, now);
     sub.checkpoint(now, ++this.checkpointId);
   }
 
@@ -903,7 +903,10 @@ export class Pipeline {
       if (points === undefined) continue;
       const positions = sub.role === 'mailbox' ? sub.commitPositions() : undefined;
       for (const [partition, point] of points) {
-        const since = Number.isFinite(point.processedAt) ? point.processedAt : now;
+        let since = Number.isFinite(point.processedAt) ? point.processedAt : now;
+        // Records a restore read again were first processed before it, by this instance or another.
+        const floor = sub.sinceFloor.get(partition);
+        if (floor !== undefined && point.offset < floor.until) since = Math.min(since, floor.since);
         let offset = point.offset;
         let meta: CommitMetadata = { streamTime: point.streamTime, since };
         let log: number | undefined;
@@ -1102,13 +1105,19 @@ export class Pipeline {
       this.admin.fetchTopicOffsets(this.windowsLog),
       ...subs.map((sub) => this.admin.fetchTopicOffsets(sub.topic)),
     ]);
-    const commits = new Map<Role, Map<number, { offset: number; meta: CommitMetadata; caughtUp: boolean }>>();
+    const commits = new Map<
+      Role,
+      Map<number, { offset: number; meta: CommitMetadata; high: number; caughtUp: boolean }>
+    >();
     let since: number | undefined;
     subs.forEach((sub, i) => {
       const byPartition = new Map(
         committed.find((c) => c.topic === sub.topic)?.partitions.map((p) => [p.partition, p]) ?? [],
       );
-      const mine = new Map<number, { offset: number; meta: CommitMetadata; caughtUp: boolean }>();
+      const mine = new Map<
+        number,
+        { offset: number; meta: CommitMetadata; high: number; caughtUp: boolean }
+      >();
       for (const partition of sub.partitions) {
         const commit = byPartition.get(partition);
         const meta = decodeCommitMetadata(commit?.metadata);
@@ -1116,7 +1125,12 @@ export class Pipeline {
         const low = Number(end?.low ?? 0);
         const high = Number(end?.high ?? 0);
         const offset = Number(commit?.offset ?? -1);
-        mine.set(partition, { offset, meta, caughtUp: high === low || (offset >= 0 && offset >= high) });
+        mine.set(partition, {
+          offset,
+          meta,
+          high,
+          caughtUp: high === low || (offset >= 0 && offset >= high),
+        });
         if (meta.since !== undefined) since = Math.min(since ?? meta.since, meta.since);
       }
       commits.set(sub.role, mine);
@@ -1179,8 +1193,9 @@ export class Pipeline {
   private applyRestore(plan: Awaited<ReturnType<Pipeline['readRestore']>>): number {
     const now = Date.now();
     for (const sub of this.subs())
-      for (const [partition, { meta, caughtUp }] of plan.commits.get(sub.role) ?? []) {
+      for (const [partition, { meta, caughtUp, high }] of plan.commits.get(sub.role) ?? []) {
         sub.watermarks.assign(partition, now, meta.streamTime);
+        if (meta.since !== undefined) sub.sinceFloor.set(partition, { until: high, since: meta.since });
         if (caughtUp) {
           sub.awaitingFirstFetch.delete(partition);
           sub.watermarks.caughtUp(partition);

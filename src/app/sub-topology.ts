@@ -96,6 +96,12 @@ export class SubTopology {
   readonly logPositions = new LogPositions();
   /** Mailbox side: the changelog offset each partition's last commit said its state begins at. */
   committedLog = new Map<number, number>();
+  /**
+   * Per partition, from the last restore: the records below `until` (the end offset then) may have been
+   * processed before it, at `since` at the earliest; a commit short of `until` keeps that `since`, so the
+   * next restore reads the alert topics back far enough.
+   */
+  sinceFloor = new Map<number, { until: number; since: number }>();
   /** Per partition, batches whose own output (dead letters, repartition records) is unacknowledged. */
   unacked = new Map<number, (Held & { first: number })[]>();
   /**
@@ -175,6 +181,7 @@ export class SubTopology {
     this.positionHolds = [];
     this.committedMeta = new Map();
     this.committedLog = new Map();
+    this.sinceFloor = new Map();
     this.logPositions.clear();
     this.unacked = new Map();
     this.alertSpans = [];
