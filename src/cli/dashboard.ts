@@ -60,7 +60,12 @@ export async function dashboard(options: DashboardOptions, io: DashboardIo): Pro
   const config = loadToolConfig(options.config, io.env);
   const settings = withOptions(config.dashboard, options);
   const state = new DashboardState(
-    { maxAlerts: settings.maxAlerts, historyMs: settings.historyMs, metrics: settings.metrics.length },
+    {
+      maxAlerts: settings.maxAlerts,
+      historyMs: settings.historyMs,
+      metrics: settings.metrics.length,
+      activityTopic: config.topics.activity,
+    },
     (event, data) => server.broadcast(event, data),
   );
   const server = new DashboardServer({

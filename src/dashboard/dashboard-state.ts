@@ -19,6 +19,8 @@ export interface Snapshot {
     historyMs: number;
     /** How many pipeline instances' metrics are read. */
     metrics: number;
+    /** The activity topic, which the charts call "activity" (its name is often long). */
+    activityTopic: string;
   };
   status: FeedStatus;
   /** The latest detected first. */
@@ -34,7 +36,12 @@ export class DashboardState {
   private status: FeedStatus;
 
   constructor(
-    private readonly settings: { maxAlerts: number; historyMs: number; metrics: number },
+    private readonly settings: {
+      maxAlerts: number;
+      historyMs: number;
+      metrics: number;
+      activityTopic: string;
+    },
     private readonly broadcast: Broadcast,
   ) {
     this.board = new AlertBoard(settings.maxAlerts);
@@ -63,6 +70,7 @@ export class DashboardState {
         recordSeries: RECORD_SERIES,
         historyMs: this.settings.historyMs,
         metrics: this.settings.metrics,
+        activityTopic: this.settings.activityTopic,
       },
       status: this.status,
       alerts: this.board.entries(),

@@ -21,8 +21,9 @@ const minute = (n: number) => Date.UTC(2026, 10, 25, 9, n);
 
 /** The real state and server, on a free loopback port. */
 async function serve(t: TestContext, auth?: { username: string; password: string }) {
-  const state = new DashboardState({ maxAlerts: 100, historyMs: 6 * 3_600_000, metrics: 1 }, (e, d) =>
-    server.broadcast(e, d),
+  const state = new DashboardState(
+    { maxAlerts: 100, historyMs: 6 * 3_600_000, metrics: 1, activityTopic: 'o365.activity' },
+    (e, d) => server.broadcast(e, d),
   );
   const server = new DashboardServer({
     host: '127.0.0.1',
@@ -211,12 +212,20 @@ test('the page: alerts newest first, a lifecycle as one alert with its history, 
 
   // Charts: alerts per rule from the alerts; records per second and lags from two reads of /metrics.
   metrics.classified.inc({ class: 'owner' }, 500);
-  metrics.fetchLag.set({ topic: 'activity', partition: '0' }, 7);
-  metrics.streamTime.set({ topic: 'activity', partition: '0' }, Date.now() / 1_000 - 42);
+  metrics.fetchLag.set({ topic: 'o365.activity', partition: '0' }, 7);
+  metrics.fetchLag.set({ topic: 'radar-mailbox-sweep-repartition', partition: '1' }, 0);
+  metrics.streamTime.set({ topic: 'o365.activity', partition: '0' }, Date.now() / 1_000 - 42);
   state.healthRound(Date.now(), await read());
   await page.waitForFunction(() => document.getElementById('chart-records')?.dataset.points === '2');
-  assert.equal(await page.locator('#chart-fetch-lag').getAttribute('data-series'), 'activity[0]');
-  assert.equal(await page.locator('#chart-delay').getAttribute('data-series'), 'activity[0]');
+  assert.equal(
+    await page.locator('#chart-fetch-lag').getAttribute('data-series'),
+    'o365.activity[0],radar-mailbox-sweep-repartition[1]',
+  );
+  assert.deepEqual(await page.locator('#chart-fetch-lag .u-legend .u-label').allTextContents(), [
+    'activity[0]',
+    'repartition[1]',
+  ]);
+  assert.equal(await page.locator('#chart-delay').getAttribute('data-series'), 'o365.activity[0]');
   assert.match(
     (await page.locator('#chart-alerts').getAttribute('data-series')) ?? '',
     /^non_owner_burst,cross_domain_burst,mailbox_sweep/,

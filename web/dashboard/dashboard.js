@@ -314,6 +314,18 @@
       .replaceAll('{h}{aa}', '{HH}:00');
   }
 
+  /**
+   * A series' label: a partition of the activity topic is `activity[n]`, of the sweep's repartition topic
+   * `repartition[n]` (their names are long); anything else as it is.
+   */
+  function label(key) {
+    const match = /^(.*)\[(\d+)\]$/.exec(key);
+    if (match === null) return key;
+    if (match[1] === state.settings.activityTopic) return `activity[${match[2]}]`;
+    if (match[1].endsWith('-mailbox-sweep-repartition')) return `repartition[${match[2]}]`;
+    return key;
+  }
+
   /** Draws `series` (name → values over `xs`, seconds) in the container; a new set of names redraws it. */
   function draw(id, xs, series) {
     const container = byId(id);
@@ -343,7 +355,7 @@
           series: [
             {},
             ...names.map((name, i) => ({
-              label: name,
+              label: label(name),
               stroke: PALETTE[i % PALETTE.length],
               width: 1.5,
               spanGaps: false,
