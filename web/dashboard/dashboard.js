@@ -326,8 +326,12 @@
     return key;
   }
 
-  /** Draws `series` (name → values over `xs`, seconds) in the container; a new set of names redraws it. */
-  function draw(id, xs, series) {
+  /**
+   * Draws `series` (name → values over `xs`, seconds) in the container; a new set of names redraws it.
+   * `bars`: stacked bars `bars` seconds wide (uPlot stacks nothing itself: each series is drawn as the sum
+   * of itself and those before it, the tallest first, so each shows as its own band).
+   */
+  function draw(id, xs, series, bars) {
     const container = byId(id);
     const names = Object.keys(series);
     container.dataset.points = String(xs.length);
@@ -339,7 +343,16 @@
       chart.plot.destroy();
       chart = undefined;
     }
-    const data = [xs, ...names.map((n) => series[n])];
+    let order = names.map((name, i) => ({ name, color: PALETTE[i % PALETTE.length], values: series[name] }));
+    if (bars !== undefined) {
+      let sum = xs.map(() => 0);
+      order = order.map((s) => {
+        sum = sum.map((v, i) => v + (s.values[i] ?? 0));
+        return { ...s, values: sum.map((v) => (v === 0 ? null : v)) };
+      });
+      order.reverse();
+    }
+    const data = [xs, ...order.map((s) => s.values)];
     if (chart === undefined) {
       container.replaceChildren();
       const axis = { stroke: '#8a94a6', grid: { stroke: '#2a3341' }, ticks: { stroke: '#2a3341' } };
@@ -349,16 +362,24 @@
           height: 200,
           tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
           fmtDate: (template) => uPlot.fmtDate(isoTemplate(template)),
-          scales: { x: { time: true } },
+          scales: {
+            x: {
+              time: true,
+              range: bars === undefined ? undefined : (u, min, max) => [min - bars / 2, max + bars / 2],
+            },
+          },
           legend: { live: false },
           axes: [axis, { ...axis, size: 60 }],
           series: [
             {},
-            ...names.map((name, i) => ({
-              label: label(name),
-              stroke: PALETTE[i % PALETTE.length],
+            ...order.map((s) => ({
+              label: label(s.name),
+              stroke: s.color,
               width: 1.5,
               spanGaps: false,
+              ...(bars === undefined
+                ? {}
+                : { fill: s.color, paths: uPlot.paths.bars({ size: [0.8, 40] }), points: { show: false } }),
             })),
           ],
         },
@@ -386,7 +407,7 @@
       const at = Math.floor((entry.current.detected_at / 1000 - start) / size);
       if (series[entry.current.rule] !== undefined && at >= 0 && at < count) series[entry.current.rule][at]++;
     }
-    draw('chart-alerts', xs, series);
+    draw('chart-alerts', xs, series, size);
   }
 
   function drawHealth() {
@@ -423,7 +444,7 @@
       feed.textContent = `reading the alerts of the last ${duration(s.historyMs)}…`;
     else
       feed.textContent =
-        `live · ${s.historyAlerts} alert message${s.historyAlerts === 1 ? '' : 's'} from the last ${duration(s.historyMs)}` +
+        `live · ${s.historyAlerts} alert message${s.historyAlerts === 1 ? '' : 's'} read from the last ${duration(s.historyMs)} on open` +
         (s.undecodable > 0 ? ` · ${s.undecodable} unreadable` : '');
     const last = state.health[state.health.length - 1];
     const instances = byId('instances');
