@@ -23,6 +23,7 @@ import {
   pipelineEnv,
   readAlerts,
   startPipeline,
+  topicsEnv,
   uniqueTopics,
   waitReady,
   type Topics,
@@ -33,21 +34,6 @@ import { sampleAlert } from './support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailbox-radar-dashboard-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The environment that points a CLI command at the test's topics. */
-function topicEnv(stack: Stack, topics: Topics): Record<string, string> {
-  return stackEnv(stack, {
-    MAILBOX_RADAR_TOPICS__ACTIVITY: topics.activity,
-    MAILBOX_RADAR_TOPICS__DEAD_LETTER: topics.deadLetter,
-    MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST: topics.alerts.non_owner_burst,
-    MAILBOX_RADAR_TOPICS__ALERTS__CROSS_DOMAIN_BURST: topics.alerts.cross_domain_burst,
-    MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP: topics.alerts.mailbox_sweep,
-    MAILBOX_RADAR_TOPICS__ALERTS__APP_MAILBOX_SWEEP: topics.alerts.app_mailbox_sweep,
-    MAILBOX_RADAR_TOPICS__ALERTS__BULK_MAIL_ACCESS: topics.alerts.bulk_mail_access,
-    MAILBOX_RADAR_TOPICS__ALERTS__FIRST_APP_ACCESS: topics.alerts.first_app_access,
-    MAILBOX_RADAR_KAFKA__GROUP_ID: topics.groupId,
-  });
-}
 
 /** Publishes alerts straight onto their topics, as `run` writes them (key alert_id, the rule's schema). */
 async function publish(stack: Stack, topics: Topics, alerts: MailboxAccessAlert[]): Promise<void> {
@@ -119,7 +105,7 @@ test('dashboard: every rule of a real run appears as it is published, with the h
   });
   await publish(stack, topics, [earlier]);
 
-  const env = topicEnv(stack, topics);
+  const env = stackEnv(stack, topicsEnv(topics));
   const metricsUrl = `http://127.0.0.1:${pipeline.port}/metrics`;
   const dashboard = startCli(['dashboard', '--port', '0', '--metrics', metricsUrl, '--history', '2h'], {
     env: { ...env, MAILBOX_RADAR_DASHBOARD__SCRAPE_INTERVAL: '1s' },

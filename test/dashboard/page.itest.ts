@@ -67,49 +67,33 @@ function alerts(): BoardAlert[] {
       detected_at: minute(3),
     }),
     // A lifecycle: open, update, closed (the closed revision arrives before the update).
-    sampleAlert({
-      alert_id: 'life-1',
-      rule: 'app_mailbox_sweep',
-      severity: 'high',
-      actor_user_id: 'app-1234',
-      mailbox_guid: null,
-      status: 'open',
-      revision: 0,
-      distinct_mailbox_count: 6,
-      event_count: 6,
-      threshold: 6,
-      policy: 'vip-mailboxes',
-      detected_at: minute(4),
-    }),
-    sampleAlert({
-      alert_id: 'life-1',
-      rule: 'app_mailbox_sweep',
-      severity: 'critical',
-      actor_user_id: 'app-1234',
-      mailbox_guid: null,
-      status: 'closed',
-      revision: 2,
-      distinct_mailbox_count: 57,
-      event_count: 57,
-      threshold: 6,
-      policy: 'vip-mailboxes',
-      detected_at: minute(4),
-    }),
-    sampleAlert({
-      alert_id: 'life-1',
-      rule: 'app_mailbox_sweep',
-      severity: 'high',
-      actor_user_id: 'app-1234',
-      mailbox_guid: null,
-      status: 'update',
-      revision: 1,
-      distinct_mailbox_count: 12,
-      event_count: 12,
-      threshold: 6,
-      policy: 'vip-mailboxes',
-      detected_at: minute(4),
-    }),
+    revision('open', 0, 6, 'high'),
+    revision('closed', 2, 57, 'critical'),
+    revision('update', 1, 12, 'high'),
   ];
+}
+
+/** One revision of an app sweep's lifecycle, decided by a policy. */
+function revision(
+  status: string,
+  revision: number,
+  mailboxes: number,
+  severity: 'high' | 'critical',
+): BoardAlert {
+  return sampleAlert({
+    alert_id: 'life-1',
+    rule: 'app_mailbox_sweep',
+    severity,
+    actor_user_id: 'app-1234',
+    mailbox_guid: null,
+    status,
+    revision,
+    distinct_mailbox_count: mailboxes,
+    event_count: mailboxes,
+    threshold: 6,
+    policy: 'vip-mailboxes',
+    detected_at: minute(4),
+  });
 }
 
 /** The rows' cells of one column, top to bottom. */
