@@ -105,7 +105,10 @@ export async function dashboard(options: DashboardOptions, io: DashboardIo): Pro
       undecodable: (error, at) => io.stderr.write(`dashboard: ${describeAt(at)}: ${error.message}\n`),
       failed: fail,
     });
-    feed.start().then(() => io.stderr.write('dashboard: following the alert topics\n'), fail);
+    const started = feed;
+    started.start().then(() => {
+      if (started.status().phase === 'live') io.stderr.write('dashboard: following the alert topics\n');
+    }, fail);
     await done;
   } catch (error) {
     failure ??= error;
