@@ -14,6 +14,7 @@ ENV NODE_ENV=production
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY avro ./avro
+COPY web ./web
 COPY package.json ./
 USER node
 EXPOSE 9464

@@ -7,12 +7,15 @@
 #   3. DEMO_INSTANCES (1) pipelines (`run`) in the background, in one consumer group, each with its own health
 #      and metrics port (chosen by the system; each logs its URL); logs in .demo/<id>/pipeline-<n>.log;
 #   4. `tail` in the background: alerts printed as they arrive (scripts/demo-alerts.ts prints each alert_id once);
+#      and `dashboard` beside it, on 127.0.0.1:DEMO_DASHBOARD_PORT (8080; a free port if that one is taken), its
+#      URL printed: the same alerts on a web page, with charts from the pipelines' metrics;
 #   5. `simulate`: DEMO_DURATION (90s) at DEMO_RATE (300) records/s with DEMO_ATTACKS (2) attacks per rule —
 #      of the three user rules and of the three app rules (an app sweeping mailboxes, a Sync download, a new app);
 #   6. injected vs detected per rule (all six), counting alerts by distinct alert_id (a rebalance between instances may
 #      deliver an alert twice, with the same id), and what each instance did.
-# Stops what it started (pipelines, tail; the stack only if it started it), on Ctrl-C too. Exit code 1 when
-# an injected attack went undetected. Needs `npm ci` and `npm run build` (make demo does both).
+# Stops what it started (pipelines, tail, dashboard; the stack only if it started it), on Ctrl-C too; in a
+# terminal it first waits for Enter, so the page can still be looked at. Exit code 1 when an injected attack
+# went undetected. Needs `npm ci` and `npm run build` (make demo does both).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -40,14 +43,16 @@ die() { printf '[demo] error: %s\n' "$*" >&2; exit 1; }
 PIPELINE_PIDS=()
 TAIL_PID=
 VIEW_PID=
+DASHBOARD_PID=
 STARTED_STACK=
 cleanup() {
   local code=$?
   trap - EXIT INT TERM
   if [ -n "$TAIL_PID" ] && kill -0 "$TAIL_PID" 2>/dev/null; then kill -INT "$TAIL_PID" 2>/dev/null || true; fi
+  if [ -n "$DASHBOARD_PID" ]; then kill -TERM "$DASHBOARD_PID" 2>/dev/null || true; fi
   [ ${#PIPELINE_PIDS[@]} -gt 0 ] && say "stopping the pipeline (${#PIPELINE_PIDS[@]} instance(s))"
   for pid in ${PIPELINE_PIDS[@]+"${PIPELINE_PIDS[@]}"}; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in $TAIL_PID $VIEW_PID ${PIPELINE_PIDS[@]+"${PIPELINE_PIDS[@]}"}; do
+  for pid in $TAIL_PID $VIEW_PID $DASHBOARD_PID ${PIPELINE_PIDS[@]+"${PIPELINE_PIDS[@]}"}; do
     for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
     kill -KILL "$pid" 2>/dev/null || true
   done
@@ -155,7 +160,7 @@ for n in $(seq 1 "$INSTANCES"); do
 done
 
 # ---- 4. tail -------------------------------------------------------------------------------------------
-say "4/6 alerts, as they arrive"
+say "4/6 alerts, as they arrive (and on the dashboard)"
 # It stops by itself once every attack in the manifest was seen (simulate writes the manifest at the end).
 # Its JSON goes through scripts/demo-alerts.ts: each alert_id printed once, the summary written at the end.
 mkfifo "$DIR/alerts.fifo"
@@ -170,6 +175,23 @@ for i in $(seq 1 60); do
   [ "$i" = 60 ] && { cat "$DIR/tail.log" >&2; die "tail did not join within 30s"; }
   sleep 0.5
 done
+
+# The dashboard: the same alerts on a web page (loopback only), with charts from each pipeline's metrics.
+DASHBOARD_PORT=${DEMO_DASHBOARD_PORT:-8080}
+port_open "$DASHBOARD_PORT" && DASHBOARD_PORT=0 # taken: the system picks one
+DASHBOARD_ARGS=(--host 127.0.0.1 --port "$DASHBOARD_PORT")
+for url in "${METRICS_URLS[@]}"; do DASHBOARD_ARGS+=(--metrics "$url"); done
+"${CLI[@]}" dashboard "${DASHBOARD_ARGS[@]}" >"$DIR/dashboard.log" 2>&1 &
+DASHBOARD_PID=$!
+DASHBOARD_URL=
+for i in $(seq 1 60); do
+  DASHBOARD_URL=$(sed -n 's/^dashboard: \(http:[^ ]*\)$/\1/p' "$DIR/dashboard.log" 2>/dev/null | head -n 1)
+  [ -n "$DASHBOARD_URL" ] && break
+  kill -0 "$DASHBOARD_PID" 2>/dev/null || { cat "$DIR/dashboard.log" >&2; die "the dashboard exited during start-up"; }
+  [ "$i" = 60 ] && { cat "$DIR/dashboard.log" >&2; die "the dashboard did not start within 30s"; }
+  sleep 0.5
+done
+say "dashboard: $DASHBOARD_URL  (open it in a browser: the alerts as they arrive, the pipeline's charts)"
 
 # ---- 5. traffic ----------------------------------------------------------------------------------------
 say "5/6 simulated traffic: $DURATION at $RATE records/s, $ATTACKS attacks per rule"
@@ -215,5 +237,10 @@ if [ "$VIEW_CODE" = 0 ]; then
   say "every injected attack was detected (files: ${DIR#"$ROOT"/})"
 else
   say "an injected attack went undetected (tail exit code $TAIL_CODE; files: ${DIR#"$ROOT"/})"
-  exit 1
 fi
+# In a terminal, the page stays up until Enter (the topics it reads go at the end).
+if [ -t 0 ] && [ -n "$DASHBOARD_URL" ] && kill -0 "$DASHBOARD_PID" 2>/dev/null; then
+  say "the dashboard is still at $DASHBOARD_URL: press Enter to stop everything"
+  read -r _ || true
+fi
+[ "$VIEW_CODE" = 0 ] || exit 1

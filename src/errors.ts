@@ -20,6 +20,7 @@ export const ErrorCodes = {
   REGISTRY_UNAUTHORIZED: 'REGISTRY_UNAUTHORIZED',
   KAFKA_UNAVAILABLE: 'KAFKA_UNAVAILABLE',
   SHUTDOWN_TIMEOUT: 'SHUTDOWN_TIMEOUT',
+  HTTP_LISTEN_FAILED: 'HTTP_LISTEN_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

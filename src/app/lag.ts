@@ -31,7 +31,7 @@ export class LagMetrics {
   private generation = 0;
 
   constructor(
-    private readonly metrics: Pick<Metrics, 'fetchLag' | 'commitLag'>,
+    private readonly metrics: Pick<Metrics, 'fetchLag' | 'commitLag' | 'streamTime'>,
     private readonly readCommitted: (topics: string[]) => Promise<CommittedOffsets>,
   ) {}
 
@@ -62,6 +62,7 @@ export class LagMetrics {
     this.partitions = new Map();
     this.metrics.fetchLag.reset();
     this.metrics.commitLag.reset();
+    this.metrics.streamTime.reset(); // set by the pipeline per batch; a revoked partition's would go stale
     for (const [topic, partitions] of Object.entries(assignment))
       for (const partition of partitions)
         this.partitions.set(key(topic, partition), { highWatermark: undefined, committed: undefined });

@@ -81,6 +81,14 @@ export function createMetrics() {
       help: 'Event-time watermark (unix seconds)',
       registers: [registry],
     }),
+    streamTime: new Gauge({
+      name: 'mailbox_radar_partition_stream_time_seconds',
+      help:
+        'Stream time of each assigned input partition: the largest event time read from it (unix seconds). ' +
+        "Now minus this is how far the partition's events are behind the clock (the dashboard's watermark delay)",
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
     // Two lags, named apart: "consumer lag" alone means commit lag to kafka-consumer-groups and Burrow.
     fetchLag: new Gauge({
       name: 'mailbox_radar_consumer_fetch_lag',

@@ -605,6 +605,8 @@ export class Pipeline {
     const records = times.max > Number.NEGATIVE_INFINITY;
     sub.watermarks.fetched(partition, next >= Number(batch.highWatermark), now, records);
     const after = sub.watermarks.streamTime(partition);
+    if (Number.isFinite(after))
+      this.metrics.streamTime.set({ topic: batch.topic, partition: String(partition) }, after / 1_000);
     sub.tracker.track(partition, first, next, times.max, times.before, after, times.min, now);
     sub.checkpoint(now, ++this.checkpointId);
   }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ErrorCodes, RadarError } from '../errors.js';
+import { registerDashboard } from './dashboard.js';
 import { registerIngest } from './ingest.js';
 import { registerReplay } from './replay.js';
 import { registerRun } from './run.js';
@@ -20,6 +21,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerSchemas,
   registerTail,
   registerIngest,
+  registerDashboard,
 ];
 
 /** Errors that mean "the user must fix something" (exit 2), not "mailbox-radar broke" (exit 1). */

@@ -1,17 +1,13 @@
-import { alertTopics } from '../config/alert-topics.js';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Consumer } from 'kafkajs';
 import { formatDuration } from '../config/duration.js';
-import { DecodeError } from '../errors.js';
-import { AvroCodec } from '../kafka/avro-codec.js';
-import { createKafka } from '../kafka/client.js';
 import { alertToJson, type MailboxAccessAlert } from '../model/alert.js';
-import { alertType } from '../model/schemas.js';
 import { allDetected, compareWithManifest, formatComparison, type AlertKey } from '../simulate/compare.js';
 import type { Manifest } from '../simulate/simulation.js';
+import { alertBatches, describeAt, openAlertSource } from './alert-source.js';
 import {
   configOption,
   connectKafka,
@@ -19,9 +15,7 @@ import {
   onStopSignal,
   parseDurationOption,
   parsePositiveInt,
-  registryFor,
   reportFailure,
-  requireTopics,
 } from './tooling.js';
 
 export interface TailOptions {
@@ -80,16 +74,8 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
   const max = options.max === undefined ? Infinity : parsePositiveInt('--max', options.max);
   const timeoutMs =
     options.timeout === undefined ? undefined : parseDurationOption('--timeout', options.timeout);
-  const topics = alertTopics(config);
   const groupId = options.group ?? `${config.kafka.groupId}-tail-${randomUUID().slice(0, 8)}`;
-
-  const kafka = createKafka(config.kafka, undefined, '-tail');
-  const consumer = kafka.consumer({
-    groupId,
-    allowAutoTopicCreation: false,
-    sessionTimeout: 10_000,
-    heartbeatInterval: 1_000,
-  });
+  let consumer: Consumer | undefined;
   const seen: AlertKey[] = [];
   /** The last message of each alert_id, to show how an update grew. */
   const latest = new Map<string, MailboxAccessAlert>();
@@ -116,14 +102,13 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
 
   let connected = false;
   try {
-    const codec = new AvroCodec<MailboxAccessAlert>(await registryFor(config, io.stderr), alertType);
-    const admin = kafka.admin();
-    await connectKafka(admin, config.kafka);
-    try {
-      await requireTopics(admin, topics);
-    } finally {
-      await admin.disconnect();
-    }
+    const { kafka, topics, codec } = await openAlertSource(config, io.stderr, '-tail');
+    consumer = kafka.consumer({
+      groupId,
+      allowAutoTopicCreation: false,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 1_000,
+    });
     await connectKafka(consumer, config.kafka);
     connected = true;
     consumer.on(consumer.events.GROUP_JOIN, () =>
@@ -142,36 +127,26 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
       manifest.poll(() => allDetected(compareWithManifest(manifest.value!, seen)) && stop());
 
     await consumer.run({
-      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        try {
-          await codec.prepare(batch.messages.map((m) => m.value));
-        } catch (error) {
-          failure = error; // the registry does not answer
-          stop();
-          return;
-        }
-        for (const message of batch.messages) {
-          if (stopping) return;
-          try {
-            const alert = codec.decode(message.value);
-            io.stdout.write(
-              options.json === true
-                ? `${JSON.stringify(alertToJson(alert))}\n`
-                : `${formatAlert(alert, latest.get(alert.alert_id))}\n`,
-            );
-            latest.set(alert.alert_id, alert);
-            seen.push(alert);
-          } catch (error) {
-            if (!(error instanceof DecodeError)) throw error;
-            io.stderr.write(`tail: ${batch.topic}[${batch.partition}]@${message.offset}: ${error.message}\n`);
-          }
-          resolveOffset(message.offset);
+      eachBatch: alertBatches(codec, {
+        alert: (alert) => {
+          io.stdout.write(
+            options.json === true
+              ? `${JSON.stringify(alertToJson(alert))}\n`
+              : `${formatAlert(alert, latest.get(alert.alert_id))}\n`,
+          );
+          latest.set(alert.alert_id, alert);
+          seen.push(alert);
           if (seen.length >= max) stop();
           else if (manifest?.value !== undefined && allDetected(compareWithManifest(manifest.value, seen)))
             stop();
-        }
-        await heartbeat();
-      },
+        },
+        undecodable: (error, at) => io.stderr.write(`tail: ${describeAt(at)}: ${error.message}\n`),
+        failed: (error) => {
+          failure = error; // the registry does not answer
+          stop();
+        },
+        stopped: () => stopping,
+      }),
     });
     await done;
   } catch (error) {
@@ -180,7 +155,7 @@ export async function tail(options: TailOptions, io: TailIo): Promise<number> {
     release();
     clearTimeout(timer);
     manifest?.stop();
-    if (connected) await disconnect(consumer);
+    if (connected && consumer !== undefined) await disconnect(consumer);
   }
   if (failure !== undefined) return reportFailure('tail', failure, io.stderr);
   io.stderr.write(`tail: ${seen.length} alert${seen.length === 1 ? '' : 's'}\n`);

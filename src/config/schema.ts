@@ -261,15 +261,54 @@ const topics = z.strictObject({
 
 const PORT = 'must be a port number (0-65535)';
 
+const port = () =>
+  z.number({ error: PORT }).int({ error: PORT }).min(0, { error: PORT }).max(65_535, { error: PORT });
+
 const http = z.strictObject({
   host: text().default('0.0.0.0'),
-  port: z
-    .number({ error: PORT })
-    .int({ error: PORT })
-    .min(0, { error: PORT })
-    .max(65_535, { error: PORT })
-    .default(9464),
+  port: port().default(9464),
 });
+
+/**
+ * `mailbox-radar dashboard`: on loopback unless told otherwise (alerts name people and mailboxes); basic
+ * auth when both username and password are set.
+ */
+const dashboard = z
+  .strictObject({
+    host: text().default('127.0.0.1'),
+    port: port().default(8080),
+    // On open the page shows the alerts published within this much before (read by timestamp offsets).
+    history: duration(true).default(6 * 3_600_000), // six hours
+    // The pipeline instances' /metrics, read for the charts of records, lag and watermark delay.
+    metrics: z.array(url, { error: 'must be a list of http(s) URLs' }).default([]),
+    scrapeInterval: duration(true).default(5_000),
+    // Alerts kept (the newest by detection time); a page holds what the process holds.
+    maxAlerts: positiveInt().default(5_000),
+    // The user-id of basic auth ends at the first colon (RFC 7617).
+    username: text()
+      .refine((name) => !name.includes(':'), { error: 'must not contain a colon' })
+      .optional(),
+    password: z.string({ error: 'must be a string' }).min(1, { error: 'must not be empty' }).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.username !== undefined && d.password === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['username'],
+        message: 'needs dashboard.password too (basic auth takes both)',
+      });
+    if (d.password !== undefined && d.username === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password'],
+        message: 'needs dashboard.username too (basic auth takes both)',
+      });
+  })
+  .transform(({ history, scrapeInterval, ...rest }) => ({
+    ...rest,
+    historyMs: history,
+    scrapeIntervalMs: scrapeInterval,
+  }));
 
 const pipeline = z.strictObject({
   maxInFlightRecords: positiveInt().default(50_000),
@@ -297,6 +336,7 @@ export const configSchema = z.strictObject(
     registry: registry.prefault({}),
     topics: topics.prefault({}),
     http: http.prefault({}),
+    dashboard: dashboard.prefault({}),
     pipeline: pipeline.prefault({}),
     log: log.prefault({}),
   },

@@ -125,6 +125,23 @@ export interface HttpConfig {
   readonly port: number;
 }
 
+/** `mailbox-radar dashboard`. */
+export interface DashboardConfig {
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** On open, alerts published within this many milliseconds before are shown. */
+  readonly historyMs: number;
+  /** The pipeline instances' /metrics URLs. */
+  readonly metrics: readonly string[];
+  readonly scrapeIntervalMs: number;
+  /** Alerts kept in memory (the newest by detection time). */
+  readonly maxAlerts: number;
+  /** Basic auth, when both are set. */
+  readonly username?: string;
+  readonly password?: string;
+}
+
 export interface PipelineConfig {
   readonly maxInFlightRecords: number;
   readonly partitionIdleMs: number;
@@ -150,6 +167,7 @@ export interface Config {
   readonly registry: RegistryConfig;
   readonly topics: TopicsConfig;
   readonly http: HttpConfig;
+  readonly dashboard: DashboardConfig;
   readonly pipeline: PipelineConfig;
   readonly log: LogConfig;
 }

@@ -78,9 +78,15 @@ describe('LagMetrics: fetch lag and commit lag per partition', () => {
     await lag.assigned({});
     lag.fetched('activity', 2, 100, 99);
     lag.committed('activity', 2, 40);
+    metrics.streamTime.set({ topic: 'activity', partition: '2' }, 1_700_000_000); // the pipeline sets it
     const joined = lag.assigned({ activity: [0] });
     assert.deepEqual(await samples(metrics.registry, FETCH), {}, 'partition 2 is no longer ours');
     assert.deepEqual(await samples(metrics.registry, COMMIT), {});
+    assert.deepEqual(
+      await samples(metrics.registry, 'mailbox_radar_partition_stream_time_seconds'),
+      {},
+      'nor its stream time, which would grow stale here',
+    );
     lag.fetched('activity', 0, 100, 99);
     lag.committed('activity', 0, 90);
     source.answer(); // the join's read says 20: older than the commit that came since

@@ -51,11 +51,9 @@ export function allTopics(t: Topics): string[] {
   ];
 }
 
-export function pipelineEnv(stack: Stack, topics: Topics, port: number, extra: Record<string, string> = {}) {
+/** The variables that point a command at a test's topics and consumer group. */
+export function topicsEnv(topics: Topics): Record<string, string> {
   return {
-    ...process.env,
-    KAFKA_BROKERS: stack.brokers.join(','),
-    SCHEMA_REGISTRY_URL: stack.registryUrl,
     MAILBOX_RADAR_TOPICS__ACTIVITY: topics.activity,
     MAILBOX_RADAR_TOPICS__DEAD_LETTER: topics.deadLetter,
     MAILBOX_RADAR_TOPICS__ALERTS__NON_OWNER_BURST: topics.alerts.non_owner_burst,
@@ -65,6 +63,15 @@ export function pipelineEnv(stack: Stack, topics: Topics, port: number, extra: R
     MAILBOX_RADAR_TOPICS__ALERTS__BULK_MAIL_ACCESS: topics.alerts.bulk_mail_access,
     MAILBOX_RADAR_TOPICS__ALERTS__FIRST_APP_ACCESS: topics.alerts.first_app_access,
     MAILBOX_RADAR_KAFKA__GROUP_ID: topics.groupId,
+  };
+}
+
+export function pipelineEnv(stack: Stack, topics: Topics, port: number, extra: Record<string, string> = {}) {
+  return {
+    ...process.env,
+    KAFKA_BROKERS: stack.brokers.join(','),
+    SCHEMA_REGISTRY_URL: stack.registryUrl,
+    ...topicsEnv(topics),
     MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS: '3',
     MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
     MAILBOX_RADAR_HTTP__PORT: String(port),
