@@ -1,3 +1,5 @@
+import type { Severity } from '../model/alert.js';
+
 /**
  * The validated, frozen configuration (see DESIGN.md "Configuration file"). Durations are already
  * milliseconds here: the file's `window: 5m` is `windowMs: 300000`, `allowedLateness: 2h` is
@@ -50,6 +52,34 @@ export interface AllowlistConfig {
   readonly delegates: Readonly<Record<string, readonly string[]>>;
 }
 
+/**
+ * What a policy changes in one rule for the keys it matches. Windowed rules (the bursts, the sweeps) take
+ * all four; the others `enabled` and `severity` only. `severity` replaces the rule's base severity (the
+ * usual raises still apply on top); `enabled: false` turns the rule off for those keys.
+ */
+export interface RuleOverride {
+  readonly enabled?: false;
+  readonly threshold?: number;
+  readonly windowMs?: number;
+  readonly severity?: Severity;
+}
+
+/**
+ * A policy (`detection.policies`, ordered, the first match wins): which keys it matches — mailboxes (their
+ * owner UPNs or GUIDs; a file's lines are read into `mailboxes` at load) and/or actors (UPNs, SIDs, app
+ * ids), exact or glob, both when both are given — and what it changes per rule.
+ */
+export interface PolicyConfig {
+  readonly name: string;
+  readonly match: {
+    readonly mailboxes: readonly string[];
+    readonly actors: readonly string[];
+    /** Where some of `mailboxes` came from. */
+    readonly mailboxFile?: string;
+  };
+  readonly rules: { readonly [R in keyof RulesConfig]?: RuleOverride };
+}
+
 export interface DetectionConfig {
   readonly allowedLatenessMs: number;
   /** Records dated more than this ahead of the wall clock are rejected (RECORD_FROM_FUTURE). */
@@ -62,6 +92,7 @@ export interface DetectionConfig {
   readonly organizationDomains: readonly (readonly string[])[];
   readonly allowlist: AllowlistConfig;
   readonly rules: RulesConfig;
+  readonly policies: readonly PolicyConfig[];
 }
 
 export interface KafkaSslConfig {

@@ -1,12 +1,23 @@
 import type { ExchangeMailboxActivity } from '../model/activity.js';
-import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
+import type { RuleConfig } from '../config/types.js';
+import type { MailboxAccessAlert, RuleName, Severity } from '../model/alert.js';
 
 export type {
   BulkMailAccessConfig,
   DetectionConfig,
   FirstAppAccessConfig,
+  PolicyConfig,
   RuleConfig,
 } from '../config/types.js';
+
+/**
+ * A rule's settings as one engine applies them: its configuration, and what the policy deciding the
+ * engine's keys changed — the base severity, and the policy's name for the alerts.
+ */
+export interface RuleSettings extends RuleConfig {
+  readonly severity?: Severity | undefined;
+  readonly policy?: string | undefined;
+}
 export type { RuleName } from '../model/alert.js';
 
 /** What the detection core consumes. */

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import avro from 'avsc';
 import { alertToJson, type MailboxAccessAlert } from '../../src/model/alert.js';
 import { alertSchema, alertSchemaFor, alertType } from '../../src/model/schemas.js';
+import { at, detection, reads, run } from '../detect/helpers.js';
 
 /** The alert schema before the app rules: three rule symbols, no mailbox_blind_until, no reason. */
 const before = avro.Type.forSchema({
@@ -90,5 +91,54 @@ describe('MailboxAccessAlert schema with the app rules', () => {
     const { mailbox_blind_until: _m, reason: _r, ...old } = alert;
     assert.equal(alertToJson(old).mailbox_blind_until, null);
     assert.equal(alertToJson(old).reason, null);
+  });
+});
+
+describe('MailboxAccessAlert schema with policies (issue 10)', () => {
+  /** The alert schema as it was before policies: no `policy` field. */
+  const today = avro.Type.forSchema({
+    ...alertSchema,
+    fields: (alertSchema.fields as { name: string }[]).filter((field) => field.name !== 'policy'),
+  } as avro.Schema);
+
+  it("today's readers read the alerts a policy decided (every revision): the policy is skipped", () => {
+    const config = detection({
+      policies: [
+        {
+          name: 'vip',
+          match: { mailboxes: ['ceo@contoso.com'] },
+          rules: { nonOwnerBurst: { threshold: 5 } },
+        },
+      ],
+    });
+    const { revisions } = run(config, [
+      ...reads(12, at('12:00:00'), at('12:01:00')),
+      { kind: 'watermark', time: Number.POSITIVE_INFINITY },
+    ]);
+    assert.deepEqual(
+      revisions.map((a) => `${a.status} ${a.policy}`),
+      ['open vip', 'update vip', 'closed vip'],
+    );
+    for (const alert of revisions) {
+      const writer = avro.Type.forSchema(alertSchemaFor(alert.rule) as avro.Schema);
+      const read = today.fromBuffer(
+        writer.toBuffer(alert),
+        today.createResolver(writer),
+      ) as MailboxAccessAlert;
+      assert.equal(read.alert_id, alert.alert_id);
+      assert.equal(read.revision, alert.revision);
+      assert.equal('policy' in read, false);
+    }
+  });
+
+  it('new readers read alerts written before policies: policy is null', () => {
+    const { policy: _p, ...old } = { ...alert, status: 'open' as const, revision: 0, duration_ms: 120_000 };
+    const read = alertType.fromBuffer(
+      today.toBuffer(old),
+      alertType.createResolver(today),
+    ) as MailboxAccessAlert;
+    assert.equal(read.policy, null);
+    assert.equal(alertToJson(old).policy, null);
+    assert.equal(alertToJson({ ...alert, policy: 'vip' }).policy, 'vip');
   });
 });
