@@ -15,6 +15,7 @@ import type { DetectionConfig } from '../config/types.js';
 import { detect } from '../detect/detect.js';
 import { EventOrder } from '../detect/event-order.js';
 import { BLIND_STORE } from '../detect/bulk-mail-access.js';
+import * as firstAccess from '../detect/first-access.js';
 import { LEARNING_STORE, SEEN_STORE } from '../detect/first-app-access.js';
 import type { Access, CoreInput, CoreOutput, CoreStats } from '../detect/types.js';
 import { OffsetTracker, type CommitPoint } from '../kafka/offset-tracker.js';
@@ -30,6 +31,7 @@ export const RULE_ROLE: Record<keyof DetectionConfig['rules'], Role> = {
   nonOwnerBurst: 'mailbox',
   crossDomainBurst: 'mailbox',
   bulkMailAccess: 'mailbox',
+  firstAccess: 'mailbox',
   mailboxSweep: 'actor',
   appMailboxSweep: 'actor',
   firstAppAccess: 'actor',
@@ -47,6 +49,12 @@ export const RULE_STORES: Partial<
     { name: LEARNING_STORE, global: true },
   ],
   bulkMailAccess: [{ name: BLIND_STORE, global: false }],
+  // Partitioned like the activity topic (a mailbox's pairs go where its records come from); learning
+  // starts once for the tenant.
+  firstAccess: [
+    { name: firstAccess.SEEN_STORE, global: false },
+    { name: firstAccess.LEARNING_STORE, global: true },
+  ],
 };
 
 /** A state change of the core, with the source partition of the record that caused it (if any). */

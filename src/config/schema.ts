@@ -111,6 +111,25 @@ const firstAppAccess = z
     learnForMs: learnFor,
   }));
 
+const firstAccess = z
+  .strictObject(
+    {
+      enabled: z.boolean({ error: 'must be true or false' }).default(true),
+      // A pair not seen for this long is new again: the 30-day baselines of Sentinel's and Splunk's
+      // first-time mailbox access rules.
+      lookback: duration(true).default(30 * 86_400_000),
+      // From the earliest event time, pairs are learned without alerting for this long (the lookback: a
+      // delegate who opens the mailbox at least monthly is seen once first).
+      learnFor: duration(false).default(30 * 86_400_000),
+    },
+    { error: 'must be an object {enabled, lookback, learnFor}' },
+  )
+  .transform(({ lookback, learnFor, enabled }) => ({
+    enabled,
+    lookbackMs: lookback,
+    learnForMs: learnFor,
+  }));
+
 /** One UPN, SID, app id or glob (glob.ts). */
 const pattern = () =>
   text().superRefine((value, ctx) => {
@@ -233,6 +252,7 @@ const policy = z.strictObject(
         appMailboxSweep: windowedOverride.optional(),
         bulkMailAccess: pointOverride.optional(),
         firstAppAccess: pointOverride.optional(),
+        firstAccess: pointOverride.optional(),
       })
       .default({}),
   },
@@ -294,6 +314,7 @@ const detection = z
         appMailboxSweep: rule(6, '10m').prefault({}),
         bulkMailAccess: bulkMailAccess.prefault({}),
         firstAppAccess: firstAppAccess.prefault({}),
+        firstAccess: firstAccess.prefault({}),
       })
       .prefault({}),
     policies,
@@ -405,6 +426,7 @@ const topics = z.strictObject({
       appMailboxSweep: topic().default('mailbox-radar.alerts.app-mailbox-sweep'),
       bulkMailAccess: topic().default('mailbox-radar.alerts.bulk-mail-access'),
       firstAppAccess: topic().default('mailbox-radar.alerts.first-app-access'),
+      firstAccess: topic().default('mailbox-radar.alerts.first-access'),
     })
     .prefault({}),
 });

@@ -33,6 +33,14 @@ export interface FirstAppAccessConfig {
   readonly learnForMs: number;
 }
 
+/** first_access: a non-owner opens a mailbox they have not opened within the lookback. */
+export interface FirstAccessConfig {
+  readonly enabled: boolean;
+  readonly lookbackMs: number;
+  /** From the earliest event time, (mailbox, actor) pairs are learned without alerting for this long. */
+  readonly learnForMs: number;
+}
+
 export interface RulesConfig {
   readonly nonOwnerBurst: RuleConfig;
   readonly crossDomainBurst: RuleConfig;
@@ -41,6 +49,8 @@ export interface RulesConfig {
   readonly appMailboxSweep: RuleConfig;
   readonly bulkMailAccess: BulkMailAccessConfig;
   readonly firstAppAccess: FirstAppAccessConfig;
+  /** Per (mailbox, actor): a first access within the lookback. */
+  readonly firstAccess: FirstAccessConfig;
 }
 
 export interface AllowlistConfig {
@@ -142,6 +152,7 @@ export interface AlertTopicsConfig {
   readonly appMailboxSweep: string;
   readonly bulkMailAccess: string;
   readonly firstAppAccess: string;
+  readonly firstAccess: string;
 }
 
 export interface TopicsConfig {

@@ -16,12 +16,17 @@ const BASE_SEVERITY: Record<RuleName, Severity> = {
   app_mailbox_sweep: 'high', // app-only access (user type Application/ServicePrincipal) across mailboxes
   bulk_mail_access: 'high',
   first_app_access: 'medium',
+  first_access: 'low', // common and often innocent (a new delegate): a policy raises it where it matters
 };
 
 /** Rules whose alert covers many mailboxes (no single mailbox fields). */
 const MANY_MAILBOXES: ReadonlySet<RuleName> = new Set(['mailbox_sweep', 'app_mailbox_sweep']);
 /** Rules whose threshold is no count of records: severity is not raised by the count. */
-const NOT_RAISED_BY_COUNT: ReadonlySet<RuleName> = new Set(['bulk_mail_access', 'first_app_access']);
+const NOT_RAISED_BY_COUNT: ReadonlySet<RuleName> = new Set([
+  'bulk_mail_access',
+  'first_app_access',
+  'first_access',
+]);
 
 const RAISED: Record<Severity, Severity> = {
   low: 'medium',

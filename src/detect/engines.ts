@@ -2,6 +2,7 @@ import type { RuleName } from '../model/alert.js';
 import { createBulkMailAccessEngine } from './bulk-mail-access.js';
 import { createAppSweepEngine } from './app-mailbox-sweep.js';
 import { createCrossDomainBurstEngine } from './cross-domain-burst.js';
+import { createFirstAccessEngine } from './first-access.js';
 import { createFirstAppAccessEngine } from './first-app-access.js';
 import { createSweepEngine } from './mailbox-sweep.js';
 import { createNonOwnerBurstEngine } from './non-owner-burst.js';
@@ -81,6 +82,11 @@ export function ruleEngines(config: DetectionConfig, policies: PolicyBook | null
     out.push({
       rule: 'first_app_access',
       create: (changes) => createFirstAppAccessEngine(rules.firstAppAccess, changes, policies),
+    });
+  if (rules.firstAccess.enabled)
+    out.push({
+      rule: 'first_access',
+      create: (changes) => createFirstAccessEngine(rules.firstAccess, changes, policies),
     });
   return out;
 }

@@ -17,6 +17,7 @@ export const RULE_SCOPE: Record<keyof RulesConfig, PolicyScope> = {
   mailboxSweep: 'actor',
   appMailboxSweep: 'actor',
   firstAppAccess: 'actor',
+  firstAccess: 'mailbox',
 };
 
 /** Above this many cached mailboxes (or actors) the cache starts again: a match is recomputed the same. */

@@ -5,6 +5,7 @@ import type { MailboxAccessAlert, RuleName, Severity } from '../model/alert.js';
 export type {
   BulkMailAccessConfig,
   DetectionConfig,
+  FirstAccessConfig,
   FirstAppAccessConfig,
   PolicyConfig,
   RuleConfig,
@@ -102,6 +103,7 @@ export function emptyStats(): CoreStats {
       app_mailbox_sweep: 0,
       bulk_mail_access: 0,
       first_app_access: 0,
+      first_access: 0,
     },
     openKeys: 0,
     retainedRecords: 0,

@@ -6,6 +6,7 @@ export const RULES = [
   'app_mailbox_sweep',
   'bulk_mail_access',
   'first_app_access',
+  'first_access',
 ] as const;
 export type RuleName = (typeof RULES)[number];
 
