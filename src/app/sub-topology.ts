@@ -21,6 +21,7 @@ import type { Access, CoreInput, CoreOutput, CoreStats } from '../detect/types.j
 import { OffsetTracker, type CommitPoint } from '../kafka/offset-tracker.js';
 import { LogPositions } from '../kafka/record-log.js';
 import { PartitionWatermarks } from '../kafka/watermarks.js';
+import { StatePartitions } from './state-partitions.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import type { MailboxAccessAlert } from '../model/alert.js';
 
@@ -136,6 +137,8 @@ export class SubTopology {
   readonly forwarded: Access[] = [];
   /** The source partition of the record being fed, so its state changes go to that changelog partition. */
   feeding: number | undefined;
+  /** Mailbox side: where the changes made without a record (expiries) go (state-partitions.ts). */
+  private readonly statePartitions = new StatePartitions();
   /** The shortest window of any rule: an episode that closed ended before watermark − its rule's T. */
   private readonly shortestWindowMs: number;
 
@@ -187,6 +190,7 @@ export class SubTopology {
     this.unacked = new Map();
     this.alertSpans = [];
     this.orders.clear();
+    this.statePartitions.clear();
     this.partitions = partitions;
     this.awaitingFirstFetch = new Set(partitions);
   }
@@ -325,6 +329,19 @@ export class SubTopology {
     this.core.subscription.unsubscribe();
   }
 
+  /** A state store entry read back on a restore, from `partition` of its changelog. */
+  restoredEntry(key: Buffer | null, partition: number): void {
+    if (this.role === 'mailbox' && key !== null) this.statePartitions.learn(key.toString('utf8'), partition);
+  }
+
+  /** A change's changelog partition: the fed record's; on the mailbox side without one, its mailbox's. */
+  private changePartition(key: string): number | undefined {
+    if (this.role !== 'mailbox') return this.feeding;
+    if (this.feeding === undefined) return this.statePartitions.of(key);
+    this.statePartitions.learn(key, this.feeding);
+    return this.feeding;
+  }
+
   private newCore(): Core {
     const core: Core = {
       input: new Subject<CoreInput>(),
@@ -349,7 +366,7 @@ export class SubTopology {
               store: output.store,
               key: output.key,
               value: output.value,
-              partition: this.feeding,
+              partition: this.changePartition(output.key),
             });
           else if (output.kind === 'checkpoint') {
             core.checkpoint = {
