@@ -44,6 +44,7 @@ const ALERT_RULES = [
   'APP_MAILBOX_SWEEP',
   'BULK_MAIL_ACCESS',
   'FIRST_APP_ACCESS',
+  'FIRST_ACCESS',
 ];
 
 function arg(name: string): string | undefined {

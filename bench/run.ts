@@ -8,6 +8,8 @@
  *   3. bench/scale.ts  1 and 2 instances of `run` in one group, the sweep on and off (the repartition hop's
  *                      cost), beside bare kafkajs consumers of the same topic
  *
+ *   4. bench/first-access.ts  first_access's memory: bytes per remembered pair, RSS for 1M pairs
+ *
  * The Kafka parts need the local stack (`make stack-up`; `make bench` starts it). Results land in
  * .bench/*.json; BENCHMARKS.md quotes them with the command lines to reproduce each.
  *
@@ -56,3 +58,4 @@ run(
     : [],
 );
 run('bench/scale.ts', scale);
+run('bench/first-access.ts', quick ? ['--pairs', '200000'] : []);

@@ -76,14 +76,18 @@ export MAILBOX_RADAR_TOPICS__ALERTS__MAILBOX_SWEEP=demo.$RUN_ID.alerts.mailbox-s
 export MAILBOX_RADAR_TOPICS__ALERTS__APP_MAILBOX_SWEEP=demo.$RUN_ID.alerts.app-mailbox-sweep
 export MAILBOX_RADAR_TOPICS__ALERTS__BULK_MAIL_ACCESS=demo.$RUN_ID.alerts.bulk-mail-access
 export MAILBOX_RADAR_TOPICS__ALERTS__FIRST_APP_ACCESS=demo.$RUN_ID.alerts.first-app-access
+export MAILBOX_RADAR_TOPICS__ALERTS__FIRST_ACCESS=demo.$RUN_ID.alerts.first-access
 export MAILBOX_RADAR_KAFKA__GROUP_ID=mailbox-radar-demo-$RUN_ID
 export MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS=3
 # The simulated tenant is one organization over two domains.
 export MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS='[[contoso.com, contoso.co.uk]]'
 # Its backup app (src/simulate/tenant.ts BACKUP_APP_ID) synchronises every mailbox: allow-listed, as a tenant
-# would. first_app_access needs nothing shorter than its 14-day learning period: simulate writes the apps'
-# history, dated 14 days and 1 day back, first.
+# would. first_app_access and first_access need nothing shorter than their learning periods (14 and 30 days):
+# simulate writes the apps' and the delegations' history, dated 30 days, 14 days and 1 day back, first.
 export MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS='[3f1c2b9e-6d4a-4e8b-9c7d-0a1b2c3d4e5f]'
+# Its helpdesk opens mailboxes through admin accounts (adm-…), which is their job: a policy turns first_access
+# off for them (src/simulate/tenant.ts tenantDetectionSettings).
+export MAILBOX_RADAR_DETECTION__POLICIES='[{name: helpdesk, match: {actors: [adm-*@contoso.com, adm-*@contoso.co.uk]}, rules: {firstAccess: {enabled: false}}}]'
 # Health and metrics on loopback, each instance on a port the system chooses (another pipeline may hold
 # 9464); each logs the URL it got.
 export MAILBOX_RADAR_HTTP__HOST=127.0.0.1 MAILBOX_RADAR_HTTP__PORT=0

@@ -1178,6 +1178,7 @@ export class Pipeline {
         } else {
           const store = stores.get(topic);
           if (store !== undefined) applyChange(store.state, message);
+          store?.sub.restoredEntry(message.key, partition);
         }
       },
       { groupPrefix: this.config.kafka.groupId },

@@ -15,11 +15,13 @@ import type { DetectionConfig } from '../config/types.js';
 import { detect } from '../detect/detect.js';
 import { EventOrder } from '../detect/event-order.js';
 import { BLIND_STORE } from '../detect/bulk-mail-access.js';
+import * as firstAccess from '../detect/first-access.js';
 import { LEARNING_STORE, SEEN_STORE } from '../detect/first-app-access.js';
 import type { Access, CoreInput, CoreOutput, CoreStats } from '../detect/types.js';
 import { OffsetTracker, type CommitPoint } from '../kafka/offset-tracker.js';
 import { LogPositions } from '../kafka/record-log.js';
 import { PartitionWatermarks } from '../kafka/watermarks.js';
+import { StatePartitions } from './state-partitions.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import type { MailboxAccessAlert } from '../model/alert.js';
 
@@ -30,6 +32,7 @@ export const RULE_ROLE: Record<keyof DetectionConfig['rules'], Role> = {
   nonOwnerBurst: 'mailbox',
   crossDomainBurst: 'mailbox',
   bulkMailAccess: 'mailbox',
+  firstAccess: 'mailbox',
   mailboxSweep: 'actor',
   appMailboxSweep: 'actor',
   firstAppAccess: 'actor',
@@ -47,6 +50,12 @@ export const RULE_STORES: Partial<
     { name: LEARNING_STORE, global: true },
   ],
   bulkMailAccess: [{ name: BLIND_STORE, global: false }],
+  // Partitioned like the activity topic (a mailbox's pairs go where its records come from); learning
+  // starts once for the tenant.
+  firstAccess: [
+    { name: firstAccess.SEEN_STORE, global: false },
+    { name: firstAccess.LEARNING_STORE, global: true },
+  ],
 };
 
 /** A state change of the core, with the source partition of the record that caused it (if any). */
@@ -134,6 +143,8 @@ export class SubTopology {
   readonly forwarded: Access[] = [];
   /** The source partition of the record being fed, so its state changes go to that changelog partition. */
   feeding: number | undefined;
+  /** Mailbox side: where the changes made without a record (expiries) go (state-partitions.ts). */
+  private readonly statePartitions = new StatePartitions();
   /** The shortest window of any rule: an episode that closed ended before watermark − its rule's T. */
   private readonly shortestWindowMs: number;
 
@@ -186,6 +197,7 @@ export class SubTopology {
     this.unacked = new Map();
     this.alertSpans = [];
     this.orders.clear();
+    this.statePartitions.clear();
     this.partitions = partitions;
     this.awaitingFirstFetch = new Set(partitions);
   }
@@ -324,6 +336,19 @@ export class SubTopology {
     this.core.subscription.unsubscribe();
   }
 
+  /** A state store entry read back on a restore, from `partition` of its changelog. */
+  restoredEntry(key: Buffer | null, partition: number): void {
+    if (this.role === 'mailbox' && key !== null) this.statePartitions.learn(key.toString('utf8'), partition);
+  }
+
+  /** A change's changelog partition: the fed record's; on the mailbox side without one, its mailbox's. */
+  private changePartition(key: string): number | undefined {
+    if (this.role !== 'mailbox') return this.feeding;
+    if (this.feeding === undefined) return this.statePartitions.of(key);
+    this.statePartitions.learn(key, this.feeding);
+    return this.feeding;
+  }
+
   private newCore(): Core {
     const core: Core = {
       input: new Subject<CoreInput>(),
@@ -348,7 +373,7 @@ export class SubTopology {
               store: output.store,
               key: output.key,
               value: output.value,
-              partition: this.feeding,
+              partition: this.changePartition(output.key),
             });
           else if (output.kind === 'checkpoint') {
             core.checkpoint = {

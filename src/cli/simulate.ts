@@ -12,7 +12,13 @@ import { RULES } from '../model/alert.js';
 import { toManagementApi } from '../simulate/management-api.js';
 import { pace } from '../simulate/pacer.js';
 import { Simulation, Tally, buildManifest } from '../simulate/simulation.js';
-import { BACKUP_APP_ID, ORGANIZATION_DOMAINS, tenantDetectionSettings } from '../simulate/tenant.js';
+import { PatternSet } from '../config/glob.js';
+import {
+  BACKUP_APP_ID,
+  HELPDESK_ACTORS,
+  ORGANIZATION_DOMAINS,
+  tenantDetectionSettings,
+} from '../simulate/tenant.js';
 import { Progress, formatCount, perSecond } from './progress.js';
 import {
   configOption,
@@ -106,6 +112,7 @@ export async function simulate(options: SimulateOptions, io: SimulateIo): Promis
   if (options.output === undefined || options.output === '-') {
     warnAboutDomains(config, io.stderr);
     warnAboutBackupApp(config, io.stderr);
+    warnAboutHelpdesk(config, io.stderr);
   }
   return options.output !== undefined
     ? toNdjson(plan, options.output, options, io)
@@ -177,6 +184,29 @@ function warnAboutBackupApp(config: Config, stderr: NodeJS.WritableStream): void
     `simulate: note: detection.allowlist.apps does not hold the simulated backup app ${BACKUP_APP_ID}, which ` +
       `synchronises every mailbox; a pipeline with this configuration alerts on it (app_mailbox_sweep, ` +
       `bulk_mail_access, first_app_access). Set MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS='[${BACKUP_APP_ID}]' ` +
+      `(or the config file) for the pipeline.\n`,
+  );
+}
+
+/**
+ * The simulated helpdesk opens mailboxes it never opened (`adm-…` accounts): a pipeline whose policies do not
+ * turn first_access off for them alerts on every ticket.
+ */
+function warnAboutHelpdesk(config: Config, stderr: NodeJS.WritableStream): void {
+  if (!config.detection.rules.firstAccess.enabled) return;
+  const probe = `adm-helpdesk@${ORGANIZATION_DOMAINS[0]}`;
+  // The first policy that can decide the helpdesk's pairs on any mailbox.
+  const policy = config.detection.policies.find(
+    (p) =>
+      (p.match.mailboxes.length === 0 || p.match.mailboxes.includes('*')) &&
+      new PatternSet(p.match.actors).matches(probe),
+  );
+  if (policy?.rules.firstAccess?.enabled === false) return;
+  const settings = JSON.stringify(tenantDetectionSettings().policies); // JSON is YAML
+  stderr.write(
+    `simulate: note: no detection.policies entry turns first_access off for the simulated helpdesk ` +
+      `(${HELPDESK_ACTORS.join(', ')}), which opens mailboxes it never opened; a pipeline with this ` +
+      `configuration alerts on each. Set MAILBOX_RADAR_DETECTION__POLICIES='${settings}' ` +
       `(or the config file) for the pipeline.\n`,
   );
 }
@@ -295,7 +325,7 @@ async function toNdjson(
   if (config !== undefined)
     io.stderr.write(
       `simulate: the tenant's detection settings (one organization over ${ORGANIZATION_DOMAINS.join(' and ')}, its ` +
-        `backup app allow-listed) are in ${config}; replay with them: ` +
+        `backup app allow-listed, first_access off for its helpdesk) are in ${config}; replay with them: ` +
         `mailbox-radar replay --input ${output} --config ${config}\n`,
     );
   return code;
@@ -312,14 +342,16 @@ async function writeTenantConfig(output: string, seed: string): Promise<string> 
   const settings = tenantDetectionSettings();
   const text =
     `# The detection settings of the tenant simulated in ${output} (mailbox-radar simulate, seed ${seed}):\n` +
-    `# its two domains are one organization, and its backup app synchronises every mailbox. Without them\n` +
-    `# the traffic raises cross-domain and app alerts of its own, beside the injected attacks.\n` +
+    `# its two domains are one organization, its backup app synchronises every mailbox, and its helpdesk opens\n` +
+    `# mailboxes it never opened. Without them the traffic raises cross-domain, app and first-access alerts\n` +
+    `# of its own, beside the injected attacks.\n` +
     `#   mailbox-radar replay --input ${output} --config ${file}\n` +
     // Values as JSON, which is YAML too.
     `detection:\n` +
     `  organizationDomains: ${JSON.stringify(settings.organizationDomains)}\n` +
     `  allowlist:\n` +
-    `    apps: ${JSON.stringify(settings.allowlist.apps)}\n`;
+    `    apps: ${JSON.stringify(settings.allowlist.apps)}\n` +
+    `  policies: ${JSON.stringify(settings.policies)}\n`;
   try {
     await writeFile(file, text);
   } catch (error) {

@@ -254,6 +254,8 @@ export function formatAlert(alert: MailboxAccessAlert, previous?: MailboxAccessA
     `${mailbox} ← ${alert.actor_user_id}`,
     `${count}${growth} in ${formatDuration(alert.window_ms)}`,
     `${when(alert.first_seen)} → ${when(alert.last_seen)}${lasted}`,
+    // The policy that decided the alert's key (detection.policies), when one did.
+    ...(alert.policy === undefined || alert.policy === null ? [] : [`policy ${alert.policy}`]),
   ].join('  ');
 }
 

@@ -11,6 +11,7 @@ export function alertTopicOf(config: Config): Record<RuleName, string> {
     app_mailbox_sweep: t.appMailboxSweep,
     bulk_mail_access: t.bulkMailAccess,
     first_app_access: t.firstAppAccess,
+    first_access: t.firstAccess,
   };
 }
 

@@ -294,6 +294,7 @@ interface SchemaNode {
     in?: SchemaNode;
     out?: SchemaNode;
     innerType?: SchemaNode;
+    element?: SchemaNode;
     shape?: Record<string, SchemaNode>;
   };
 }
@@ -307,6 +308,11 @@ function objectAt(path: readonly string[]): Record<string, SchemaNode> | undefin
     if (def.type === 'object') {
       if (i === path.length) return def.shape;
       node = def.shape?.[path[i] as string];
+      i++;
+    } else if (def.type === 'array') {
+      // detection.policies[0].rules…: past a list, its element's keys.
+      if (i === path.length) return undefined;
+      node = def.element;
       i++;
     } else if (def.type === 'pipe') node = def.in?.def.type === 'transform' ? def.out : def.in;
     else if (def.innerType !== undefined) node = def.innerType;

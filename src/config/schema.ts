@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { LogonType } from '../model/activity.js';
+import { SEVERITIES, type Severity } from '../model/alert.js';
 import { DURATION_HINT, parseDuration } from './duration.js';
+import { patternProblem } from './glob.js';
 import { fileProblem } from './readable-file.js';
 
 /**
@@ -108,6 +111,172 @@ const firstAppAccess = z
     learnForMs: learnFor,
   }));
 
+const firstAccess = z
+  .strictObject(
+    {
+      enabled: z.boolean({ error: 'must be true or false' }).default(true),
+      // A pair not seen for this long is new again: the 30-day baselines of Sentinel's and Splunk's
+      // first-time mailbox access rules.
+      lookback: duration(true).default(30 * 86_400_000),
+      // From the earliest event time, pairs are learned without alerting for this long (the lookback: a
+      // delegate who opens the mailbox at least monthly is seen once first).
+      learnFor: duration(false).default(30 * 86_400_000),
+    },
+    { error: 'must be an object {enabled, lookback, learnFor}' },
+  )
+  .transform(({ lookback, learnFor, enabled }) => ({
+    enabled,
+    lookbackMs: lookback,
+    learnForMs: learnFor,
+  }));
+
+/** One UPN, SID, app id or glob (glob.ts). */
+const pattern = () =>
+  text().superRefine((value, ctx) => {
+    const problem = patternProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+const patterns = (what: string) => z.array(pattern(), { error: `must be a list of ${what}` }).default([]);
+
+/**
+ * A file of mailboxes, one UPN (or glob) a line, `#` comments and blank lines ignored: read and checked when
+ * the configuration is loaded, like kafka.ssl's files, so a missing file or a bad line is a ConfigError
+ * naming the key (exit 2), and the frozen configuration holds its entries.
+ */
+const mailboxFile = text().transform((path, ctx) => {
+  const problem = fileProblem(path);
+  if (problem !== undefined) {
+    ctx.addIssue({ code: 'custom', message: problem });
+    return z.NEVER;
+  }
+  const entries: string[] = [];
+  let bad = 0;
+  readFileSync(path, 'utf8')
+    .split(/\r?\n/)
+    .forEach((raw, index) => {
+      const line = raw.replace(/#.*$/, '').trim();
+      if (line === '') return;
+      const problem = patternProblem(line);
+      if (problem === undefined) entries.push(line);
+      else {
+        bad++;
+        ctx.addIssue({ code: 'custom', message: `line ${index + 1}: ${JSON.stringify(line)} ${problem}` });
+      }
+    });
+  if (entries.length === 0 && bad === 0)
+    ctx.addIssue({ code: 'custom', message: 'holds no mailbox (one UPN a line)' });
+  return { path, entries };
+});
+
+const match = z
+  .strictObject(
+    {
+      mailboxes: patterns('mailbox owner UPNs or globs'),
+      mailboxFile: mailboxFile.optional(),
+      actors: patterns('actor UPNs, SIDs, app ids or globs'),
+    },
+    { error: 'must be an object {mailboxes, mailboxFile, actors}' },
+  )
+  .superRefine((m, ctx) => {
+    if (m.mailboxes.length === 0 && m.mailboxFile === undefined && m.actors.length === 0)
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must name mailboxes, a mailboxFile or actors: an empty match is refused',
+      });
+  })
+  .transform(({ mailboxes, mailboxFile, actors }) => ({
+    mailboxes: [...mailboxes, ...(mailboxFile?.entries ?? [])],
+    actors,
+    ...(mailboxFile === undefined ? {} : { mailboxFile: mailboxFile.path }),
+  }));
+
+const severity = z.enum(SEVERITIES, { error: `must be one of ${SEVERITIES.join(', ')}` });
+/** A policy turns a rule off for its keys, never on: a rule off in detection.rules is off everywhere. */
+const off = z
+  .literal(false, {
+    error: 'a policy can only turn a rule off (enabled: false); a rule off in detection.rules is off for all',
+  })
+  .optional();
+
+/** What a policy changes in a windowed rule (the bursts, the sweeps). */
+const windowedOverride = z
+  .strictObject(
+    {
+      enabled: off,
+      threshold: positiveInt().optional(),
+      window: z.unknown().optional(),
+      severity: severity.optional(),
+    },
+    { error: 'must be an object {enabled: false, threshold, window, severity}' },
+  )
+  .transform((o, ctx) => {
+    const out: { enabled?: false; threshold?: number; windowMs?: number; severity?: Severity } = {};
+    if (o.enabled !== undefined) out.enabled = o.enabled;
+    if (o.threshold !== undefined) out.threshold = o.threshold;
+    if (o.window !== undefined) {
+      const ms = parseDuration(o.window);
+      if (ms === undefined || ms === 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: ms === 0 ? 'must be longer than 0' : DURATION_HINT,
+          path: ['window'],
+        });
+        return z.NEVER;
+      }
+      out.windowMs = ms;
+    }
+    if (o.severity !== undefined) out.severity = o.severity;
+    return out;
+  });
+
+/** What a policy changes in a rule without threshold and window (one alert per occurrence). */
+const pointOverride = z
+  .strictObject(
+    { enabled: off, severity: severity.optional() },
+    { error: 'must be an object {enabled: false, severity}' },
+  )
+  .transform((o) => ({
+    ...(o.enabled === undefined ? {} : { enabled: o.enabled }),
+    ...(o.severity === undefined ? {} : { severity: o.severity }),
+  }));
+
+const policy = z.strictObject(
+  {
+    name: text().max(100, { error: 'must be at most 100 characters' }),
+    match,
+    rules: z
+      .strictObject({
+        nonOwnerBurst: windowedOverride.optional(),
+        crossDomainBurst: windowedOverride.optional(),
+        mailboxSweep: windowedOverride.optional(),
+        appMailboxSweep: windowedOverride.optional(),
+        bulkMailAccess: pointOverride.optional(),
+        firstAppAccess: pointOverride.optional(),
+        firstAccess: pointOverride.optional(),
+      })
+      .default({}),
+  },
+  { error: 'must be an object {name, match, rules}' },
+);
+
+/** Ordered: the first policy that matches a key decides its rules' settings. Names are unique. */
+const policies = z
+  .array(policy, { error: 'must be a list of policies [{name, match, rules}]' })
+  .default([])
+  .superRefine((list, ctx) => {
+    const seen = new Map<string, number>();
+    list.forEach((p, index) => {
+      const first = seen.get(p.name);
+      if (first === undefined) seen.set(p.name, index);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          message: `policies[${first}] has this name already: names must be unique`,
+          path: [index, 'name'],
+        });
+    });
+  });
+
 const detection = z
   .strictObject({
     allowedLateness: duration(false).default(2 * 3_600_000), // two hours
@@ -145,8 +314,10 @@ const detection = z
         appMailboxSweep: rule(6, '10m').prefault({}),
         bulkMailAccess: bulkMailAccess.prefault({}),
         firstAppAccess: firstAppAccess.prefault({}),
+        firstAccess: firstAccess.prefault({}),
       })
       .prefault({}),
+    policies,
   })
   .transform(({ allowedLateness, maxClockSkew, ...rest }) => ({
     allowedLatenessMs: allowedLateness,
@@ -255,6 +426,7 @@ const topics = z.strictObject({
       appMailboxSweep: topic().default('mailbox-radar.alerts.app-mailbox-sweep'),
       bulkMailAccess: topic().default('mailbox-radar.alerts.bulk-mail-access'),
       firstAppAccess: topic().default('mailbox-radar.alerts.first-app-access'),
+      firstAccess: topic().default('mailbox-radar.alerts.first-access'),
     })
     .prefault({}),
 });

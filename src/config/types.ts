@@ -1,3 +1,5 @@
+import type { Severity } from '../model/alert.js';
+
 /**
  * The validated, frozen configuration (see DESIGN.md "Configuration file"). Durations are already
  * milliseconds here: the file's `window: 5m` is `windowMs: 300000`, `allowedLateness: 2h` is
@@ -31,6 +33,14 @@ export interface FirstAppAccessConfig {
   readonly learnForMs: number;
 }
 
+/** first_access: a non-owner opens a mailbox they have not opened within the lookback. */
+export interface FirstAccessConfig {
+  readonly enabled: boolean;
+  readonly lookbackMs: number;
+  /** From the earliest event time, (mailbox, actor) pairs are learned without alerting for this long. */
+  readonly learnForMs: number;
+}
+
 export interface RulesConfig {
   readonly nonOwnerBurst: RuleConfig;
   readonly crossDomainBurst: RuleConfig;
@@ -39,6 +49,8 @@ export interface RulesConfig {
   readonly appMailboxSweep: RuleConfig;
   readonly bulkMailAccess: BulkMailAccessConfig;
   readonly firstAppAccess: FirstAppAccessConfig;
+  /** Per (mailbox, actor): a first access within the lookback. */
+  readonly firstAccess: FirstAccessConfig;
 }
 
 export interface AllowlistConfig {
@@ -48,6 +60,34 @@ export interface AllowlistConfig {
   readonly apps: readonly string[];
   /** Owner UPN → actors allowed to read that owner's mailbox. */
   readonly delegates: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * What a policy changes in one rule for the keys it matches. Windowed rules (the bursts, the sweeps) take
+ * all four; the others `enabled` and `severity` only. `severity` replaces the rule's base severity (the
+ * usual raises still apply on top); `enabled: false` turns the rule off for those keys.
+ */
+export interface RuleOverride {
+  readonly enabled?: false;
+  readonly threshold?: number;
+  readonly windowMs?: number;
+  readonly severity?: Severity;
+}
+
+/**
+ * A policy (`detection.policies`, ordered, the first match wins): which keys it matches — mailboxes (their
+ * owner UPNs or GUIDs; a file's lines are read into `mailboxes` at load) and/or actors (UPNs, SIDs, app
+ * ids), exact or glob, both when both are given — and what it changes per rule.
+ */
+export interface PolicyConfig {
+  readonly name: string;
+  readonly match: {
+    readonly mailboxes: readonly string[];
+    readonly actors: readonly string[];
+    /** Where some of `mailboxes` came from. */
+    readonly mailboxFile?: string;
+  };
+  readonly rules: { readonly [R in keyof RulesConfig]?: RuleOverride };
 }
 
 export interface DetectionConfig {
@@ -62,6 +102,7 @@ export interface DetectionConfig {
   readonly organizationDomains: readonly (readonly string[])[];
   readonly allowlist: AllowlistConfig;
   readonly rules: RulesConfig;
+  readonly policies: readonly PolicyConfig[];
 }
 
 export interface KafkaSslConfig {
@@ -111,6 +152,7 @@ export interface AlertTopicsConfig {
   readonly appMailboxSweep: string;
   readonly bulkMailAccess: string;
   readonly firstAppAccess: string;
+  readonly firstAccess: string;
 }
 
 export interface TopicsConfig {

@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { createSweepEngine } from './mailbox-sweep.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
-import type { AccessFlow, RuleConfig, RuleOutput } from './types.js';
+import type { AccessFlow, RuleConfig, RuleOutput, RuleSettings } from './types.js';
 
 /**
  * `app_mailbox_sweep`: one app (user type Application or ServicePrincipal; the actor is its id) reads N
@@ -17,6 +17,6 @@ export function appMailboxSweep(config: RuleConfig): OperatorFunction<AccessFlow
   return ruleOperator(() => createAppSweepEngine(config));
 }
 
-export function createAppSweepEngine(config: RuleConfig): RuleEngine {
+export function createAppSweepEngine(config: RuleSettings): RuleEngine {
   return createSweepEngine(config, 'app_mailbox_sweep');
 }

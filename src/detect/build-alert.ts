@@ -2,7 +2,7 @@ import type { MailboxAccessAlert, OperationCount, RuleName, Severity } from '../
 import { alertId } from './alert-id.js';
 import { EpisodeAlert } from './lifecycle.js';
 import { normaliseClientIp, normaliseSid, normaliseUpn } from './normalise.js';
-import type { Access, RuleConfig } from './types.js';
+import type { Access, RuleSettings } from './types.js';
 
 const MAX_SAMPLE_IDS = 20;
 const MAX_CLIENT_IPS = 20;
@@ -16,12 +16,17 @@ const BASE_SEVERITY: Record<RuleName, Severity> = {
   app_mailbox_sweep: 'high', // app-only access (user type Application/ServicePrincipal) across mailboxes
   bulk_mail_access: 'high',
   first_app_access: 'medium',
+  first_access: 'low', // common and often innocent (a new delegate): a policy raises it where it matters
 };
 
 /** Rules whose alert covers many mailboxes (no single mailbox fields). */
 const MANY_MAILBOXES: ReadonlySet<RuleName> = new Set(['mailbox_sweep', 'app_mailbox_sweep']);
 /** Rules whose threshold is no count of records: severity is not raised by the count. */
-const NOT_RAISED_BY_COUNT: ReadonlySet<RuleName> = new Set(['bulk_mail_access', 'first_app_access']);
+const NOT_RAISED_BY_COUNT: ReadonlySet<RuleName> = new Set([
+  'bulk_mail_access',
+  'first_app_access',
+  'first_access',
+]);
 
 const RAISED: Record<Severity, Severity> = {
   low: 'medium',
@@ -33,13 +38,14 @@ const RAISED: Record<Severity, Severity> = {
 /**
  * The alert for the window that reached a rule's threshold. `window` holds the counted records (sorted
  * by event time); `detectedAt` is the event time at which the count reached the threshold. Severity is
- * the rule's base (medium for non_owner_burst and first_app_access, high otherwise), one step up when any
- * record had external_access or (not for bulk_mail_access and first_app_access) the count of records is
- * at least twice the threshold.
+ * the rule's base (medium for non_owner_burst and first_app_access, high otherwise; a policy's `severity`
+ * instead, when one decided the key), one step up when any record had external_access or (not for
+ * bulk_mail_access and first_app_access) the count of records is at least twice the threshold. `policy`
+ * names the policy that decided the key, if any.
  */
 export function buildAlert(
   rule: RuleName,
-  config: RuleConfig,
+  config: RuleSettings,
   key: string,
   window: readonly Access[],
   detectedAt: number,
@@ -79,7 +85,7 @@ export function buildAlert(
   const distinct = sweep ? mailboxes.size : 1;
   // "The count" is event_count. Alerts leave the moment the threshold is reached, so for the burst rules
   // it is N then and only external access raises them; a sweep's records can be many more than N.
-  let severity = BASE_SEVERITY[rule];
+  let severity = baseSeverity(rule, config);
   const byCount = !NOT_RAISED_BY_COUNT.has(rule) && ordered.length >= 2 * config.threshold;
   if (externalSeen || byCount) severity = RAISED[severity];
 
@@ -108,15 +114,21 @@ export function buildAlert(
     mailboxes: [...mailboxes.values()].slice(0, MAX_MAILBOXES),
     mailbox_blind_until: null,
     reason: null,
+    policy: config.policy ?? null,
   };
 }
 
+/** The severity a rule's alerts start from: the policy's, else the rule's own. */
+function baseSeverity(rule: RuleName, settings: RuleSettings): Severity {
+  return settings.severity ?? BASE_SEVERITY[rule];
+}
+
 /** The life of an alert that opened an episode: its updates and its close (lifecycle.ts). */
-export function episodeAlert(alert: MailboxAccessAlert): EpisodeAlert {
+export function episodeAlert(alert: MailboxAccessAlert, settings: RuleSettings): EpisodeAlert {
   const rule = alert.rule;
   return new EpisodeAlert(
     alert,
-    BASE_SEVERITY[rule],
+    baseSeverity(rule, settings),
     !NOT_RAISED_BY_COUNT.has(rule),
     MANY_MAILBOXES.has(rule),
   );

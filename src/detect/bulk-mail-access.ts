@@ -5,6 +5,7 @@ import { buildAlert, episodeAlert } from './build-alert.js';
 import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { normaliseClientIp } from './normalise.js';
+import type { PolicyBook } from './policies.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import { lowerBound } from './sorted.js';
 import { TimeHeap } from './time-heap.js';
@@ -13,8 +14,8 @@ import type {
   AccessFlow,
   BulkMailAccessConfig,
   CheckpointMark,
-  RuleConfig,
   RuleOutput,
+  RuleSettings,
   StateChange,
 } from './types.js';
 
@@ -63,6 +64,8 @@ export function bulkCandidate(
   return isBulkSync(record, app);
 }
 
+const NO_POLICY = {};
+
 /** The bulk rule's engine, which also knows which mailboxes are blind. */
 export interface BulkEngine extends RuleEngine {
   /** Until when `mailbox` (a mailbox key) is blind, if event time `time` falls in its blind period; else null. */
@@ -88,7 +91,16 @@ export function bulkMailAccess(config: BulkMailAccessConfig): OperatorFunction<A
   return ruleOperator((changes) => createBulkMailAccessEngine(config, changes));
 }
 
-export function createBulkMailAccessEngine(config: BulkMailAccessConfig, changes: StateChange[]): BulkEngine {
+/**
+ * `policies`: the policy of each access (its mailbox and actor) may turn the rule off for it — the access
+ * still marks its mailbox blind, which is a fact about the mailbox's auditing — or set the alert's severity;
+ * an alert takes the policy of the access that completed it.
+ */
+export function createBulkMailAccessEngine(
+  config: BulkMailAccessConfig,
+  changes: StateChange[],
+  policies: PolicyBook | null = null,
+): BulkEngine {
   const windowMs = config.windowMs;
   const create = (key: string): WindowState => ({ key, records: [], episodes: [], due: Infinity });
   const single = new KeyedWindows<WindowState>(windowMs, create); // per mailbox: throttled, operation_count
@@ -110,8 +122,9 @@ export function createBulkMailAccessEngine(config: BulkMailAccessConfig, changes
     threshold: number,
     detectedAt: number,
     reason: string,
+    policy: { severity?: RuleSettings['severity']; policy?: string },
   ): MailboxAccessAlert => {
-    const rule: RuleConfig = { enabled: true, threshold, windowMs };
+    const rule: RuleSettings = { enabled: true, threshold, windowMs, ...policy };
     const alert = buildAlert('bulk_mail_access', rule, state.key, window, detectedAt);
     alert.reason = reason;
     alerts++;
@@ -120,14 +133,18 @@ export function createBulkMailAccessEngine(config: BulkMailAccessConfig, changes
       (window[0] as Access).time,
       (window[window.length - 1] as Access).time,
     );
-    episode.alert = episodeAlert(alert);
+    episode.alert = episodeAlert(alert, rule);
     windows.retained -= absorb(state.episodes, episode, state.records, windowMs, windows.outbox);
     windows.expireAfter(state, episode.end + windowMs);
     return alert;
   };
 
   /** The first window [end − T, end] around the new record at `at` holding N distinct Sync folders. */
-  const syncWindow = (state: WindowState, at: number): MailboxAccessAlert | null => {
+  const syncWindow = (
+    state: WindowState,
+    at: number,
+    policy: { severity?: RuleSettings['severity']; policy?: string },
+  ): MailboxAccessAlert | null => {
     const records = state.records;
     const time = (records[at] as Access).time;
     const wanted = config.syncFolders;
@@ -142,7 +159,7 @@ export function createBulkMailAccessEngine(config: BulkMailAccessConfig, changes
       if (reachedAt >= 0) {
         const window = records.slice(from, j + 1);
         const reason = `${folders.size} folders synchronised within ${windowMs / 60_000} min`;
-        return alertOn(sync, state, window, wanted, (records[reachedAt] as Access).time, reason);
+        return alertOn(sync, state, window, wanted, (records[reachedAt] as Access).time, reason, policy);
       }
     }
     return null;
@@ -157,6 +174,11 @@ export function createBulkMailAccessEngine(config: BulkMailAccessConfig, changes
         const until = access.time + config.blindForMs;
         if ((blind.get(access.mailbox) ?? -Infinity) < until) setBlind(access.mailbox, until, true);
       }
+      const decided = policies?.policyOf('bulkMailAccess', access);
+      const override = decided?.rules.bulkMailAccess;
+      if (override?.enabled === false) return null;
+      const policy =
+        decided === undefined ? NO_POLICY : { severity: override?.severity, policy: decided.name };
       const count = record.operation_count ?? 0;
       if (throttled || count >= config.operationCount) {
         const state = single.get(access.mailbox);
@@ -169,6 +191,7 @@ export function createBulkMailAccessEngine(config: BulkMailAccessConfig, changes
                 1,
                 access.time,
                 'throttled: MailItemsAccessed auditing stopped',
+                policy,
               )
             : alertOn(
                 single,
@@ -177,6 +200,7 @@ export function createBulkMailAccessEngine(config: BulkMailAccessConfig, changes
                 config.operationCount,
                 access.time,
                 `operation_count ${count} ≥ ${config.operationCount} in one record`,
+                policy,
               );
         }
       }
@@ -187,7 +211,7 @@ export function createBulkMailAccessEngine(config: BulkMailAccessConfig, changes
       // Owner records skip the dedupe stage: a repeat delivery is dropped here.
       if (state.records.some((held) => held.id === access.id)) return null;
       const at = sync.extendOrHold(state, access);
-      return at < 0 ? null : syncWindow(state, at);
+      return at < 0 ? null : syncWindow(state, at, policy);
     },
 
     blindUntil(mailbox: string, time: number): number | null {

@@ -3,7 +3,7 @@ import { buildAlert, episodeAlert } from './build-alert.js';
 import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { lowerBound } from './sorted.js';
-import type { Access, CheckpointMark, RuleConfig } from './types.js';
+import type { Access, CheckpointMark, RuleSettings } from './types.js';
 import type { RuleEngine } from './rule-operator.js';
 
 /**
@@ -15,7 +15,7 @@ import type { RuleEngine } from './rule-operator.js';
  */
 export function createBurstEngine(
   rule: RuleName,
-  config: RuleConfig,
+  config: RuleSettings,
   select: (access: Access) => boolean,
 ): RuleEngine {
   const windowMs = config.windowMs;
@@ -72,7 +72,7 @@ export function createBurstEngine(
         (window[0] as Access).time,
         (window[window.length - 1] as Access).time,
       );
-      episode.alert = episodeAlert(alert);
+      episode.alert = episodeAlert(alert, config);
       windows.retained -= absorb(state.episodes, episode, records, windowMs, windows.outbox);
       windows.expireAfter(state, episode.end + windowMs);
       return alert;

@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { createBurstEngine } from './burst.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
-import type { AccessFlow, RuleConfig, RuleOutput } from './types.js';
+import type { AccessFlow, RuleConfig, RuleOutput, RuleSettings } from './types.js';
 
 /**
  * `cross_domain_burst`: one actor's cross-domain accesses to one mailbox reach N within T (default 5
@@ -18,6 +18,6 @@ export function crossDomainBurst(config: RuleConfig): OperatorFunction<AccessFlo
 
 /** The rule's state machine, for running it without the operator (the fused core in detect.ts). */
 // App accesses are left to the app rules, so one app's reads are not reported twice.
-export function createCrossDomainBurstEngine(config: RuleConfig): RuleEngine {
+export function createCrossDomainBurstEngine(config: RuleSettings): RuleEngine {
   return createBurstEngine('cross_domain_burst', config, (access) => access.crossDomain && !access.app);
 }

@@ -1,14 +1,11 @@
 import { connect, defer, filter, map, merge, type OperatorFunction } from 'rxjs';
-import { appMailboxSweep } from './app-mailbox-sweep.js';
-import { createBulkMailAccessEngine, type BulkEngine } from './bulk-mail-access.js';
+import type { BulkEngine } from './bulk-mail-access.js';
 import { assembleCheckpoints } from './checkpoint.js';
 import { classify } from './classify.js';
-import { crossDomainBurst } from './cross-domain-burst.js';
 import { dedupe } from './dedupe.js';
-import { mailboxSweep } from './mailbox-sweep.js';
-import { nonOwnerBurst } from './non-owner-burst.js';
 import { markBlind, type DetectOptions } from './detect.js';
-import { firstAppAccess } from './first-app-access.js';
+import { ruleEngines } from './engines.js';
+import { PolicyBook } from './policies.js';
 import { ruleOperator } from './rule-operator.js';
 import type { AccessFlow, CoreInput, CoreOutput, DetectionConfig, RuleOutput } from './types.js';
 import { watermark } from './watermark.js';
@@ -34,18 +31,15 @@ export function detectInStages(
     defer(() => {
       // The bulk engine of this subscription: the alerts of every rule are marked blind through it.
       let bulk: BulkEngine | null = null;
-      const rules: OperatorFunction<AccessFlow, RuleOutput>[] = [];
-      const configs = config.rules;
-      if (configs.bulkMailAccess.enabled) {
-        rules.push(
-          ruleOperator((changes) => (bulk = createBulkMailAccessEngine(configs.bulkMailAccess, changes))),
-        );
-      }
-      if (configs.nonOwnerBurst.enabled) rules.push(nonOwnerBurst(configs.nonOwnerBurst));
-      if (configs.crossDomainBurst.enabled) rules.push(crossDomainBurst(configs.crossDomainBurst));
-      if (configs.mailboxSweep.enabled) rules.push(mailboxSweep(configs.mailboxSweep));
-      if (configs.appMailboxSweep.enabled) rules.push(appMailboxSweep(configs.appMailboxSweep));
-      if (configs.firstAppAccess.enabled) rules.push(firstAppAccess(configs.firstAppAccess));
+      // The same engines as `detect`'s (engines.ts), each behind its own operator; one policy book for all.
+      const policies = PolicyBook.of(config.policies);
+      const rules: OperatorFunction<AccessFlow, RuleOutput>[] = ruleEngines(config, policies).map((factory) =>
+        ruleOperator((changes) => {
+          const engine = factory.create(changes);
+          if (factory.rule === 'bulk_mail_access') bulk = engine as BulkEngine;
+          return engine;
+        }),
+      );
 
       const runRules: OperatorFunction<AccessFlow, RuleOutput> =
         rules.length === 0

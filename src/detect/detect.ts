@@ -1,13 +1,10 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { MailboxAccessAlert } from '../model/alert.js';
-import { createAppSweepEngine } from './app-mailbox-sweep.js';
-import { createBulkMailAccessEngine, type BulkEngine } from './bulk-mail-access.js';
+import type { BulkEngine } from './bulk-mail-access.js';
 import { ClassTally, createClassifier, ownerCandidates } from './classify.js';
-import { createCrossDomainBurstEngine } from './cross-domain-burst.js';
 import { RememberedIds } from './dedupe.js';
-import { createFirstAppAccessEngine } from './first-app-access.js';
-import { createSweepEngine } from './mailbox-sweep.js';
-import { createNonOwnerBurstEngine } from './non-owner-burst.js';
+import { ruleEngines } from './engines.js';
+import { PolicyBook } from './policies.js';
 import type { RuleEngine } from './rule-operator.js';
 import type { Access, CoreInput, CoreOutput, DetectionConfig, StateChange } from './types.js';
 import { WatermarkClock, type WatermarkMode } from './watermark.js';
@@ -66,7 +63,8 @@ export function detect(
       const tally = new ClassTally(createClassifier(config), ownerCandidates(config));
       const ids = new RememberedIds();
       const changes: StateChange[] = [];
-      const { engines, bulk } = createEngines(config, changes);
+      const policies = PolicyBook.of(config.policies);
+      const { engines, bulk } = createEngines(config, changes, policies);
       const drain = (): void => {
         if (changes.length === 0) return;
         for (const change of changes) subscriber.next(change);
@@ -128,30 +126,23 @@ export function detect(
         subscription.unsubscribe();
         ids.clear();
         for (const engine of engines) engine.clear();
+        policies?.clear();
       };
     });
 }
 
-/**
- * The enabled rules' engines, in the order their alerts leave for one record. bulk_mail_access goes first:
- * a throttled record marks its mailbox blind before the other rules' alerts about it are built.
- */
+/** The enabled rules' engines (engines.ts), and bulk_mail_access's, which knows the blind mailboxes. */
 function createEngines(
   config: DetectionConfig,
   changes: StateChange[],
+  policies: PolicyBook | null,
 ): { engines: RuleEngine[]; bulk: BulkEngine | null } {
-  const engines: RuleEngine[] = [];
-  const rules = config.rules;
   let bulk: BulkEngine | null = null;
-  if (rules.bulkMailAccess.enabled) {
-    bulk = createBulkMailAccessEngine(rules.bulkMailAccess, changes);
-    engines.push(bulk);
-  }
-  if (rules.nonOwnerBurst.enabled) engines.push(createNonOwnerBurstEngine(rules.nonOwnerBurst));
-  if (rules.crossDomainBurst.enabled) engines.push(createCrossDomainBurstEngine(rules.crossDomainBurst));
-  if (rules.mailboxSweep.enabled) engines.push(createSweepEngine(rules.mailboxSweep));
-  if (rules.appMailboxSweep.enabled) engines.push(createAppSweepEngine(rules.appMailboxSweep));
-  if (rules.firstAppAccess.enabled) engines.push(createFirstAppAccessEngine(rules.firstAppAccess, changes));
+  const engines = ruleEngines(config, policies).map((factory) => {
+    const engine = factory.create(changes);
+    if (factory.rule === 'bulk_mail_access') bulk = engine as BulkEngine;
+    return engine;
+  });
   return { engines, bulk };
 }
 

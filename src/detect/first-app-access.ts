@@ -1,6 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import type { MailboxAccessAlert } from '../model/alert.js';
 import { buildAlert } from './build-alert.js';
+import type { PolicyBook } from './policies.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import { TimeHeap } from './time-heap.js';
 import type {
@@ -42,7 +43,15 @@ export function firstAppAccess(config: FirstAppAccessConfig): OperatorFunction<A
   return ruleOperator((changes) => createFirstAppAccessEngine(config, changes));
 }
 
-export function createFirstAppAccessEngine(config: FirstAppAccessConfig, changes: StateChange[]): RuleEngine {
+/**
+ * `policies`: a policy that matches the app (by its id) may turn the rule off for it — the app is then not
+ * remembered either — or set the alert's severity.
+ */
+export function createFirstAppAccessEngine(
+  config: FirstAppAccessConfig,
+  changes: StateChange[],
+  policies: PolicyBook | null = null,
+): RuleEngine {
   const lookback = config.lookbackMs;
   const lastSeen = new Map<string, number>();
   const expiry = new TimeHeap<string>(); // last seen + lookback, per app
@@ -58,6 +67,9 @@ export function createFirstAppAccessEngine(config: FirstAppAccessConfig, changes
   return {
     add(access: Access): MailboxAccessAlert | null {
       if (!access.app) return null;
+      const decided = policies?.policyOf('firstAppAccess', access);
+      const override = decided?.rules.firstAppAccess;
+      if (override?.enabled === false) return null;
       const time = access.time;
       if (learningFrom === null) {
         learningFrom = time;
@@ -71,7 +83,13 @@ export function createFirstAppAccessEngine(config: FirstAppAccessConfig, changes
       }
       see(app, time, true);
       if (time < learningFrom + config.learnForMs) return null; // learning
-      const rule = { enabled: true, threshold: 1, windowMs: lookback };
+      const rule = {
+        enabled: true,
+        threshold: 1,
+        windowMs: lookback,
+        severity: override?.severity,
+        policy: decided?.name,
+      };
       const alert = buildAlert('first_app_access', rule, app, [access], time);
       alert.reason =
         last === undefined

@@ -5,7 +5,7 @@ import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import { lowerBound } from './sorted.js';
-import type { Access, AccessFlow, CheckpointMark, RuleConfig, RuleOutput } from './types.js';
+import type { Access, AccessFlow, CheckpointMark, RuleConfig, RuleOutput, RuleSettings } from './types.js';
 
 /**
  * `mailbox_sweep`: one actor reads N distinct mailboxes as non-owner within T (default 10 within 10
@@ -22,7 +22,7 @@ export function mailboxSweep(config: RuleConfig): OperatorFunction<AccessFlow, R
 
 /** The rule's state machine, for running it without the operator (the fused core in detect.ts). */
 export function createSweepEngine(
-  config: RuleConfig,
+  config: RuleSettings,
   rule: 'mailbox_sweep' | 'app_mailbox_sweep' = 'mailbox_sweep',
 ): RuleEngine {
   const apps = rule === 'app_mailbox_sweep'; // users' non-owner reads, or apps' reads
@@ -107,7 +107,7 @@ export function createSweepEngine(
         (window[0] as Access).time,
         (window[window.length - 1] as Access).time,
       );
-      episode.alert = episodeAlert(alert);
+      episode.alert = episodeAlert(alert, config);
       windows.retained -= absorb(state.episodes, episode, records, windowMs, windows.outbox);
       windows.expireAfter(state, episode.end + windowMs);
       return alert;

@@ -1,7 +1,7 @@
 import type { OperatorFunction } from 'rxjs';
 import { createBurstEngine } from './burst.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
-import type { AccessFlow, RuleConfig, RuleOutput } from './types.js';
+import type { AccessFlow, RuleConfig, RuleOutput, RuleSettings } from './types.js';
 
 /**
  * `non_owner_burst`: one actor's non-owner accesses to one mailbox reach N within T (default 20 within
@@ -16,6 +16,6 @@ export function nonOwnerBurst(config: RuleConfig): OperatorFunction<AccessFlow, 
 }
 
 /** The rule's state machine, for running it without the operator (the fused core in detect.ts). */
-export function createNonOwnerBurstEngine(config: RuleConfig): RuleEngine {
+export function createNonOwnerBurstEngine(config: RuleSettings): RuleEngine {
   return createBurstEngine('non_owner_burst', config, (access) => !access.app && !access.owner);
 }

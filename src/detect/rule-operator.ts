@@ -12,7 +12,7 @@ export interface RuleEngine {
    * The alert revisions produced since the last call beside `add`'s return: updates of growing episodes,
    * closes of ended ones (lifecycle.ts). Asked after every `add` and every `advance`.
    */
-  take?(): MailboxAccessAlert[];
+  take?(): readonly MailboxAccessAlert[];
   /** Writes the rule's counters and state needs into a checkpoint on its way through. */
   report(mark: CheckpointMark): void;
   clear(): void;

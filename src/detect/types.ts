@@ -1,12 +1,24 @@
 import type { ExchangeMailboxActivity } from '../model/activity.js';
-import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
+import type { RuleConfig } from '../config/types.js';
+import type { MailboxAccessAlert, RuleName, Severity } from '../model/alert.js';
 
 export type {
   BulkMailAccessConfig,
   DetectionConfig,
+  FirstAccessConfig,
   FirstAppAccessConfig,
+  PolicyConfig,
   RuleConfig,
 } from '../config/types.js';
+
+/**
+ * A rule's settings as one engine applies them: its configuration, and what the policy deciding the
+ * engine's keys changed — the base severity, and the policy's name for the alerts.
+ */
+export interface RuleSettings extends RuleConfig {
+  readonly severity?: Severity | undefined;
+  readonly policy?: string | undefined;
+}
 export type { RuleName } from '../model/alert.js';
 
 /** What the detection core consumes. */
@@ -91,6 +103,7 @@ export function emptyStats(): CoreStats {
       app_mailbox_sweep: 0,
       bulk_mail_access: 0,
       first_app_access: 0,
+      first_access: 0,
     },
     openKeys: 0,
     retainedRecords: 0,

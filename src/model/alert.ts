@@ -6,6 +6,7 @@ export const RULES = [
   'app_mailbox_sweep',
   'bulk_mail_access',
   'first_app_access',
+  'first_access',
 ] as const;
 export type RuleName = (typeof RULES)[number];
 
@@ -55,6 +56,11 @@ export interface MailboxAccessAlert {
   status?: 'open' | 'update' | 'closed';
   revision?: number;
   duration_ms?: number;
+  /**
+   * Added with policies (a null default, so older readers skip it and older alerts read as null): the
+   * `detection.policies` entry that decided the alert's key, or null when none matched.
+   */
+  policy?: string | null;
 }
 
 /** The alert as JSON for people and files: field names of the schema, timestamps ISO-8601 UTC. */
@@ -72,5 +78,6 @@ export function alertToJson(alert: MailboxAccessAlert): Record<string, unknown> 
     status: alert.status ?? 'open',
     revision: alert.revision ?? 0,
     duration_ms: alert.duration_ms ?? alert.last_seen - alert.first_seen,
+    policy: alert.policy ?? null,
   };
 }

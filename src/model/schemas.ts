@@ -54,22 +54,37 @@ export const activityDetectionSchema = {
 };
 export const activityDetectionType = avro.Type.forSchema(activityDetectionSchema as avro.Schema);
 
-/** The rules of the first alert schema: a reader that knows only these can read only these. */
-const FIRST_RULES: readonly RuleName[] = ['non_owner_burst', 'cross_domain_burst', 'mailbox_sweep'];
+/**
+ * The rule symbols of the earlier alert schemas, in the order they came: the first schema's three rules,
+ * then the app rules' six. A reader built with one of these lists can read only those rules.
+ */
+const SYMBOL_GENERATIONS: readonly (readonly RuleName[])[] = [
+  ['non_owner_burst', 'cross_domain_burst', 'mailbox_sweep'],
+  [
+    'non_owner_burst',
+    'cross_domain_burst',
+    'mailbox_sweep',
+    'app_mailbox_sweep',
+    'bulk_mail_access',
+    'first_app_access',
+  ],
+];
 
 /**
  * The writer schema of one rule's alert topic. Avro resolves an enum only when every writer symbol is
- * known to the reader, so a reader built before the app rules could read no alert written with the full
- * rule list. The first three rules' topics are therefore written with their original symbols (and the new
- * optional fields, which older readers skip); the app rules' topics with the full list.
+ * known to the reader, so a reader built before a rule was added could read no alert written with the
+ * longer list. Each rule's topic is therefore written with the symbols of the schema the rule came with
+ * (and every newer optional field, which older readers skip): the first three rules' topics with their
+ * original three, the app rules' with the six of their day, later rules' (first_access) with the full list.
  */
 export function alertSchemaFor(rule: RuleName): Record<string, unknown> {
-  if (!FIRST_RULES.includes(rule)) return alertSchema;
+  const symbols = SYMBOL_GENERATIONS.find((generation) => generation.includes(rule));
+  if (symbols === undefined) return alertSchema;
   return {
     ...alertSchema,
     fields: (alertSchema.fields as { name: string; type: unknown }[]).map((field) =>
       field.name === 'rule'
-        ? { ...field, type: { ...(field.type as object), symbols: [...FIRST_RULES] } }
+        ? { ...field, type: { ...(field.type as object), symbols: [...symbols] } }
         : field,
     ),
   };

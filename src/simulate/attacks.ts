@@ -28,6 +28,12 @@ import { newApp, outsider, type App, type Person, type Tenant } from './tenant.j
  * - first_app_access: an app never seen before reads one executive's mailbox 2–4 times within 3 min
  *   (Storm-0558; one mailbox, Bind).
  *
+ * And `first_access` (a user opens a mailbox not opened within 30 days, after the 30-day learning the
+ * simulation's history covers): an internal user who reads no one else's mail opens one executive's
+ * mailbox 1–3 times within 2 min (same organization, far below every threshold). Every other user attack
+ * is a first access too — the burst's actor, the outsider, each mailbox of the sweep — and raises a
+ * first_access alert beside its own; the comparison (compare.ts) expects those.
+ *
  * The known apps are known from the simulation's history (simulation.ts): reads dated before the run.
  *
  * Every attack has its own actor, drawn from people who do nothing else but read their own mail (or an
@@ -43,6 +49,7 @@ export const ATTACK_SHAPES = {
   app_mailbox_sweep: { mailboxes: [8, 12], readsPerMailbox: [1, 2], spanMs: 240_000 },
   bulk_mail_access: { folders: [11, 14], foldersPerRecord: [1, 2], spanMs: 600_000 },
   first_app_access: { reads: [2, 4], spanMs: 180_000 },
+  first_access: { reads: [1, 3], spanMs: 120_000 },
 } as const;
 
 export interface Attack {
@@ -73,11 +80,18 @@ export interface AttackPlanOptions {
 export function planAttacks(random: Random, tenant: Tenant, options: AttackPlanOptions): Attack[] {
   const { perRule } = options;
   if (perRule === 0) return [];
-  if (2 * perRule > tenant.regular.length)
+  if (3 * perRule > tenant.regular.length)
     throw new RangeError(
-      `${perRule} attacks per rule need ${2 * perRule} attackers; the tenant has ${tenant.regular.length}`,
+      `${perRule} attacks per rule need ${3 * perRule} attackers; the tenant has ${tenant.regular.length}`,
     );
   const insiders = random.sample(tenant.regular, 2 * perRule);
+  // Drawn from a stream of their own, so the other attacks of a seed are what they were before this rule.
+  const newcomers = random.fork('first-access');
+  const taken = new Set(insiders);
+  const readers = newcomers.sample(
+    tenant.regular.filter((person) => !taken.has(person)),
+    perRule,
+  );
   const outsiders = new Set<string>();
   const attacks: Attack[] = [];
   for (let i = 0; i < perRule; i++) {
@@ -89,6 +103,7 @@ export function planAttacks(random: Random, tenant: Tenant, options: AttackPlanO
     attacks.push(appMailboxSweep(random, tenant, options));
     attacks.push(bulkMailAccess(random, tenant, options));
     attacks.push(firstAppAccess(random, tenant, options));
+    attacks.push(firstAccess(newcomers, tenant, options, readers[i]!));
   }
   return attacks;
 }
@@ -253,6 +268,32 @@ function firstAppAccess(random: Random, tenant: Tenant, options: AttackPlanOptio
     actor: null,
     app,
     actorId: app.id,
+    mailbox,
+    mailboxes: [mailbox],
+    records,
+  };
+}
+
+function firstAccess(random: Random, tenant: Tenant, options: AttackPlanOptions, actor: Person): Attack {
+  const shape = ATTACK_SHAPES.first_access;
+  const mailbox = random.pick(tenant.executives);
+  const times = timesWithin(random, options, shape.spanMs, random.int(...shape.reads));
+  const records = times.map((time) =>
+    accessRecord(random, tenant, {
+      id: random.uuid(), // its own stream (planAttacks)
+      time,
+      actor,
+      owner: mailbox,
+      operation: 'MailItemsAccessed',
+      logonType: LogonType.Delegated,
+      externalAccess: false,
+    }),
+  );
+  return {
+    rule: 'first_access',
+    actor,
+    app: null,
+    actorId: actor.upn,
     mailbox,
     mailboxes: [mailbox],
     records,

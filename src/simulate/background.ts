@@ -14,7 +14,8 @@ import type { Person, Tenant } from './tenant.js';
 /**
  * The tenant's everyday traffic: owners in their own mail (the bulk), Exchange's SYSTEM and Transport
  * noise, and a little legitimate non-owner access — assistants in their executives' mailboxes, helpdesk
- * admins opening a mailbox, fabrikam.com partners in the mailboxes delegated to them — and a little app
+ * admins opening a mailbox (their admin accounts, which a policy exempts from first_access),
+ * fabrikam.com partners in the mailboxes delegated to them (known to first_access from the history) — and a little app
  * traffic: the line-of-business apps reading their one to three mailboxes (Bind: fewer mailboxes than
  * app_mailbox_sweep counts, never a Sync or a large operation count, and known from the simulation's
  * history, so neither bulk_mail_access nor first_app_access), and the backup app synchronising every
@@ -216,7 +217,7 @@ export class Background {
       owner = ticket.owner;
     } else {
       owner = this.anyone();
-      if (owner.upn === actor.upn) return undefined;
+      if (owner.mailboxGuid === actor.mailboxGuid) return undefined; // the admin account's own person
       const limit = BENIGN_LIMITS.helpdeskMailboxes;
       const open = this.helpdeskMailboxes.distinct(actor.upn, time, limit.windowMs);
       if (!open.has(owner.upn) && open.size >= limit.max) return undefined;

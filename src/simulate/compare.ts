@@ -6,6 +6,10 @@ import type { Manifest, ManifestAttack } from './simulation.js';
  * actor — a person's UPN or an app's id — and, but for the sweeps, the mailbox), case-insensitively. An attack is detected when at
  * least one alert matches it; an alert that matches no attack is unexpected (noise that fired, or an
  * attack that fired a rule it should not have).
+ *
+ * One rule is expected beside the others: every user attack opens mailboxes its actor never opened, so a
+ * first_access alert for the actor of a non_owner_burst, cross_domain_burst or mailbox_sweep attack and one
+ * of its mailboxes is an expected *companion*, counted apart — neither a detection nor unexpected.
  */
 
 /** The fields of an alert the comparison reads (a decoded alert or its JSON both have them). */
@@ -26,7 +30,12 @@ export interface RuleComparison {
   unexpected: AlertKey[];
   /** Alerts beyond the first for an attack (one per burst episode is expected). */
   repeated: number;
+  /** first_access only: alerts for the (actor, mailbox) pairs the other user attacks opened. */
+  companions: number;
 }
+
+/** The user attacks whose every mailbox is a first access by their actor. */
+const OPENS_MAILBOXES: readonly RuleName[] = ['non_owner_burst', 'cross_domain_burst', 'mailbox_sweep'];
 
 export type Comparison = Record<RuleName, RuleComparison>;
 
@@ -37,7 +46,14 @@ export function compareWithManifest(
   const result = Object.fromEntries(
     RULES.map((rule): [RuleName, RuleComparison] => [
       rule,
-      { injected: manifest.attacks[rule]?.length ?? 0, detected: 0, missed: [], unexpected: [], repeated: 0 },
+      {
+        injected: manifest.attacks[rule]?.length ?? 0,
+        detected: 0,
+        missed: [],
+        unexpected: [],
+        repeated: 0,
+        companions: 0,
+      },
     ]),
   ) as Comparison;
   const hits = new Map<ManifestAttack, number>();
@@ -48,8 +64,9 @@ export function compareWithManifest(
       counted.add(alert.alert_id);
     }
     const attack = manifest.attacks[alert.rule]?.find((a) => matches(a, alert));
-    if (attack === undefined) result[alert.rule].unexpected.push(alert);
-    else hits.set(attack, (hits.get(attack) ?? 0) + 1);
+    if (attack !== undefined) hits.set(attack, (hits.get(attack) ?? 0) + 1);
+    else if (alert.rule === 'first_access' && companionOf(manifest, alert)) result.first_access.companions++;
+    else result[alert.rule].unexpected.push(alert);
   }
   for (const rule of RULES) {
     for (const attack of manifest.attacks[rule] ?? []) {
@@ -77,6 +94,17 @@ function matches(attack: ManifestAttack, alert: AlertKey): boolean {
   return same(attack.key.mailbox_owner_upn, alert.mailbox_owner_upn);
 }
 
+/** A first_access alert for a mailbox that another user attack's actor opened. */
+function companionOf(manifest: Pick<Manifest, 'attacks'>, alert: AlertKey): boolean {
+  return OPENS_MAILBOXES.some((rule) =>
+    (manifest.attacks[rule] ?? []).some(
+      (attack) =>
+        same(attack.key.actor_user_id, alert.actor_user_id) &&
+        attack.mailboxes.some((mailbox) => same(mailbox, alert.mailbox_owner_upn)),
+    ),
+  );
+}
+
 function same(a: string | null, b: string | null): boolean {
   return a !== null && b !== null && a.toLowerCase() === b.toLowerCase();
 }
@@ -90,6 +118,11 @@ export function formatComparison(comparison: Comparison): string {
       `${rule.padEnd(20)} ${String(c.injected).padStart(8)}  ${String(c.detected).padStart(8)}  ${String(c.missed.length).padStart(6)}  ${String(c.unexpected.length).padStart(10)}`,
     );
   }
+  const companions = comparison.first_access?.companions ?? 0;
+  if (companions > 0)
+    lines.push(
+      `  and ${companions} first_access alert${companions === 1 ? '' : 's'} for the mailboxes the other user attacks opened (each a first access too)`,
+    );
   for (const rule of RULES) {
     for (const attack of comparison[rule].missed)
       lines.push(

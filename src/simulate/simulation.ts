@@ -1,8 +1,8 @@
-import type { ExchangeMailboxActivity } from '../model/activity.js';
+import { LogonType, type ExchangeMailboxActivity } from '../model/activity.js';
 import { RULES, type RuleName } from '../model/alert.js';
 import { knownApps, planAttacks, type Attack } from './attacks.js';
 import { BACKGROUND_KINDS, Background, type BackgroundKind } from './background.js';
-import { MAILBOX_FOLDERS, appRecord } from './records.js';
+import { MAILBOX_FOLDERS, accessRecord, appRecord } from './records.js';
 import { Random } from './random.js';
 import {
   ORGANIZATION_DOMAINS,
@@ -31,6 +31,13 @@ import {
  * and ends 1 hour before `start` — and again 1 day before `start`, so each is seen within the lookback
  * for any run shorter than 13 days. These records come first, dated in the past; the pacer delivers them
  * at once. The backup app needs no history: allow-listed, it never reaches the rules.
+ *
+ * first_access learns (mailbox, actor) pairs for 30 days from the earliest one it sees, and calls a pair new
+ * when it was not seen within 30 days: so every delegation — each assistant in each of their executives'
+ * mailboxes, each partner in each mailbox delegated to them — is read 30 days and 1 hour before `start`
+ * (learning starts there and ends 1 hour before `start`) and again 1 day before. The helpdesk opens any
+ * mailbox: no history covers that; a policy turns first_access off for its admin accounts
+ * (`tenantDetectionSettings`). The history is in event-time order.
  */
 
 export type RecordKind = BackgroundKind | 'history' | 'attack';
@@ -40,6 +47,8 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 /** The history's two reads per known app, before `start` (see above). */
 export const HISTORY_OFFSETS_MS = [14 * DAY + HOUR, DAY] as const;
+/** The history's two reads per delegation (assistant or partner, and mailbox), before `start`. */
+export const DELEGATE_HISTORY_OFFSETS_MS = [30 * DAY + HOUR, DAY] as const;
 
 export interface SimulationOptions {
   seed: string;
@@ -128,7 +137,7 @@ export class Simulation implements Iterable<SimulatedRecord> {
     if (this.backgroundCount < 0)
       throw new RangeError(
         `${count} records cannot hold the ${this.attackRecords.length} records of ${perRule} attack(s) per rule ` +
-          `and the ${this.history.length} of the apps' history; ask for more records or fewer attacks`,
+          `and the ${this.history.length} of the history (the apps' and the delegations'); ask for more records or fewer attacks`,
       );
   }
 
@@ -178,7 +187,10 @@ export class Simulation implements Iterable<SimulatedRecord> {
   }
 }
 
-/** Two reads of one mailbox by every app the tenant knows, before `start` (see the class comment). */
+/**
+ * Two reads of one mailbox by every app the tenant knows, and two reads of each delegated mailbox by its
+ * delegate, before `start` (see the class comment), in event-time order.
+ */
 function buildHistory(
   random: Random,
   tenant: Tenant,
@@ -190,7 +202,7 @@ function buildHistory(
     ...tenant.apps.map(({ app, mailboxes }) => ({ app, mailbox: random.pick(mailboxes) })),
     ...knownApps(attacks).map((app) => ({ app, mailbox: random.pick(tenant.users) })),
   ];
-  return HISTORY_OFFSETS_MS.flatMap((offset) =>
+  const apps = HISTORY_OFFSETS_MS.flatMap((offset) =>
     known.map(({ app, mailbox }, i) => {
       const record = appRecord(random, tenant, {
         id: ids.uuid(),
@@ -205,6 +217,32 @@ function buildHistory(
       return { record, kind: 'history' as const, deliverAt: record.creation_time, duplicate: false };
     }),
   );
+  // Drawn from a stream of their own, so the apps' history of a seed is what it was before.
+  const delegates = random.fork('delegates');
+  const delegateIds = delegates.fork('ids');
+  const delegations = [
+    ...tenant.assistants.flatMap(({ actor, mailboxes }) =>
+      mailboxes.map((owner) => ({ actor, owner, external: false })),
+    ),
+    ...tenant.partners.flatMap(({ actor, mailboxes }) =>
+      mailboxes.map((owner) => ({ actor, owner, external: true })),
+    ),
+  ];
+  const reads = DELEGATE_HISTORY_OFFSETS_MS.flatMap((offset) =>
+    delegations.map(({ actor, owner, external }, i) => {
+      const record = accessRecord(delegates, tenant, {
+        id: delegateIds.uuid(),
+        time: start - offset + i * 1000,
+        actor,
+        owner,
+        operation: 'MailItemsAccessed',
+        logonType: LogonType.Delegated,
+        externalAccess: external,
+      });
+      return { record, kind: 'history' as const, deliverAt: record.creation_time, duplicate: false };
+    }),
+  );
+  return [...reads, ...apps].sort((a, b) => a.deliverAt - b.deliverAt);
 }
 
 /** What a run injected, for comparing with the alerts it raised (written by `simulate --manifest`). */

@@ -3,8 +3,8 @@ import type { Random } from './random.js';
 /**
  * The synthetic tenant behind `mailbox-radar simulate`: a few hundred people in contoso.com and
  * contoso.co.uk (one organization), their mailboxes and devices, and who may legitimately read whose
- * mailbox — assistants their executives', helpdesk admins anyone's now and then, fabrikam.com partners
- * the few mailboxes delegated to them. Everything is drawn from the seeded generator, so one seed gives
+ * mailbox — assistants their executives', helpdesk admins anyone's now and then (through admin accounts
+ * `adm-<name>`), fabrikam.com partners the few mailboxes delegated to them. Everything is drawn from the seeded generator, so one seed gives
  * one tenant. Pure: no I/O, no clock.
  */
 
@@ -16,16 +16,31 @@ export const PARTNER_DOMAIN = 'fabrikam.com';
  * `detection.allowlist.apps` — fixed, so that a configuration can name it.
  */
 export const BACKUP_APP_ID = '3f1c2b9e-6d4a-4e8b-9c7d-0a1b2c3d4e5f';
+/** The helpdesk's admin accounts (`adm-<upn>`), by which a policy names them. */
+export const HELPDESK_ACTORS = ORGANIZATION_DOMAINS.map((domain) => `adm-*@${domain}`);
+
 /**
  * The detection settings this tenant needs in any configuration that reads its traffic (`run`, `replay`):
- * its two domains are one organization, and its backup app is allow-listed. Without them the traffic
- * raises cross-domain and app alerts of its own, beside the injected attacks.
+ * its two domains are one organization, its backup app is allow-listed, and a policy turns first_access off
+ * for the helpdesk's admin accounts, whose work is opening mailboxes they have not opened before. Without
+ * them the traffic raises cross-domain, app and first-access alerts of its own, beside the injected attacks.
  */
 export function tenantDetectionSettings(): {
   organizationDomains: string[][];
   allowlist: { apps: string[] };
+  policies: { name: string; match: { actors: string[] }; rules: { firstAccess: { enabled: false } } }[];
 } {
-  return { organizationDomains: [[...ORGANIZATION_DOMAINS]], allowlist: { apps: [BACKUP_APP_ID] } };
+  return {
+    organizationDomains: [[...ORGANIZATION_DOMAINS]],
+    allowlist: { apps: [BACKUP_APP_ID] },
+    policies: [
+      {
+        name: 'helpdesk',
+        match: { actors: [...HELPDESK_ACTORS] },
+        rules: { firstAccess: { enabled: false } },
+      },
+    ],
+  };
 }
 
 /** Microsoft Graph's AppId: a record through Graph names the real caller in ClientAppId. */
@@ -78,6 +93,7 @@ export interface Tenant {
   executives: readonly Person[];
   /** Assistants with delegate access to one or two executives' mailboxes. */
   assistants: readonly Delegation[];
+  /** The helpdesk's admin accounts (`adm-<upn>`, the person's SID): who opens others' mailboxes. */
   helpdesk: readonly Person[];
   /** fabrikam.com people with delegate access to one or two mailboxes. */
   partners: readonly Delegation[];
@@ -134,10 +150,12 @@ export function buildTenant(random: Random, options: TenantOptions = TENANT_DEFA
         ? random.sample(executives, 2)
         : [executives[i % executives.length]!],
   }));
-  const helpdesk = pool.splice(0, size.helpdesk).map((person) => ({
+  const helpdeskPeople = pool.splice(0, size.helpdesk).map((person) => ({
     ...person,
     displayName: `${person.displayName} (Helpdesk)`,
   }));
+  // They open others' mailboxes through admin accounts of their own, as tenants set them up.
+  const helpdesk = helpdeskPeople.map((person) => ({ ...person, upn: `adm-${person.upn}` }));
   const regular = pool;
 
   const partnerSid = `S-1-5-21-${random.int(100_000_000, 4_000_000_000)}-${random.int(100_000_000, 4_000_000_000)}-${random.int(100_000_000, 4_000_000_000)}`;
@@ -155,8 +173,8 @@ export function buildTenant(random: Random, options: TenantOptions = TENANT_DEFA
   }));
   const backup = { ...newApp(random, 'Contoso Mail Backup', 'graph'), id: BACKUP_APP_ID };
 
-  // Helpdesk people keep their own mailbox; the renamed copies are who acts.
-  const byUpn = new Map(helpdesk.map((h) => [h.upn, h]));
+  // Helpdesk people keep their own mailbox (under their display name); their admin accounts act.
+  const byUpn = new Map(helpdeskPeople.map((h) => [h.upn, h]));
   return {
     organizationId,
     organizationName: 'contoso.onmicrosoft.com',

@@ -200,6 +200,53 @@ describe('mailbox-radar replay', () => {
     assert.match(missing.stderr, /none\.yaml: no such file/);
   });
 
+  it('applies detection.policies: the alert names the policy; a policy can silence an actor', async () => {
+    const vip = join(dir, 'vip.yaml');
+    writeFileSync(
+      vip,
+      'detection:\n  policies:\n' +
+        '    - { name: executives, match: { mailboxes: ["ceo@*"] }, rules: { nonOwnerBurst: { severity: critical } } }\n',
+    );
+    const loud = await replay(['--input', `${FIXTURES}burst.ndjson`, '--config', vip, '--final']);
+    assert.equal(loud.code, 0, loud.stderr);
+    const [alert] = messagesOf(loud.stdout);
+    assert.equal(alert?.status, 'closed');
+    assert.equal(alert?.policy, 'executives');
+    assert.equal(alert?.severity, 'critical');
+    const quiet = join(dir, 'eve.yaml');
+    writeFileSync(
+      quiet,
+      'detection:\n  policies:\n' +
+        '    - { name: eve, match: { actors: ["EVE@contoso.com"] }, rules: { nonOwnerBurst: { enabled: false } } }\n',
+    );
+    const silent = await replay(['--input', `${FIXTURES}burst.ndjson`, '--config', quiet]);
+    assert.equal(silent.code, 0, silent.stderr);
+    assert.equal(silent.stdout, '');
+  });
+
+  it('exits 2 with one line for a bad policy (a bad glob, an empty match)', async () => {
+    const bad = join(dir, 'bad-policy.yaml');
+    writeFileSync(
+      bad,
+      'detection:\n  policies:\n    - { name: vip, match: { mailboxes: ["**@contoso.com"] } }\n',
+    );
+    const glob = await replay(['--input', `${FIXTURES}burst.ndjson`, '--config', bad]);
+    assert.equal(glob.code, 2);
+    assert.equal(glob.stdout, '');
+    assert.equal(
+      glob.stderr,
+      'mailbox-radar: invalid config detection.policies[0].match.mailboxes[0]="**@contoso.com": ** is not pattern syntax here: * already matches any characters\n',
+    );
+    const empty = await replay(['--input', `${FIXTURES}burst.ndjson`], {
+      env: { MAILBOX_RADAR_DETECTION__POLICIES: '[{name: vip, match: {}}]' },
+    });
+    assert.equal(empty.code, 2);
+    assert.equal(
+      empty.stderr,
+      'mailbox-radar: invalid config detection.policies[0].match={}: must name mailboxes, a mailboxFile or actors: an empty match is refused (from MAILBOX_RADAR_DETECTION__POLICIES)\n',
+    );
+  });
+
   it('exits 2 when --input is missing', async () => {
     const { code, stderr } = await replay([]);
     assert.equal(code, 2);

@@ -9,8 +9,8 @@ import { simulate, type SimulateOptions } from '../../src/cli/simulate.js';
 import type { RadarError } from '../../src/errors.js';
 import { parseRecord } from '../../src/detect/parse-record.js';
 import { compareWithManifest, type AlertKey } from '../../src/simulate/compare.js';
-import { HISTORY_OFFSETS_MS, type Manifest } from '../../src/simulate/simulation.js';
-import { BACKUP_APP_ID } from '../../src/simulate/tenant.js';
+import { DELEGATE_HISTORY_OFFSETS_MS, type Manifest } from '../../src/simulate/simulation.js';
+import { BACKUP_APP_ID, tenantDetectionSettings } from '../../src/simulate/tenant.js';
 import { ROOT, alertsOf, runCli } from '../simulate/support.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailbox-radar-simulate-'));
@@ -19,6 +19,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 const ORG_ENV = {
   MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS: '[[contoso.com, contoso.co.uk]]',
   MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS: `[${BACKUP_APP_ID}]`,
+  MAILBOX_RADAR_DETECTION__POLICIES: JSON.stringify(tenantDetectionSettings().policies),
 };
 
 describe('mailbox-radar simulate --output', () => {
@@ -48,24 +49,28 @@ describe('mailbox-radar simulate --output', () => {
     assert.match(a.stderr, /done: 6,000 records \+ \d+ duplicates/);
     assert.doesNotMatch(a.stderr, /organizationDomains/, 'no warning when the organization is configured');
     assert.doesNotMatch(a.stderr, /allowlist/, 'no warning when the backup app is allow-listed');
+    assert.doesNotMatch(a.stderr, /policies/, 'no warning when first_access is off for the helpdesk');
 
     const manifest = JSON.parse(readFileSync(join(dir, 'a.json'), 'utf8')) as Manifest;
     const lines = text.trimEnd().split('\n');
     assert.equal(lines.length, manifest.totals.messages);
     assert.equal(manifest.totals.records, 6000);
     const records = lines.map((line) => parseRecord(JSON.parse(line)));
-    // The apps' history first, 14 days and 1 hour before the start.
+    // The history first, from 30 days and 1 hour before the start (the delegations', then the apps').
     const start = Date.UTC(2026, 10, 25, 9, 0, 0);
-    assert.equal(records[0]!.creation_time, start - HISTORY_OFFSETS_MS[0]);
+    assert.equal(records[0]!.creation_time, start - DELEGATE_HISTORY_OFFSETS_MS[0]);
     assert.equal(records[manifest.totals.by_kind.history]!.creation_time, start);
     const alerts = await alertsOf(records);
+    const comparison = compareWithManifest(manifest, alerts);
+    for (const rule of RULES) {
+      assert.equal(comparison[rule].detected, 2, rule);
+      assert.deepEqual(comparison[rule].unexpected, [], rule);
+    }
     assert.equal(
       new Set(alerts.map((a) => a.alert_id)).size,
-      12,
-      'one alert (id) per attack, 2 of each of the six rules',
+      2 * RULES.length + comparison.first_access.companions,
+      'one alert (id) per attack, 2 of each of the seven rules, and first_access beside the user attacks',
     );
-    for (const alert of alerts)
-      assert.ok(manifest.attacks[alert.rule].some((a) => a.key.actor_user_id === alert.actor_user_id));
   });
 
   it('writes the configuration its tenant implies beside --output; replay with it finds exactly the injected attacks', async () => {
@@ -111,9 +116,15 @@ describe('mailbox-radar simulate --output', () => {
       assert.deepEqual(comparison[rule].unexpected, [], rule);
       assert.equal(comparison[rule].repeated, 0, rule);
     }
-    assert.equal(new Set(alerts.map((a) => a.alert_id)).size, 12, 'one alert (id) per attack');
-    // Without it, the tenant's two domains and its backup app raise alerts of their own.
-    assert.ok((await replayOf([])).length > 12);
+    const companions = comparison.first_access.companions;
+    assert.ok(companions > 0);
+    assert.equal(
+      new Set(alerts.map((a) => a.alert_id)).size,
+      14 + companions,
+      'one alert (id) per attack, and first_access beside the user attacks',
+    );
+    // Without it, the tenant's two domains, its backup app and its helpdesk raise alerts of their own.
+    assert.ok((await replayOf([])).length > 14 + companions);
   });
 
   it('writes Management Activity API records with --format management-api', async () => {
@@ -134,11 +145,14 @@ describe('mailbox-radar simulate --output', () => {
       { env: ORG_ENV },
     );
     assert.equal(r.code, 0, r.stderr);
-    const first = JSON.parse(r.stdout.split('\n')[0]!) as Record<string, unknown>;
-    assert.ok('CreationTime' in first && 'MailboxOwnerUPN' in first && 'ClientIP' in first);
-    assert.match(first.CreationTime as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
-    // The first record is an app's (the apps' history): the API's app fields, as docs/detection.md shows them.
-    assert.equal(first.UserType, 5);
+    const lines = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.ok('CreationTime' in lines[0]! && 'MailboxOwnerUPN' in lines[0]! && 'ClientIP' in lines[0]!);
+    assert.match(lines[0]!.CreationTime as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
+    // The first app record (the apps' history): the API's app fields, as docs/detection.md shows them.
+    const first = lines.find((line) => line.UserType === 5)!;
     assert.ok(
       'AppId' in first && 'OperationProperties' in first && 'Folders' in first,
       JSON.stringify(first),
@@ -154,6 +168,18 @@ describe('mailbox-radar simulate --output', () => {
       r.stderr,
       new RegExp(`allowlist\\.apps does not hold the simulated backup app ${BACKUP_APP_ID}`),
     );
+    assert.match(
+      r.stderr,
+      /no detection\.policies entry turns first_access off for the simulated helpdesk \(adm-\*@contoso\.com, adm-\*@contoso\.co\.uk\)/,
+    );
+    // The policy it suggests, as it says it, is accepted and silences the warning.
+    const policies = /MAILBOX_RADAR_DETECTION__POLICIES='([^']+)'/.exec(r.stderr)?.[1];
+    assert.ok(policies !== undefined, r.stderr);
+    const quiet = await runCli(['simulate', '--count', '100', '--attacks', '0', '--output', '-'], {
+      env: { MAILBOX_RADAR_DETECTION__POLICIES: policies },
+    });
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.doesNotMatch(quiet.stderr, /helpdesk/);
   });
 
   it('refuses bad options with the option, the value and the reason (exit code 2)', async () => {

@@ -8,6 +8,7 @@ import { AvroTopicWriter } from '../../src/kafka/avro-producer.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import { alertToJson, type MailboxAccessAlert, type RuleName } from '../../src/model/alert.js';
 import { alertSchema, alertType } from '../../src/model/schemas.js';
+import { compareWithManifest } from '../../src/simulate/compare.js';
 import { Simulation, Tally, buildManifest, type Manifest } from '../../src/simulate/simulation.js';
 import { alertsOf, deleteSubjects, runCli, stackEnv, startCli } from '../simulate/support.js';
 import { createTopics, kafkaFor, requireStack, uniqueName, type Stack } from '../support/stack.js';
@@ -29,8 +30,10 @@ async function simulatedAlerts(seed: string): Promise<{ alerts: MailboxAccessAle
   items.forEach((i) => tally.add(i));
   // The alerts as they opened (their later revisions are issue 13's; tail prints whatever is published).
   const alerts = (await alertsOf(items.map((i) => i.record))).filter((a) => (a.revision ?? 0) === 0);
-  assert.equal(alerts.length, 6);
-  return { alerts, manifest: buildManifest(simulation, tally, true) };
+  const manifest = buildManifest(simulation, tally, true);
+  // One per attack of the seven rules, and first_access for every mailbox a user attack opened.
+  assert.equal(alerts.length, 7 + compareWithManifest(manifest, alerts).first_access.companions);
+  return { alerts, manifest };
 }
 
 /** Fresh alert topics, one per rule, the env that points the CLI at them, and a producer of alerts onto them. */
@@ -42,6 +45,7 @@ async function alertTopics(t: TestContext, stack: Stack) {
     app_mailbox_sweep: uniqueName('it.alerts.app-sweep'),
     bulk_mail_access: uniqueName('it.alerts.bulk'),
     first_app_access: uniqueName('it.alerts.first-app'),
+    first_access: uniqueName('it.alerts.first-access'),
   };
   const { cleanup } = await createTopics(stack, Object.values(topics));
   const producer = kafkaFor(stack).producer();
@@ -72,6 +76,7 @@ async function alertTopics(t: TestContext, stack: Stack) {
     MAILBOX_RADAR_TOPICS__ALERTS__APP_MAILBOX_SWEEP: topics.app_mailbox_sweep,
     MAILBOX_RADAR_TOPICS__ALERTS__BULK_MAIL_ACCESS: topics.bulk_mail_access,
     MAILBOX_RADAR_TOPICS__ALERTS__FIRST_APP_ACCESS: topics.first_app_access,
+    MAILBOX_RADAR_TOPICS__ALERTS__FIRST_ACCESS: topics.first_access,
   });
   return { env, produce };
 }
@@ -86,7 +91,8 @@ test('tail --from-beginning --max prints the alerts on the topics, as JSON and a
   const { alerts } = await simulatedAlerts('tail-json');
   await produce(alerts);
 
-  const json = await runCli(['tail', '--from-beginning', '--max', '6', '--json', '--timeout', '60s'], {
+  const max = String(alerts.length);
+  const json = await runCli(['tail', '--from-beginning', '--max', max, '--json', '--timeout', '60s'], {
     env,
   });
   assert.equal(json.code, 0, json.stderr);
@@ -99,9 +105,9 @@ test('tail --from-beginning --max prints the alerts on the topics, as JSON and a
     alerts.map((a) => JSON.parse(JSON.stringify(alertToJson(a))) as Record<string, unknown>).sort(byId),
   );
   assert.match(json.stderr, /tail: listening on it\.alerts/);
-  assert.match(json.stderr, /tail: 6 alerts\n$/);
+  assert.match(json.stderr, new RegExp(`tail: ${max} alerts\n$`));
 
-  const lines = await runCli(['tail', '--from-beginning', '--max', '6'], { env });
+  const lines = await runCli(['tail', '--from-beginning', '--max', max], { env });
   assert.equal(lines.code, 0, lines.stderr);
   assert.deepEqual(
     lines.stdout.trimEnd().split('\n').sort(),
@@ -154,7 +160,7 @@ test('tail --manifest stops once every injected attack is seen and prints inject
   assert.equal(all.code, 0, all.stderr);
   assert.match(all.stderr, /non_owner_burst\s+1\s+1\s+0\s+0/);
   assert.match(all.stderr, /\nmailbox_sweep\s+1\s+1\s+0\s+0/);
-  for (const rule of ['app_mailbox_sweep', 'bulk_mail_access', 'first_app_access'])
+  for (const rule of ['app_mailbox_sweep', 'bulk_mail_access', 'first_app_access', 'first_access'])
     assert.match(all.stderr, new RegExp(`${rule}\\s+1\\s+1\\s+0\\s+0`));
 
   // An attack nobody detected: exit code 1, and the miss named.

@@ -74,4 +74,27 @@ describe('formatAlert', () => {
       / {2}closed #2 {3}high {2}.* {2}12\/5 final in 10m {2}09:00:01 → 09:09:01 {2}lasted 9m$/,
     );
   });
+
+  it('names the policy that decided the alert, when one did; first_access as the point in time it is', () => {
+    assert.match(
+      formatAlert({ ...base, policy: 'executives' }),
+      / {2}09:00:01 → 09:02:41 {2}policy executives$/,
+    );
+    assert.doesNotMatch(formatAlert({ ...base, policy: null }), /policy/);
+    const first = formatAlert({
+      ...base,
+      rule: 'first_access',
+      severity: 'low',
+      status: 'closed',
+      revision: 0,
+      event_count: 1,
+      threshold: 1,
+      window_ms: 30 * 86_400_000,
+      first_seen: base.last_seen,
+    });
+    assert.equal(
+      first,
+      '2026-11-25T09:02:41Z  closed #0   low       first_access        adelev@contoso.com ← mallory@fabrikam.com  1/1 final in 30d  09:02:41 → 09:02:41  lasted 0ms',
+    );
+  });
 });

@@ -49,7 +49,9 @@ describe('config', () => {
         blindForMs: 86_400_000,
       },
       firstAppAccess: { enabled: true, lookbackMs: 14 * 86_400_000, learnForMs: 14 * 86_400_000 },
+      firstAccess: { enabled: true, lookbackMs: 30 * 86_400_000, learnForMs: 30 * 86_400_000 },
     });
+    assert.deepEqual(config.detection.policies, []);
     assert.deepEqual(config.kafka, {
       brokers: ['localhost:9092'],
       clientId: 'mailbox-radar',
@@ -73,6 +75,7 @@ describe('config', () => {
         appMailboxSweep: 'mailbox-radar.alerts.app-mailbox-sweep',
         bulkMailAccess: 'mailbox-radar.alerts.bulk-mail-access',
         firstAppAccess: 'mailbox-radar.alerts.first-app-access',
+        firstAccess: 'mailbox-radar.alerts.first-access',
       },
     });
     assert.deepEqual(config.http, { host: '0.0.0.0', port: 9464 });

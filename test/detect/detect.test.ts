@@ -46,6 +46,7 @@ describe('detect', () => {
       app_mailbox_sweep: 0,
       bulk_mail_access: 0,
       first_app_access: 0,
+      first_access: 0,
     });
   });
 

@@ -79,7 +79,7 @@ export function detection(section: Record<string, unknown> = {}): DetectionConfi
   return parseConfig({ detection: section }).detection;
 }
 
-/** Only the named rule enabled, with the given threshold and window. */
+/** Only the named rule enabled (of the user rules; the app rules never see these records), with the given threshold and window. */
 export function onlyRule(
   rule: 'nonOwnerBurst' | 'crossDomainBurst' | 'mailboxSweep',
   threshold: number,
@@ -90,6 +90,7 @@ export function onlyRule(
     nonOwnerBurst: { enabled: false },
     crossDomainBurst: { enabled: false },
     mailboxSweep: { enabled: false },
+    firstAccess: { enabled: false },
   };
   rules[rule] = { threshold, window };
   return detection({ ...extra, rules });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import avro from 'avsc';
 import { alertToJson, type MailboxAccessAlert } from '../../src/model/alert.js';
 import { alertSchema, alertSchemaFor, alertType } from '../../src/model/schemas.js';
+import { at, detection, reads, run } from '../detect/helpers.js';
 
 /** The alert schema before the app rules: three rule symbols, no mailbox_blind_until, no reason. */
 const before = avro.Type.forSchema({
@@ -61,7 +62,6 @@ describe('MailboxAccessAlert schema with the app rules', () => {
       string,
       unknown
     >;
-    assert.equal(alertSchemaFor('app_mailbox_sweep'), alertSchema);
     const newReader = alertType.fromBuffer(writer.toBuffer(alert), alertType.createResolver(writer));
     assert.equal((newReader as MailboxAccessAlert).mailbox_blind_until, alert.mailbox_blind_until);
     assert.equal(read.rule, 'non_owner_burst');
@@ -90,5 +90,106 @@ describe('MailboxAccessAlert schema with the app rules', () => {
     const { mailbox_blind_until: _m, reason: _r, ...old } = alert;
     assert.equal(alertToJson(old).mailbox_blind_until, null);
     assert.equal(alertToJson(old).reason, null);
+  });
+});
+
+describe('MailboxAccessAlert schema with policies (issue 10)', () => {
+  /** The alert schema as it was before policies: no `policy` field. */
+  const today = avro.Type.forSchema({
+    ...alertSchema,
+    fields: (alertSchema.fields as { name: string }[]).filter((field) => field.name !== 'policy'),
+  } as avro.Schema);
+
+  it("today's readers read the alerts a policy decided (every revision): the policy is skipped", () => {
+    const config = detection({
+      policies: [
+        {
+          name: 'vip',
+          match: { mailboxes: ['ceo@contoso.com'] },
+          rules: { nonOwnerBurst: { threshold: 5 } },
+        },
+      ],
+    });
+    const { revisions } = run(config, [
+      ...reads(12, at('12:00:00'), at('12:01:00')),
+      { kind: 'watermark', time: Number.POSITIVE_INFINITY },
+    ]);
+    assert.deepEqual(
+      revisions.map((a) => `${a.status} ${a.policy}`),
+      ['open vip', 'update vip', 'closed vip'],
+    );
+    for (const alert of revisions) {
+      const writer = avro.Type.forSchema(alertSchemaFor(alert.rule) as avro.Schema);
+      const read = today.fromBuffer(
+        writer.toBuffer(alert),
+        today.createResolver(writer),
+      ) as MailboxAccessAlert;
+      assert.equal(read.alert_id, alert.alert_id);
+      assert.equal(read.revision, alert.revision);
+      assert.equal('policy' in read, false);
+    }
+  });
+
+  it('new readers read alerts written before policies: policy is null', () => {
+    const { policy: _p, ...old } = { ...alert, status: 'open' as const, revision: 0, duration_ms: 120_000 };
+    const read = alertType.fromBuffer(
+      today.toBuffer(old),
+      alertType.createResolver(today),
+    ) as MailboxAccessAlert;
+    assert.equal(read.policy, null);
+    assert.equal(alertToJson(old).policy, null);
+    assert.equal(alertToJson({ ...alert, policy: 'vip' }).policy, 'vip');
+  });
+});
+
+describe('MailboxAccessAlert schema with first_access (issue 10)', () => {
+  const symbolsOf = (schema: Record<string, unknown>) =>
+    ((schema.fields as { name: string; type: { symbols?: string[] } }[]).find((f) => f.name === 'rule')?.type
+      .symbols ?? []) as string[];
+  /** Today's schema (before issue 10): the six rules of the app rules' day, no policy. */
+  const today = avro.Type.forSchema({
+    ...alertSchema,
+    fields: (alertSchema.fields as { name: string; type: unknown }[])
+      .filter((field) => field.name !== 'policy')
+      .map((field) =>
+        field.name === 'rule'
+          ? {
+              ...field,
+              type: { type: 'enum', name: 'AlertRule', symbols: symbolsOf(alertSchema).slice(0, 6) },
+            }
+          : field,
+      ),
+  } as avro.Schema);
+
+  it('each topic is written with the symbols of its rule’s day: 3, 6, then all 7', () => {
+    assert.deepEqual(symbolsOf(alertSchemaFor('mailbox_sweep')), [
+      'non_owner_burst',
+      'cross_domain_burst',
+      'mailbox_sweep',
+    ]);
+    assert.equal(symbolsOf(alertSchemaFor('first_app_access')).length, 6);
+    assert.equal(alertSchemaFor('first_access'), alertSchema);
+    assert.equal(symbolsOf(alertSchema).at(-1), 'first_access');
+  });
+
+  it("today's readers read every rule they know, on its topic, new alerts included", () => {
+    for (const rule of [
+      'non_owner_burst',
+      'app_mailbox_sweep',
+      'bulk_mail_access',
+      'first_app_access',
+    ] as const) {
+      const writer = avro.Type.forSchema(alertSchemaFor(rule) as avro.Schema);
+      const read = today.fromBuffer(
+        writer.toBuffer({ ...alert, rule, policy: 'vip' }),
+        today.createResolver(writer),
+      ) as MailboxAccessAlert;
+      assert.equal(read.rule, rule);
+      assert.equal(read.alert_id, alert.alert_id);
+    }
+    // first_access's own topic needs the new symbol: a reader of today cannot resolve it (it never subscribed).
+    assert.throws(() => today.createResolver(alertType), /AlertRule/);
+    const bytes = alertType.toBuffer({ ...alert, rule: 'first_access', status: 'closed', revision: 0 });
+    assert.equal((alertType.fromBuffer(bytes) as MailboxAccessAlert).rule, 'first_access');
   });
 });

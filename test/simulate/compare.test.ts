@@ -33,6 +33,7 @@ const manifest = {
     app_mailbox_sweep: [attack('app_mailbox_sweep', '6326e366-9d6d-4c70-b22a-34c7ea72d73d', null)],
     bulk_mail_access: [],
     first_app_access: [],
+    first_access: [],
   },
 };
 

@@ -9,9 +9,10 @@ import { alertsOf, tenantDetection } from './support.js';
 
 /**
  * The simulation against the real detection core (default rules, the tenant's organization domains, its
- * backup app allow-listed): every injected attack raises exactly its own alert, and the background —
- * owners, SYSTEM, Transport, assistants, helpdesk, partners, the apps and their history, re-deliveries —
- * raises none.
+ * backup app allow-listed, first_access off for its helpdesk): every injected attack raises exactly its own
+ * alert — and the user attacks a first_access alert per mailbox they open, each a first access too — and
+ * the background — owners, SYSTEM, Transport, assistants, helpdesk, partners, the apps and their history,
+ * the delegations' history, re-deliveries — raises none.
  */
 const START = Date.UTC(2026, 10, 25, 8, 0, 0);
 
@@ -36,18 +37,30 @@ async function check(options: Omit<SimulationOptions, 'start'>): Promise<void> {
   const perRule = options.attacks ?? 1;
   for (const rule of RULES)
     assert.equal(comparison[rule].injected, perRule, `${label}: ${rule} attacks injected`);
+  // One first access per mailbox a user attack opens: the burst's, the outsider's, each of the sweep's.
+  const opened = (['non_owner_burst', 'cross_domain_burst', 'mailbox_sweep'] as const).reduce(
+    (n, rule) => n + manifest.attacks[rule].reduce((m, attack) => m + attack.mailboxes.length, 0),
+    0,
+  );
+  assert.equal(comparison.first_access.companions, opened, `${label}: first_access beside the user attacks`);
   assert.equal(
     new Set(alerts.map((a) => a.alert_id)).size,
-    RULES.length * perRule,
-    `${label}: exactly one alert (id) per attack`,
+    RULES.length * perRule + opened,
+    `${label}: exactly one alert (id) per attack, and per mailbox a user attack opened`,
   );
   for (const alert of alerts) {
-    const attack = manifest.attacks[alert.rule].find((a) => a.key.actor_user_id === alert.actor_user_id)!;
+    const attack =
+      manifest.attacks[alert.rule].find((a) => a.key.actor_user_id === alert.actor_user_id) ??
+      Object.values(manifest.attacks)
+        .flat()
+        .find((a) => a.key.actor_user_id === alert.actor_user_id)!;
     assert.ok(
       alert.sample_record_ids.every((id) => attack.record_ids.includes(id)),
       'counted records are the attack’s',
     );
-    if (alert.rule !== 'mailbox_sweep' && alert.rule !== 'app_mailbox_sweep')
+    if (attack.rule !== alert.rule)
+      assert.ok(attack.mailboxes.includes(alert.mailbox_owner_upn!), 'a mailbox the attack opened');
+    else if (alert.rule !== 'mailbox_sweep' && alert.rule !== 'app_mailbox_sweep')
       assert.equal(alert.mailbox_guid, attack.key.mailbox_guid);
   }
 }
@@ -89,5 +102,37 @@ describe('simulated traffic through the detection core', () => {
       (await alertsOf(records)).map((a) => a.rule).filter((rule) => rule === 'first_app_access');
     assert.deepEqual(await rules(items.map((i) => i.record)), ['first_app_access']);
     assert.deepEqual(await rules(items.filter((i) => i.kind !== 'history').map((i) => i.record)), []);
+  });
+
+  it('the helpdesk raises no first_access only because its policy turns it off: without, each ticket alerts', async () => {
+    const simulation = new Simulation({
+      seed: 'helpdesk',
+      start: START,
+      rate: 50,
+      durationMs: 60 * 60_000,
+      attacks: 0,
+    });
+    const records = [...simulation].map((i) => i.record);
+    assert.deepEqual(await alertsOf(records), []);
+    const alerts = await alertsOf(records, { ...tenantDetection(), policies: [] });
+    assert.ok(alerts.length > 0, 'tickets opened mailboxes the helpdesk never opened');
+    assert.ok(alerts.every((a) => a.rule === 'first_access' && a.actor_user_id.startsWith('adm-')));
+    const helpdesk = new Set(simulation.tenant.helpdesk.map((h) => h.upn.toLowerCase()));
+    assert.ok(alerts.every((a) => helpdesk.has(a.actor_user_id)));
+  });
+
+  it('without the delegations’ history, first_access is still learning and misses its attack', async () => {
+    const simulation = new Simulation({ seed: 'delegates', start: START, rate: 50, durationMs: 20 * 60_000 });
+    const items = [...simulation];
+    const firstAccess = async (records: ExchangeMailboxActivity[]) =>
+      (await alertsOf(records)).filter((a) => a.rule === 'first_access');
+    const attack = simulation.attacks.find((a) => a.rule === 'first_access')!;
+    assert.ok(
+      (await firstAccess(items.map((i) => i.record))).some(
+        (a) => a.actor_user_id === attack.actorId.toLowerCase(),
+      ),
+    );
+    const withoutHistory = items.filter((i) => i.kind !== 'history' || i.record.user_type === 5);
+    assert.deepEqual(await firstAccess(withoutHistory.map((i) => i.record)), []);
   });
 });

@@ -171,9 +171,9 @@ describe('Simulation', () => {
     const manifest = buildManifest(simulation, new Tally(), true);
     // Every rule, the app rules included (issue 14), has its attacks.
     for (const rule of RULES) assert.equal(manifest.attacks[rule].length, 3, rule);
-    assert.equal(simulation.attacks.length, 18);
+    assert.equal(simulation.attacks.length, 21);
     const actors = new Set(simulation.attacks.map((a) => a.actorId.toLowerCase()));
-    assert.equal(actors.size, 18, 'every attack has its own actor');
+    assert.equal(actors.size, 21, 'every attack has its own actor');
     const historyApps = new Set(simulation.history.map((h) => appOf(h.record)));
     const backgroundApps = new Set(simulation.tenant.apps.map((a) => a.app.id));
     for (const attack of simulation.attacks) {
@@ -229,6 +229,13 @@ describe('Simulation', () => {
         assert.equal(owners.size, 1);
         assert.ok(ORG.has(domainOf(actor.upn)!) && ORG.has(domainOf(attack.mailbox!.upn)!));
         assert.ok(attack.records.every((r) => r.external_access === false));
+      } else if (attack.rule === 'first_access') {
+        // A colleague who reads no one else's mail opens an executive's mailbox: once to three times.
+        assert.ok(attack.records.length >= 1 && attack.records.length <= 3 && span <= 2 * MINUTE);
+        assert.equal(owners.size, 1);
+        assert.ok(simulation.tenant.executives.includes(attack.mailbox!));
+        assert.ok(simulation.tenant.regular.includes(actor));
+        assert.ok(ORG.has(domainOf(actor.upn)!) && attack.records.every((r) => r.external_access === false));
       } else if (attack.rule === 'cross_domain_burst') {
         assert.equal(attack.records.length, 8);
         assert.ok(span <= 5 * MINUTE);
@@ -249,7 +256,7 @@ describe('Simulation', () => {
     }
   });
 
-  it('starts with the apps’ history: each known app reads 14 days and 1 hour, and 1 day, before the start', () => {
+  it('starts with the history: each known app reads 14 days and 1 hour, and 1 day, before the start; each delegation 30 days and 1 hour, and 1 day', () => {
     const { simulation, items, manifest } = run({ durationMs: 5 * MINUTE });
     const known = [
       ...simulation.tenant.apps.map((a) => a.app.id),
@@ -257,11 +264,34 @@ describe('Simulation', () => {
         .filter((a) => a.rule !== 'first_app_access' && a.app !== null)
         .map((a) => a.actorId),
     ];
+    const delegations = [...simulation.tenant.assistants, ...simulation.tenant.partners].flatMap((d) =>
+      d.mailboxes.map((owner) => `${d.actor.upn} ${owner.upn}`),
+    );
     const history = items.slice(0, simulation.history.length);
     assert.ok(history.every((i) => i.kind === 'history' && !i.duplicate));
-    assert.equal(history.length, 2 * known.length);
+    assert.equal(history.length, 2 * known.length + 2 * delegations.length);
     assert.equal(manifest.totals.by_kind.history, history.length);
-    assert.equal(history[0]!.record.creation_time, START - 14 * DAY - HOUR, 'learning starts here');
+    const times = history.map((h) => h.record.creation_time);
+    assert.deepEqual(
+      times,
+      [...times].sort((a, b) => a - b),
+      'in event-time order',
+    );
+    assert.equal(times[0], START - 30 * DAY - HOUR, "first_access's learning starts here");
+    const apps = history.filter((h) => h.record.user_type === UserType.Application);
+    assert.equal(
+      apps[0]!.record.creation_time,
+      START - 14 * DAY - HOUR,
+      "first_app_access's learning starts here",
+    );
+    for (const pair of delegations) {
+      const reads = history.filter((h) => `${h.record.user_id} ${h.record.mailbox_owner_upn}` === pair);
+      assert.equal(reads.length, 2, pair);
+      assert.ok(nonOwner(reads[0]!.record));
+      assert.ok(
+        reads[0]!.record.creation_time < START - 30 * DAY && reads[1]!.record.creation_time >= START - DAY,
+      );
+    }
     for (const id of known) {
       const times = history.filter((h) => appOf(h.record) === id).map((h) => h.record.creation_time);
       assert.equal(times.length, 2, id);
@@ -364,6 +394,7 @@ describe('Simulation', () => {
       app_mailbox_sweep: 2,
       bulk_mail_access: 2,
       first_app_access: 2,
+      first_access: 2,
     });
     assert.equal(manifest.tenant.users, simulation.tenant.users.length);
   });
@@ -378,6 +409,10 @@ describe('Simulation', () => {
       () => new Simulation({ seed: 's', start: START, rate: 1, count: 20, durationMs: 5 }),
       /exactly one/,
     );
-    assert.doesNotThrow(() => new Simulation({ seed: 's', start: START, rate: 10, count: 20, attacks: 0 }));
+    assert.throws(
+      () => new Simulation({ seed: 's', start: START, rate: 10, count: 20, attacks: 0 }),
+      /20 records cannot hold .* the \d+ of the history \(the apps' and the delegations'\)/,
+    );
+    assert.doesNotThrow(() => new Simulation({ seed: 's', start: START, rate: 10, count: 200, attacks: 0 }));
   });
 });

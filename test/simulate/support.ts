@@ -10,22 +10,20 @@ import type { DetectionConfig } from '../../src/detect/types.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import type { MailboxAccessAlert } from '../../src/model/alert.js';
 import { AvroCodec } from '../../src/kafka/avro-codec.js';
-import { BACKUP_APP_ID } from '../../src/simulate/tenant.js';
+import { tenantDetectionSettings } from '../../src/simulate/tenant.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import { kafkaFor, uniqueName, type Stack } from '../support/stack.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
 
 /**
- * The default detection configuration with the simulated tenant's organization (contoso.com +
- * contoso.co.uk) and its backup app allow-listed.
+ * The default detection configuration with the simulated tenant's settings: its organization (contoso.com +
+ * contoso.co.uk), its backup app allow-listed (any case), first_access off for its helpdesk.
  */
 export function tenantDetection(): DetectionConfig {
+  const settings = tenantDetectionSettings();
   return parseConfig({
-    detection: {
-      organizationDomains: [['contoso.com', 'contoso.co.uk']],
-      allowlist: { apps: [BACKUP_APP_ID.toUpperCase()] },
-    },
+    detection: { ...settings, allowlist: { apps: settings.allowlist.apps.map((app) => app.toUpperCase()) } },
   }).detection;
 }
 

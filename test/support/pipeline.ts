@@ -5,6 +5,7 @@ import type { Kafka, KafkaMessage } from 'kafkajs';
 import { AvroCodec } from '../../src/kafka/avro-codec.js';
 import { AvroTopicWriter } from '../../src/kafka/avro-producer.js';
 import { BLIND_STORE } from '../../src/detect/bulk-mail-access.js';
+import * as firstAccess from '../../src/detect/first-access.js';
 import { LEARNING_STORE, SEEN_STORE } from '../../src/detect/first-app-access.js';
 import { changelogTopic } from '../../src/kafka/changelog.js';
 import { repartitionTopic } from '../../src/kafka/repartition.js';
@@ -35,6 +36,7 @@ export function uniqueTopics(): Topics {
       app_mailbox_sweep: `${base}.alerts.app-mailbox-sweep`,
       bulk_mail_access: `${base}.alerts.bulk-mail-access`,
       first_app_access: `${base}.alerts.first-app-access`,
+      first_access: `${base}.alerts.first-access`,
     },
     groupId: `${base}.group`,
   };
@@ -47,7 +49,9 @@ export function allTopics(t: Topics): string[] {
     t.deadLetter,
     ...Object.values(t.alerts),
     repartitionTopic(t.groupId),
-    ...[SEEN_STORE, LEARNING_STORE, BLIND_STORE].map((store) => changelogTopic(t.groupId, store)),
+    ...[SEEN_STORE, LEARNING_STORE, BLIND_STORE, firstAccess.SEEN_STORE, firstAccess.LEARNING_STORE].map(
+      (store) => changelogTopic(t.groupId, store),
+    ),
   ];
 }
 
@@ -62,6 +66,7 @@ export function topicsEnv(topics: Topics): Record<string, string> {
     MAILBOX_RADAR_TOPICS__ALERTS__APP_MAILBOX_SWEEP: topics.alerts.app_mailbox_sweep,
     MAILBOX_RADAR_TOPICS__ALERTS__BULK_MAIL_ACCESS: topics.alerts.bulk_mail_access,
     MAILBOX_RADAR_TOPICS__ALERTS__FIRST_APP_ACCESS: topics.alerts.first_app_access,
+    MAILBOX_RADAR_TOPICS__ALERTS__FIRST_ACCESS: topics.alerts.first_access,
     MAILBOX_RADAR_KAFKA__GROUP_ID: topics.groupId,
   };
 }
