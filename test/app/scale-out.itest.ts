@@ -160,6 +160,9 @@ test('9: scaling 1 → 3 → 1 while traffic flows loses nothing and adds nothin
   for (let i = 0; i < 3; i++) await chunk(i).then(() => sleep(500));
   const more = await instances(t, 2, (port) => env(stack, topics, port));
   for (let i = 3; i < 6; i++) await chunk(i).then(() => sleep(700));
+  // A SIGTERM before the process has set up its handlers (tsx still loading, on a loaded machine) would
+  // end it by the signal: scale down once the two have joined.
+  await Promise.all(more.map((p) => waitReady(p, 90_000)));
   for (const p of more) p.process.kill('SIGTERM');
   for (let i = 6; i < chunks; i++) await chunk(i).then(() => sleep(500));
   for (const p of more) assert.equal(await p.exit, 0);
