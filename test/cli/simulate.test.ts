@@ -161,7 +161,7 @@ describe('mailbox-radar simulate --output', () => {
   });
 
   it('warns when the configuration does not group the tenant’s two domains, or does not allow-list its backup app', async () => {
-    const r = await runCli(['simulate', '--count', '100', '--attacks', '0', '--output', '-']);
+    const r = await runCli(['simulate', '--count', '1000', '--attacks', '0', '--output', '-']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /does not group contoso\.com and contoso\.co\.uk/);
     assert.match(
@@ -175,7 +175,7 @@ describe('mailbox-radar simulate --output', () => {
     // The policy it suggests, as it says it, is accepted and silences the warning.
     const policies = /MAILBOX_RADAR_DETECTION__POLICIES='([^']+)'/.exec(r.stderr)?.[1];
     assert.ok(policies !== undefined, r.stderr);
-    const quiet = await runCli(['simulate', '--count', '100', '--attacks', '0', '--output', '-'], {
+    const quiet = await runCli(['simulate', '--count', '1000', '--attacks', '0', '--output', '-'], {
       env: { MAILBOX_RADAR_DETECTION__POLICIES: policies },
     });
     assert.equal(quiet.code, 0, quiet.stderr);
