@@ -1,7 +1,6 @@
 import type { OperatorFunction } from 'rxjs';
 import type { MailboxAccessAlert } from '../model/alert.js';
 import { buildAlert, episodeAlert } from './build-alert.js';
-import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import { lowerBound } from './sorted.js';
@@ -102,14 +101,7 @@ export function createSweepEngine(
       const window = records.slice(range[0], range[1]);
       const alert = buildAlert(rule, config, state.key, window, thresholdTime(window, threshold));
       alerts++;
-      const episode = openEpisode(
-        state.episodes,
-        (window[0] as Access).time,
-        (window[window.length - 1] as Access).time,
-      );
-      episode.alert = episodeAlert(alert, config);
-      windows.retained -= absorb(state.episodes, episode, records, windowMs, windows.outbox);
-      windows.expireAfter(state, episode.end + windowMs);
+      windows.openEpisode(state, window, episodeAlert(alert, config));
       return alert;
     },
 
