@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { waitForLeaders } from '../../src/kafka/topics.js';
 
 export interface Stack {
   brokers: string[];
@@ -228,8 +229,9 @@ export async function createTopics(
   await admin.connect();
   await admin.createTopics({
     topics: topics.map((topic) => ({ topic, numPartitions })),
-    waitForLeaders: true,
+    waitForLeaders: false,
   });
+  await waitForLeaders(admin, topics); // kafkajs's wait gives up on a broker slow to learn of them
   return {
     admin,
     cleanup: async () => {
