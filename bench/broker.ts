@@ -104,9 +104,10 @@ export function spawnPipeline(
   stack: Stack,
   base: string,
   port: number,
-  options: { groupId?: string; env?: Record<string, string>; cwd?: string } = {},
+  options: { groupId?: string; env?: Record<string, string>; cwd?: string; nodeArgs?: string[] } = {},
 ): Drainer {
-  const p = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run'], {
+  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'run'];
+  const p = spawn(process.execPath, args, {
     cwd: options.cwd ?? ROOT,
     stdio: ['ignore', 'ignore', 'inherit'],
     env: {
