@@ -50,11 +50,13 @@ export async function waitForLeaders(
   let delay = 50;
   for (;;) {
     try {
-      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
-      const led = metadata.topics.every(
-        (topic) => topic.partitions.length > 0 && topic.partitions.every((p) => p.leader >= 0),
-      );
-      if (led && metadata.topics.length === topics.length) return;
+      // Every topic's metadata: asking for a topic the broker does not know yet is an error kafkajs logs.
+      const known = new Map((await admin.fetchTopicMetadata()).topics.map((t) => [t.name, t]));
+      const led = topics.every((name) => {
+        const partitions = known.get(name)?.partitions ?? [];
+        return partitions.length > 0 && partitions.every((p) => p.leader >= 0);
+      });
+      if (led) return;
     } catch (error) {
       if ((error as { retriable?: boolean }).retriable !== true || Date.now() > deadline) throw error;
     }
