@@ -104,12 +104,19 @@ export function spawnPipeline(
   stack: Stack,
   base: string,
   port: number,
-  options: { groupId?: string; env?: Record<string, string>; cwd?: string; nodeArgs?: string[] } = {},
+  options: {
+    groupId?: string;
+    env?: Record<string, string>;
+    cwd?: string;
+    nodeArgs?: string[];
+    /** A file descriptor for the process's log (stdout); by default it is dropped. */
+    logFd?: number;
+  } = {},
 ): Drainer {
   const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'run'];
   const p = spawn(process.execPath, args, {
     cwd: options.cwd ?? ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', options.logFd ?? 'ignore', 'inherit'],
     env: {
       ...process.env,
       KAFKA_BROKERS: stack.brokers.join(','),

@@ -20,7 +20,7 @@
  *
  * Writes .bench/restart.json. Needs the local stack.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { readRanges } from '../src/kafka/partition-reader.js';
 import { repartitionTopic } from '../src/kafka/repartition.js';
@@ -127,8 +127,11 @@ async function restartOnce(
   const started = performance.now();
   // --profile DIR: the restarted processes write a CPU profile there when they stop (not when killed).
   const profile = arg('--profile');
+  // … and their log, at info (the restore's phases are in its 'state restored' line).
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
-  const drainer = spawnPipeline(stack, base, port, { groupId, cwd, env: alertEnv(base), nodeArgs });
+  const logFd = profile ? openSync(`${profile}/restart-${Date.now()}.log`, 'w') : undefined;
+  const env = { ...alertEnv(base), ...(profile ? { MAILBOX_RADAR_LOG__LEVEL: 'info' } : {}) };
+  const drainer = spawnPipeline(stack, base, port, { groupId, cwd, env, nodeArgs, logFd });
   for (;;) {
     await sleep(50);
     if (!(await ready(port))) continue;

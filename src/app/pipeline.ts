@@ -1091,7 +1091,9 @@ export class Pipeline {
       this.readRestore(),
     );
     if (plan === undefined || generation !== this.generation) return;
+    const readMs = Date.now() - started;
     const replayed = this.applyRestore(plan);
+    const applyMs = Date.now() - started - readMs;
     const fences = this.mailbox.partitions.map((p) =>
       restartMessage(p, plan.commits.get('mailbox')?.get(p)?.offset ?? 0),
     );
@@ -1107,6 +1109,8 @@ export class Pipeline {
     this.logger.info(
       {
         ms,
+        readMs,
+        applyMs,
         replayedRecords: replayed,
         alertsReadBack: plan.published.size,
         since: plan.since === undefined ? null : new Date(plan.since).toISOString(),
