@@ -109,14 +109,14 @@ export function spawnPipeline(
     env?: Record<string, string>;
     cwd?: string;
     nodeArgs?: string[];
-    /** A file descriptor for the process's log (stdout); by default it is dropped. */
+    /** A file descriptor for the process's log (stderr, where it logs); by default the bench's stderr. */
     logFd?: number;
   } = {},
 ): Drainer {
   const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'run'];
   const p = spawn(process.execPath, args, {
     cwd: options.cwd ?? ROOT,
-    stdio: ['ignore', options.logFd ?? 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', options.logFd ?? 'inherit'],
     env: {
       ...process.env,
       KAFKA_BROKERS: stack.brokers.join(','),
