@@ -227,11 +227,17 @@ export async function createTopics(
 ): Promise<{ admin: Admin; cleanup: () => Promise<void> }> {
   const admin = kafkaFor(stack).admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: topics.map((topic) => ({ topic, numPartitions })),
-    waitForLeaders: false,
-  });
-  await waitForLeaders(admin, topics); // kafkajs's wait gives up on a broker slow to learn of them
+  try {
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions })),
+      waitForLeaders: false,
+    });
+    await waitForLeaders(admin, topics); // kafkajs's wait gives up on a broker slow to learn of them
+  } catch (error) {
+    // A connected admin would keep the test file's process alive until its timeout.
+    await admin.disconnect();
+    throw error;
+  }
   return {
     admin,
     cleanup: async () => {
