@@ -121,7 +121,11 @@ function parseOption(option: string, ruleNames: ReadonlySet<string>): Dimension 
   let segments = written.split('.').map((s) => s.trim());
   if (segments[0] === 'detection') segments = segments.slice(1);
   if (segments.length === 0 || segments.some((s) => s === ''))
-    throw gridError(option, written, 'is not a configuration path under detection.');
+    throw gridError(
+      option,
+      written === '' ? '(no key)' : written,
+      'is not a configuration path under detection.',
+    );
   if (ruleNames.has(segments[0] as string)) segments = ['rules', ...segments];
   const key = segments.join('.');
   const reason = NOT_GRIDDABLE[key];

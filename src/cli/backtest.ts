@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { Command } from 'commander';
@@ -11,6 +11,7 @@ import { futureError } from '../detect/clock-skew.js';
 import { parseRecord } from '../detect/parse-record.js';
 import { ErrorCodes, RadarError, RecordError } from '../errors.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
+import { alertToJson } from '../model/alert.js';
 import { readJsonInput, type JsonInputItem } from './json-input.js';
 import { openInput } from './open-input.js';
 import { Progress, formatCount, perSecond } from './progress.js';
@@ -22,6 +23,7 @@ export interface BacktestOptions {
   grid?: string[] | undefined;
   report: string;
   json?: boolean | undefined;
+  alerts?: string | undefined;
   progress?: boolean | undefined;
 }
 
@@ -57,6 +59,10 @@ export function registerBacktest(program: Command): void {
       )
       .option('-r, --report <file>', 'the HTML report to write', DEFAULT_REPORT)
       .option('--json', 'the numbers as one JSON document on stdout instead of a table')
+      .option(
+        '--alerts <file>',
+        "the configured settings' alerts, each in its final state, as NDJSON (what replay --final writes)",
+      )
       .option('--no-progress', 'no progress lines on stderr'),
   ).action(async (options: BacktestOptions) => {
     process.exitCode = await backtest(options, {
@@ -95,9 +101,10 @@ export async function backtest(options: BacktestOptions, io: BacktestIo): Promis
     );
   }
 
+  let written = false;
   try {
     const started = Date.now();
-    const run = new Backtest(grid.settings);
+    const run = new Backtest(grid.settings, (s) => s.isDefault && options.alerts !== undefined);
     const counts = { read: 0, rejected: 0 };
     const progress = new Progress(
       io.stderr,
@@ -142,6 +149,11 @@ export async function backtest(options: BacktestOptions, io: BacktestIo): Promis
     await report.writeFile(
       renderReport(result, { inputs: options.input, generatedAt: new Date(), keys: grid.keys }),
     );
+    written = true;
+    if (options.alerts !== undefined) {
+      const finals = result.settings.find((s) => s.setting.isDefault)?.finals ?? [];
+      await writeFile(options.alerts, finals.map((a) => `${JSON.stringify(alertToJson(a))}\n`).join(''));
+    }
     const text =
       options.json === true
         ? `${JSON.stringify(settingsJson(grid.keys, result), null, 2)}\n`
@@ -157,6 +169,8 @@ export async function backtest(options: BacktestOptions, io: BacktestIo): Promis
     return 0;
   } finally {
     await report.close();
+    // No empty report left behind by a run that failed.
+    if (!written) await rm(options.report, { force: true });
   }
 }
 
