@@ -156,14 +156,16 @@ function countsTable(
 }
 
 /**
- * Peaks per setting → one x axis of the distinct peak values and, per setting, how many keys peaked at
- * each x or more. Undefined when no setting has a key.
+ * Peaks per setting → one x axis of 0 and the distinct peak values and, per setting, how many keys peaked
+ * at each x or more. Undefined when no setting has a key.
  */
 export function survival(
   perSetting: readonly (readonly number[])[],
 ): { x: number[]; y: number[][] } | undefined {
-  const x = [...new Set(perSetting.flat())].sort((a, b) => a - b);
-  if (x.length === 0) return undefined;
+  const peaks = [...new Set(perSetting.flat())].sort((a, b) => a - b);
+  if (peaks.length === 0) return undefined;
+  // From 0, where every key is counted, so that a step is drawn even for one peak value.
+  const x = peaks[0] === 0 ? peaks : [0, ...peaks];
   const y = perSetting.map((peaks) => {
     // peaks is ascending: walk it once.
     const out: number[] = [];

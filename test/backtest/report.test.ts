@@ -32,11 +32,11 @@ describe('the backtest report', () => {
 
   it('counts, for each peak value, the keys that reached it under each setting', () => {
     assert.deepEqual(survival([[3, 5, 5, 9], [5, 9], []]), {
-      x: [3, 5, 9],
+      x: [0, 3, 5, 9],
       y: [
-        [4, 3, 1],
-        [2, 2, 1],
-        [0, 0, 0],
+        [4, 4, 3, 1],
+        [2, 2, 2, 1],
+        [0, 0, 0, 0],
       ],
     });
     assert.equal(survival([[], []]), undefined);

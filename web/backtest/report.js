@@ -21,6 +21,7 @@
     '#ca8a04',
   ];
   const DEFAULT_COLOR = '#111827';
+  const DAY = 86_400; // seconds
 
   const data = JSON.parse(document.getElementById('backtest-data').textContent);
 
@@ -56,10 +57,17 @@
         height: 280,
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
         scales: { x: { time: true } },
+        legend: { live: false },
         axes: [axis, { ...axis, label: 'alerts', size: 60 }],
         series: [{ label: 'day (UTC)' }, ...series()],
       },
-      [data.days, ...data.daily],
+      // A single day gets a day either side, empty, for an axis to stand on.
+      data.days.length === 1
+        ? [
+            [data.days[0] - DAY, data.days[0], data.days[0] + DAY],
+            ...data.daily.map((counts) => [null, counts[0], null]),
+          ]
+        : [data.days, ...data.daily],
       container,
     );
   }
@@ -73,7 +81,8 @@
         {
           width: width(container),
           height: 240,
-          scales: { x: { time: false } },
+          scales: { x: { time: false, range: (u, min, max) => [0, Math.max(1, max) * 1.05] } },
+          legend: { live: false },
           axes: [
             { ...axis, label: 'peak count' },
             { ...axis, label: 'keys at or above', size: 60 },
