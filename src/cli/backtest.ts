@@ -1,6 +1,5 @@
 import { open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import type { Command } from 'commander';
 import { Backtest } from '../backtest/runner.js';
 import { parseGrid } from '../backtest/grid.js';
@@ -12,8 +11,7 @@ import { parseRecord } from '../detect/parse-record.js';
 import { ErrorCodes, RadarError, RecordError } from '../errors.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { alertToJson } from '../model/alert.js';
-import { readJsonInput, type JsonInputItem } from './json-input.js';
-import { openInput } from './open-input.js';
+import { readHistory, type HistoryItem } from './history-input.js';
 import { Progress, formatCount, perSecond } from './progress.js';
 import { configOption } from './tooling.js';
 
@@ -114,11 +112,22 @@ export async function backtest(options: BacktestOptions, io: BacktestIo): Promis
         `${formatCount(counts.rejected)} rejected; alerts per setting ${run.alertsSoFar().join(' ')}`,
     );
     for (const path of options.input) {
-      const stream = await openHistory(path, io.stdin);
-      try {
-        let n = 0;
-        let nowMs = Date.now();
-        for await (const item of readJsonInput(stream)) {
+      const batches = readHistory(path, io.stdin);
+      for (;;) {
+        let step: IteratorResult<HistoryItem[]>;
+        try {
+          step = await batches.next();
+        } catch (error) {
+          if (error instanceof RadarError) throw error;
+          const reason = (error as Error).message;
+          throw new RadarError(ErrorCodes.INPUT_NOT_FOUND, `cannot read ${path}: ${reason}`, {
+            cause: error,
+          });
+        }
+        if (step.done === true) break;
+        // The wall clock, read here at the edge, once per batch (as replay does).
+        const nowMs = Date.now();
+        for (const item of step.value) {
           counts.read++;
           const record = toRecord(item, nowMs, base.detection.maxClockSkewMs);
           if (record instanceof RecordError) {
@@ -128,18 +137,8 @@ export async function backtest(options: BacktestOptions, io: BacktestIo): Promis
           } else {
             run.record(record);
           }
-          if (++n % 1024 === 0) {
-            progress.tick();
-            nowMs = Date.now();
-          }
         }
-      } catch (error) {
-        if (error instanceof RadarError) throw error;
-        throw new RadarError(ErrorCodes.INPUT_NOT_FOUND, `cannot read ${path}: ${(error as Error).message}`, {
-          cause: error,
-        });
-      } finally {
-        stream.destroy();
+        progress.tick();
       }
     }
     const result = run.finish();
@@ -174,22 +173,13 @@ export async function backtest(options: BacktestOptions, io: BacktestIo): Promis
   }
 }
 
-/** An input file (or `-`), gunzipped when its name ends in `.gz`. */
-async function openHistory(path: string, stdin: Readable): Promise<Readable> {
-  const stream = await openInput(path, stdin);
-  if (!path.toLowerCase().endsWith('.gz')) return stream;
-  const gunzip = createGunzip();
-  stream.on('error', (error) => gunzip.destroy(error));
-  return stream.pipe(gunzip);
-}
-
 /** The record, or why it is rejected: not JSON, invalid, or dated too far ahead of the clock. */
 function toRecord(
-  item: JsonInputItem,
+  item: HistoryItem,
   nowMs: number,
   maxClockSkewMs: number,
 ): ExchangeMailboxActivity | RecordError {
-  if ('error' in item) return new RecordError(null, item.error, ErrorCodes.RECORD_NOT_JSON);
+  if ('error' in item) return item.error;
   try {
     const record = parseRecord(item.value);
     return futureError(record, nowMs, maxClockSkewMs) ?? record;
@@ -199,6 +189,6 @@ function toRecord(
   }
 }
 
-function where(item: JsonInputItem): string {
-  return item.index === null ? `line ${item.line}` : `line ${item.line} [${item.index}]`;
+function where(item: HistoryItem): string {
+  return item.index === null ? `line ${item.lineNumber}` : `line ${item.lineNumber} [${item.index}]`;
 }
