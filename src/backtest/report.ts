@@ -74,10 +74,10 @@ ${settingsTable(result, info.keys, rules)}
 </section>
 <section>
 <h2>Peak counts per alert key</h2>
-<p class="note">For each key that alerted (mailbox and actor; the actor for sweeps): the largest count any of its alerts reached — records in the episode, distinct mailboxes for sweeps. A point (x, y): y keys peaked at x or more, so a threshold of x would still catch about y keys.</p>
+<p class="note">For the rules with a count threshold, each key that alerted (mailbox and actor; the actor for sweeps): the largest count any of its alerts reached — records in the episode, distinct mailboxes for sweeps. A point (x, y): y keys peaked at x or more, so a threshold of x would still catch about y keys.</p>
 <div id="peak-charts">${
     Object.keys(data.peaks).length === 0
-      ? '<p class="empty">No alerts under any setting.</p>'
+      ? '<p class="empty">No alert of a rule with a count threshold under any setting.</p>'
       : Object.keys(data.peaks)
           .map(
             (rule) =>

@@ -53,12 +53,14 @@ export class AlertTally {
   }
 
   /**
-   * Per rule, the peak count of each alert key (mailbox and actor; the actor for the sweeps): the largest
-   * event_count — distinct_mailbox_count for the sweeps — any of the key's alerts reached, ascending.
+   * Per rule with a count threshold (COUNTED_RULES), the peak count of each alert key (mailbox and actor;
+   * the actor for the sweeps): the largest event_count — distinct_mailbox_count for the sweeps — any of the
+   * key's alerts reached, ascending.
    */
   peaks(): Partial<Record<RuleName, number[]>> {
     const byKey = new Map<string, { rule: RuleName; peak: number }>();
     for (const facts of this.alerts.values()) {
+      if (!COUNTED_RULES.includes(facts.rule)) continue;
       const known = byKey.get(facts.key);
       if (known === undefined) byKey.set(facts.key, { rule: facts.rule, peak: facts.peak });
       else known.peak = Math.max(known.peak, facts.peak);
@@ -96,6 +98,14 @@ interface AlertFacts {
 }
 
 const SWEEPS: ReadonlySet<RuleName> = new Set(['mailbox_sweep', 'app_mailbox_sweep']);
+
+/** The rules with a threshold of a count within a window: the ones a peak count says something about. */
+export const COUNTED_RULES: readonly RuleName[] = [
+  'non_owner_burst',
+  'cross_domain_burst',
+  'mailbox_sweep',
+  'app_mailbox_sweep',
+];
 
 function keyOf(alert: MailboxAccessAlert): string {
   const mailbox = SWEEPS.has(alert.rule) ? '' : (alert.mailbox_guid ?? alert.mailbox_owner_upn ?? '');

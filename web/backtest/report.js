@@ -81,7 +81,10 @@
         {
           width: width(container),
           height: 240,
-          scales: { x: { time: false, range: (u, min, max) => [0, Math.max(1, max) * 1.05] } },
+          scales: {
+            x: { time: false, range: (u, min, max) => [0, Math.max(1, max) * 1.05] },
+            y: { range: (u, min, max) => [0, Math.max(1, max) * 1.1] },
+          },
           legend: { live: false },
           axes: [
             { ...axis, label: 'peak count' },
