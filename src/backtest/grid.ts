@@ -7,8 +7,8 @@ import type { Config, DetectionConfig } from '../config/types.js';
 /**
  * `backtest --grid KEY=V1,V2,…`: the settings to try. Each KEY is a path under `detection.` in the
  * configuration (`rules.nonOwnerBurst.threshold`, or short, `nonOwnerBurst.threshold`; a leading
- * `detection.` is accepted too), each value a YAML scalar as in a MAILBOX_RADAR_ variable (`10`, `5m`,
- * `false`). Every value is validated by the configuration schema itself, set into the configuration as read
+ * `detection.` is accepted too), each value a YAML scalar or flow collection as in a MAILBOX_RADAR_
+ * variable (`10`, `5m`, `false`, `[3, 4]`; values are split at the commas outside brackets). Every value is validated by the configuration schema itself, set into the configuration as read
  * (file and environment), so a grid accepts exactly what a configuration file would. The settings are the
  * cartesian product of the keys' values; the configuration's own settings are always one of them, marked
  * `isDefault` (added in front when no combination equals them).
@@ -130,10 +130,7 @@ function parseOption(option: string, ruleNames: ReadonlySet<string>): Dimension 
   const key = segments.join('.');
   const reason = NOT_GRIDDABLE[key];
   if (reason !== undefined) throw gridError(option, `detection.${key}`, reason);
-  const texts = option
-    .slice(at + 1)
-    .split(',')
-    .map((v) => v.trim());
+  const texts = splitValues(option.slice(at + 1));
   if (texts.some((t) => t === '')) throw gridError(option, `detection.${key}`, 'has an empty value');
   const seen = new Set<string>();
   const values = texts.map((text) => {
@@ -148,6 +145,24 @@ function parseOption(option: string, ruleNames: ReadonlySet<string>): Dimension 
     return { text, value };
   });
   return { key, option, values };
+}
+
+/** Values split at the commas outside brackets: `[3,4],[3]` is two lists. */
+function splitValues(text: string): string[] {
+  const values: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '[' || c === '{') depth++;
+    else if ((c === ']' || c === '}') && depth > 0) depth--;
+    else if (c === ',' && depth === 0) {
+      values.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  values.push(text.slice(start).trim());
+  return values;
 }
 
 /** The configuration with grid values set under `detection.`, validated (ConfigError when refused). */

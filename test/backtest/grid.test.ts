@@ -60,6 +60,17 @@ describe('backtest --grid', () => {
     );
   });
 
+  it('takes lists as values, split at the commas outside brackets', () => {
+    const grid = parseGrid(['ignoreLogonTypes=[3, 4],[Transport]'], {});
+    assert.deepEqual(
+      grid.settings.map((s) => [s.detection.ignoreLogonTypes, s.isDefault]),
+      [
+        [[3, 4], true],
+        [[3], false],
+      ],
+    );
+  });
+
   it('without --grid, is the configuration alone', () => {
     const grid = parseGrid([], configured);
     assert.equal(grid.settings.length, 1);
