@@ -162,7 +162,7 @@ export async function backtest(options: BacktestOptions, io: BacktestIo): Promis
     io.stderr.write(
       `backtest: ${formatCount(result.records)} records (${formatCount(counts.rejected)} rejected${
         counts.rejected > REJECTS_SHOWN ? `, the first ${REJECTS_SHOWN} shown` : ''
-      }) × ${grid.settings.length} settings in ${(elapsed / 1000).toFixed(1)} s ` +
+      }) × ${grid.settings.length} setting${grid.settings.length === 1 ? '' : 's'} in ${(elapsed / 1000).toFixed(1)} s ` +
         `(${perSecond(counts.read, elapsed)}), peak RSS ${rss} MB; report: ${options.report}\n`,
     );
     return 0;
