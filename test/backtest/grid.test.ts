@@ -93,6 +93,17 @@ describe('backtest --grid', () => {
     ],
     [['nonOwnerBurst.threshold=5', 'rules.nonOwnerBurst.threshold=6'], /given by another --grid already/],
     [['=5'], /^--grid =5: \(no key\) is not a configuration path under detection\.$/],
+    [['bogus=1'], /^--grid bogus=1: detection\.bogus unknown key$/],
+    [
+      ['mailboxSweep.window=5m,soon'],
+      /^--grid mailboxSweep\.window=soon: detection\.rules\.mailboxSweep\.window must be a duration/,
+    ],
+    [
+      ['nonOwnerBurst.threshold=5,5'],
+      /^--grid nonOwnerBurst\.threshold=5,5: detection\.rules\.nonOwnerBurst\.threshold value 5 is given twice$/,
+    ],
+    [['nonOwnerBurst.threshold=5,,6'], /has an empty value$/],
+    [['maxClockSkew=1h'], /^--grid maxClockSkew=1h: detection\.maxClockSkew is applied once per record/],
     [['detection.=5'], /is not a configuration path/],
   ];
   for (const [options, message] of refused)
