@@ -34,6 +34,11 @@ export function renderReport(result: BacktestResult, info: ReportInfo): string {
     settings: result.settings.map((s) => ({ label: label(s, info.keys), isDefault: s.setting.isDefault })),
     days: result.dayList.map((day) => Date.parse(`${day}T00:00:00Z`) / 1000),
     daily: result.settings.map((s) => s.daily),
+    // The top names (of the loosest setting) and their alerts under each setting, for the bar charts.
+    top: {
+      actor: topCounts(result, (s) => s.actors, top),
+      mailbox: topCounts(result, (s) => s.mailboxes, top),
+    },
     peaks: Object.fromEntries(
       rules.flatMap((rule) => {
         const curve = survival(result.settings.map((s) => s.peaks[rule] ?? []));
@@ -88,11 +93,14 @@ ${settingsTable(result, info.keys, rules)}
 </section>
 <section>
 <h2>Top actors</h2>
+<p class="note">Alerts per actor by rank under the setting that alerts most (the table names them); a bar per setting.</p>
+<div class="chart top-chart" data-what="actor"></div>
 ${countsTable('actor', result, (s) => s.actors, top)}
 </section>
 <section>
 <h2>Top mailboxes</h2>
 <p class="note">Mailbox owner (or GUID) of the per-mailbox rules' alerts; sweeps span many mailboxes and are left out.</p>
+<div class="chart top-chart" data-what="mailbox"></div>
 ${countsTable('mailbox', result, (s) => s.mailboxes, top)}
 </section>
 </main>
@@ -137,22 +145,36 @@ function countsTable(
   counts: (s: SettingResult) => Map<string, number>,
   top: number,
 ): string {
-  const loosest = [...result.settings].sort((a, b) => b.total - a.total)[0];
-  const names = loosest === undefined ? [] : [...counts(loosest).keys()].slice(0, top);
+  const { names } = topCounts(result, counts, top);
   if (names.length === 0) return `<p class="empty">No ${what} behind any alert.</p>`;
   const head = [
+    'rank',
     what,
     ...result.settings.map((s) => `#${s.setting.index + 1}${s.setting.isDefault ? '*' : ''}`),
   ]
     .map((h) => `<th>${escapeHtml(h)}</th>`)
     .join('');
   const rows = names.map(
-    (name) =>
-      `<tr><td class="name">${escapeHtml(name)}</td>${result.settings
+    (name, i) =>
+      `<tr><td class="num">${i + 1}</td><td class="name">${escapeHtml(name)}</td>${result.settings
         .map((s) => `<td class="num">${counts(s).get(name) ?? 0}</td>`)
         .join('')}</tr>`,
   );
   return `<table class="top" data-what="${escapeHtml(what)}"><thead><tr>${head}</tr></thead><tbody>\n${rows.join('\n')}\n</tbody></table>`;
+}
+
+/** The names with the most alerts under the loosest setting, and their alerts under each setting. */
+function topCounts(
+  result: BacktestResult,
+  counts: (s: SettingResult) => Map<string, number>,
+  top: number,
+): { names: string[]; counts: number[][] } {
+  const loosest = [...result.settings].sort((a, b) => b.total - a.total)[0];
+  const names = loosest === undefined ? [] : [...counts(loosest).keys()].slice(0, top);
+  return {
+    names,
+    counts: result.settings.map((s) => names.map((name) => counts(s).get(name) ?? 0)),
+  };
 }
 
 /**

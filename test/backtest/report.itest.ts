@@ -44,16 +44,23 @@ test('the backtest report opens offline and draws its charts and tables', async 
     '40',
   ]);
 
-  // The charts: alerts per day, and the peak distribution of the one rule that alerted.
+  // The charts: alerts per day, the peak distribution of the one rule that alerted, the top names.
   assert.equal(await page.locator('#daily-chart canvas').count(), 1);
   assert.equal(await page.locator('.peak-chart[data-rule="non_owner_burst"] canvas').count(), 1);
-  assert.equal(await page.locator('.uplot').count(), 2);
+  assert.equal(await page.locator('.top-chart[data-what="actor"] canvas').count(), 1);
+  assert.equal(await page.locator('.top-chart[data-what="mailbox"] canvas').count(), 1);
+  assert.equal(await page.locator('.uplot').count(), 4, 'per day, peaks, top actors, top mailboxes');
   const legend = await page.locator('#daily-chart .u-legend .u-label').allTextContents();
   assert.ok(legend.includes('#4* nonOwnerBurst.threshold=20 mailboxSweep.window=10m'), legend.join(' | '));
 
   // The markup actor is text in the top actors' table, and ran nowhere.
   const actors = await page.locator('table.top[data-what="actor"] td.name').allTextContents();
   assert.deepEqual(actors, [XSS_ACTOR]);
+  assert.deepEqual(
+    await page.locator('table.top[data-what="actor"] tbody td.num').allTextContents(),
+    ['1', '1', '1', '1', '1', '0', '0'],
+    'its rank, then its alerts under the 6 settings (threshold 40 misses it)',
+  );
   assert.equal(await page.evaluate(() => (window as { __pwned?: number }).__pwned), undefined);
   assert.equal(await page.locator('main script').count(), 0);
 

@@ -56,7 +56,7 @@
         width: width(container),
         height: 280,
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
-        scales: { x: { time: true } },
+        scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max) * 1.1] } },
         legend: { live: false },
         axes: [axis, { ...axis, label: 'alerts', size: 60 }],
         series: [{ label: 'day (UTC)' }, ...series()],
@@ -98,6 +98,59 @@
     }
   }
 
+  /**
+   * Alerts per name by rank (the tables name them): a bar per setting, side by side within a rank. Each
+   * setting's bars stand at their own x (rank − 0.4 + its slot), and are null at the others'.
+   */
+  function topCharts() {
+    const n = data.settings.length;
+    const slot = 0.8 / n;
+    for (const container of document.querySelectorAll('.top-chart')) {
+      const top = data.top[container.dataset.what];
+      if (top === undefined || top.names.length === 0) continue;
+      const ranks = top.names.length;
+      const xs = [];
+      const ys = data.settings.map(() => []);
+      for (let r = 1; r <= ranks; r++)
+        for (let i = 0; i < n; i++) {
+          xs.push(r - 0.4 + slot * (i + 0.5));
+          ys.forEach((column, j) => column.push(j === i ? top.counts[i][r - 1] : null));
+        }
+      new uPlot(
+        {
+          width: width(container),
+          height: 220,
+          scales: {
+            x: { time: false, range: () => [0.5, ranks + 0.5] },
+            y: { range: (u, min, max) => [0, Math.max(1, max) * 1.1] },
+          },
+          legend: { live: false },
+          axes: [
+            {
+              ...axis,
+              label: 'rank',
+              incrs: [1],
+              values: (u, splits) => splits.map((v) => (Number.isInteger(v) ? v : '')),
+            },
+            { ...axis, label: 'alerts', size: 60 },
+          ],
+          series: [
+            { label: 'rank' },
+            ...series().map((s) => ({
+              ...s,
+              fill: s.stroke,
+              points: { show: false },
+              paths: uPlot.paths.bars({ size: [0.9, Infinity], align: 0 }),
+            })),
+          ],
+        },
+        [xs, ...ys],
+        container,
+      );
+    }
+  }
+
   dailyChart();
   peakCharts();
+  topCharts();
 })();
