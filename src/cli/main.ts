@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { ErrorCodes, RadarError } from '../errors.js';
+import { registerBacktest } from './backtest.js';
 import { registerDashboard } from './dashboard.js';
 import { registerIngest } from './ingest.js';
 import { registerReplay } from './replay.js';
@@ -22,6 +23,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerTail,
   registerIngest,
   registerDashboard,
+  registerBacktest,
 ];
 
 /** Errors that mean "the user must fix something" (exit 2), not "mailbox-radar broke" (exit 1). */

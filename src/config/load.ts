@@ -52,10 +52,22 @@ export class ConfigProblems extends ConfigError {
 }
 
 export function loadConfig(options: LoadConfigOptions = {}): Config {
-  const input = options.file === undefined ? {} : readConfigFile(options.file);
+  const { input, sources } = loadConfigInput(options);
+  return parseConfig(input, sources);
+}
+
+/**
+ * The configuration as read, before validation: the file's object with the environment laid over it, and
+ * which keys came from which variable. `parseConfig(input, sources)` gives what `loadConfig` gives; a
+ * caller may change the object first (`backtest --grid` sets one key per combination).
+ */
+export function loadConfigInput(options: LoadConfigOptions = {}): {
+  input: unknown;
+  sources: ReadonlyMap<string, string>;
+} {
+  const file = options.file === undefined ? {} : readConfigFile(options.file);
   const sources = new Map<string, string>();
-  const merged = applyEnv(input, options.env ?? {}, sources);
-  return parseConfig(merged, sources);
+  return { input: applyEnv(file, options.env ?? {}, sources), sources };
 }
 
 /** The defaults of DESIGN.md, frozen. */
