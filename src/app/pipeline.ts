@@ -1175,11 +1175,18 @@ export class Pipeline {
         for (const partition of partitions) ranges.push({ topic, partition, from: 'earliest' });
       }
     const alertTopics = new Set(RULES.map((rule) => this.writers[rule].topic));
-    if (since !== undefined)
-      for (const topic of alertTopics)
-        // A second of margin: the alert's timestamp is taken when it is sent, after its records.
-        for (const [partition, from] of await offsetsAtTime(this.admin, topic, since - 1_000))
-          ranges.push({ topic, partition, from });
+    if (since !== undefined) {
+      const from = since - 1_000;
+      // A second of margin: the alert's timestamp is taken when it is sent, after its records.
+      const starts = await Promise.all(
+        [...alertTopics].map(async (topic) => ({
+          topic,
+          offsets: await offsetsAtTime(this.admin, topic, from),
+        })),
+      );
+      for (const { topic, offsets } of starts)
+        for (const [partition, from] of offsets) ranges.push({ topic, partition, from });
+    }
     const replays = new Map<number, LogReplay>();
     const published = new Set<string>();
     await readRanges(
