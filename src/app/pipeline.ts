@@ -1259,7 +1259,17 @@ export class Pipeline {
       const list = plan.entries.get(partition) ?? [];
       const end = plan.logEnds.find((e) => e.partition === partition);
       mailbox.logPositions.endAt(partition, Number(end?.high ?? 0));
-      for (const entry of list) mailbox.logPositions.written(partition, [entry.offset], entry.logOffset);
+      // Runs of consecutive changelog offsets as one batch each (one pair of numbers per run).
+      for (let i = 0; i < list.length;) {
+        let j = i + 1;
+        while (j < list.length && list[j]!.logOffset === list[j - 1]!.logOffset + 1) j++;
+        mailbox.logPositions.written(
+          partition,
+          list.slice(i, j).map((entry) => entry.offset),
+          list[i]!.logOffset,
+        );
+        i = j;
+      }
       for (let i = 0; i < list.length; i += CHUNK) {
         const chunk = list.slice(i, i + CHUNK);
         const next = list[i + CHUNK]?.offset ?? offset;

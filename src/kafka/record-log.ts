@@ -119,19 +119,24 @@ export function replayOrder(
 }
 
 /**
- * Per partition, where each acknowledged entry went, so a commit can say from which changelog offset the
- * entries of source offsets ≥ R begin.
+ * Per partition, where each acknowledged batch of entries went, so a commit can say from which changelog
+ * offset the entries of source offsets ≥ R begin. One pair of numbers per batch (the source offset of its
+ * last entry, the changelog offset of its first), not per entry: the answer is the start of the batch that
+ * holds the first entry ≥ R — at or before that entry, which is all a restore needs (it replays the entries
+ * of [R, P) and skips the rest) and all a purge needs (it deletes below it).
  */
 export class LogPositions {
-  private readonly partitions = new Map<number, { offsets: number[]; logOffsets: number[]; end: number }>();
+  private readonly partitions = new Map<
+    number,
+    { lasts: number[]; bases: number[]; head: number; end: number }
+  >();
 
   /** Entries for source offsets `offsets` (ascending) were written from changelog offset `base` on. */
   written(partition: number, offsets: readonly number[], base: number): void {
+    if (offsets.length === 0) return;
     const state = this.state(partition);
-    offsets.forEach((offset, i) => {
-      state.offsets.push(offset);
-      state.logOffsets.push(base + i);
-    });
+    state.lasts.push(offsets[offsets.length - 1] as number);
+    state.bases.push(base);
     state.end = Math.max(state.end, base + offsets.length);
   }
 
@@ -141,17 +146,22 @@ export class LogPositions {
     state.end = Math.max(state.end, end);
   }
 
-  /** The changelog offset of the first entry of a source offset ≥ `from`; forgets those before. */
+  /**
+   * The changelog offset of the batch holding the first entry of a source offset ≥ `from` (the end when
+   * there is none); forgets the batches before it.
+   */
   logOffsetFor(partition: number, from: number): number | undefined {
     const state = this.partitions.get(partition);
     if (state === undefined) return undefined;
-    let i = 0;
-    while (i < state.offsets.length && state.offsets[i]! < from) i++;
-    if (i > 0) {
-      state.offsets.splice(0, i);
-      state.logOffsets.splice(0, i);
+    const { lasts, bases } = state;
+    while (state.head < lasts.length && (lasts[state.head] as number) < from) state.head++;
+    // Drop the forgotten prefix now and then, not at every commit.
+    if (state.head > 1_024 && state.head * 2 > lasts.length) {
+      lasts.splice(0, state.head);
+      bases.splice(0, state.head);
+      state.head = 0;
     }
-    return state.logOffsets[0] ?? state.end;
+    return state.head < lasts.length ? (bases[state.head] as number) : state.end;
   }
 
   clear(): void {
@@ -161,7 +171,7 @@ export class LogPositions {
   private state(partition: number) {
     let state = this.partitions.get(partition);
     if (state === undefined) {
-      state = { offsets: [], logOffsets: [], end: 0 };
+      state = { lasts: [], bases: [], head: 0, end: 0 };
       this.partitions.set(partition, state);
     }
     return state;

@@ -90,8 +90,18 @@ test('log positions: the changelog offset where entries of source offsets ≥ R 
   assert.equal(positions.logOffsetFor(0, 5), 40, 'no entries: the end seen at the restore');
   positions.written(0, [10, 12, 15], 40);
   positions.written(0, [20], 44); // a restart marker took 43
-  assert.equal(positions.logOffsetFor(0, 11), 41);
+  assert.equal(positions.logOffsetFor(0, 11), 40, 'the start of the batch that holds offset 12');
   assert.equal(positions.logOffsetFor(0, 16), 44);
   assert.equal(positions.logOffsetFor(0, 12), 44, 'entries before the last R are forgotten');
   assert.equal(positions.logOffsetFor(0, 25), 45, 'past every entry: the end');
+});
+
+test('log positions: one pair of numbers per batch, and the forgotten ones let go', () => {
+  const positions = new LogPositions();
+  for (let batch = 0; batch < 5_000; batch++) positions.written(0, [batch * 10, batch * 10 + 5], batch * 2);
+  assert.equal(positions.logOffsetFor(0, 30_000), 6_000);
+  assert.equal(positions.logOffsetFor(0, 30_006), 6_002, 'the batch whose last entry is ≥ R');
+  assert.equal(positions.logOffsetFor(0, 49_996), 10_000, 'past every entry: the end');
+  // Asked again for an earlier R (it never moves back in practice): the forgotten batches stay forgotten.
+  assert.equal(positions.logOffsetFor(0, 0), 10_000);
 });
