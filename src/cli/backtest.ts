@@ -6,14 +6,12 @@ import { parseGrid } from '../backtest/grid.js';
 import { renderReport } from '../backtest/report.js';
 import { settingsJson, settingsTable } from '../backtest/summary.js';
 import { loadConfigInput } from '../config/load.js';
-import { futureError } from '../detect/clock-skew.js';
-import { parseRecord } from '../detect/parse-record.js';
 import { ErrorCodes, RadarError, RecordError } from '../errors.js';
-import type { ExchangeMailboxActivity } from '../model/activity.js';
 import { alertToJson } from '../model/alert.js';
 import { readHistory, type HistoryItem } from './history-input.js';
 import { Progress, formatCount, perSecond } from './progress.js';
 import { configOption } from './tooling.js';
+import { toRecord, where } from './input-record.js';
 
 export interface BacktestOptions {
   input: string[];
@@ -171,24 +169,4 @@ export async function backtest(options: BacktestOptions, io: BacktestIo): Promis
     // No empty report left behind by a run that failed.
     if (!written) await rm(options.report, { force: true });
   }
-}
-
-/** The record, or why it is rejected: not JSON, invalid, or dated too far ahead of the clock. */
-function toRecord(
-  item: HistoryItem,
-  nowMs: number,
-  maxClockSkewMs: number,
-): ExchangeMailboxActivity | RecordError {
-  if ('error' in item) return item.error;
-  try {
-    const record = parseRecord(item.value);
-    return futureError(record, nowMs, maxClockSkewMs) ?? record;
-  } catch (error) {
-    if (error instanceof RecordError) return error;
-    throw error;
-  }
-}
-
-function where(item: HistoryItem): string {
-  return item.index === null ? `line ${item.lineNumber}` : `line ${item.lineNumber} [${item.index}]`;
 }

@@ -2,13 +2,11 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { ErrorCodes, RecordError } from '../errors.js';
 import { readJsonInput } from './json-input.js';
-import { readNdjsonBatches } from './ndjson.js';
+import { readNdjsonBatches, type NdjsonItem } from './ndjson.js';
 import { openInput } from './open-input.js';
 
 /** One value of the input, or why it could not be read; `index` for an element of an array. */
-export type HistoryItem =
-  | { lineNumber: number; index: number | null; value: unknown }
-  | { lineNumber: number; index: number | null; error: RecordError };
+export type HistoryItem = NdjsonItem;
 
 const DOCUMENT_BATCH = 1_024;
 

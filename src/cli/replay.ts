@@ -3,14 +3,13 @@ import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { Subject } from 'rxjs';
 import { loadConfig } from '../config/load.js';
-import { futureError } from '../detect/clock-skew.js';
 import { detect } from '../detect/detect.js';
-import { parseRecord } from '../detect/parse-record.js';
 import type { CoreInput, CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError, RecordError } from '../errors.js';
 import { alertToJson, RULES, type MailboxAccessAlert } from '../model/alert.js';
 import { readNdjsonBatches, type NdjsonItem } from './ndjson.js';
 import { openInput } from './open-input.js';
+import { toRecord, where } from './input-record.js';
 
 export interface ReplayOptions {
   /** NDJSON file, or `-` for standard input. */
@@ -133,26 +132,6 @@ export async function replay(options: ReplayOptions, io: ReplayIo): Promise<numb
   if (stats !== undefined) err.write(summary(stats, counts));
   await Promise.all([out.drained(), err.drained()]);
   return 0;
-}
-
-/** The record, or why it is rejected: not JSON, invalid, or dated too far ahead of the clock. */
-function toRecord(
-  item: NdjsonItem,
-  nowMs: number,
-  maxClockSkewMs: number,
-): ReturnType<typeof parseRecord> | RecordError {
-  if ('error' in item) return item.error;
-  try {
-    const record = parseRecord(item.value);
-    return futureError(record, nowMs, maxClockSkewMs) ?? record;
-  } catch (error) {
-    if (error instanceof RecordError) return error;
-    throw error;
-  }
-}
-
-function where(item: NdjsonItem): string {
-  return item.index === null ? `line ${item.lineNumber}` : `line ${item.lineNumber} [${item.index}]`;
 }
 
 function summary(stats: CoreStats, counts: Counts): string {
