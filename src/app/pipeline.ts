@@ -33,7 +33,7 @@ import type { Config } from '../config/types.js';
 import { futureError } from '../detect/clock-skew.js';
 import { byTimeThenId } from '../detect/event-order.js';
 import { parseRecord } from '../detect/parse-record.js';
-import type { CoreStats } from '../detect/types.js';
+import type { ClassifiedInput, CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError } from '../errors.js';
 import { AvroCodec } from '../kafka/avro-codec.js';
 import { AvroTopicWriter } from '../kafka/avro-producer.js';
@@ -50,6 +50,7 @@ import {
   type LogEntry,
 } from '../kafka/record-log.js';
 import { isGroupMoving } from '../kafka/group-errors.js';
+import { FALLBACK, OWNER, RawClassifier } from '../kafka/raw-classify.js';
 import { RegistryClient, isRegistryOutage } from '../kafka/registry.js';
 import { markerMessage, markerOf, repartitionTopic } from '../kafka/repartition.js';
 import { ensureTopics } from '../kafka/topics.js';
@@ -135,6 +136,10 @@ export class Pipeline {
   private readonly sourcePartitions = new Map<Role, number>();
   private readonly registry: RegistryClient;
   private readonly codec: AvroCodec<ExchangeMailboxActivity>;
+  /** Owner and system records classified on their bytes (pipeline.classifyRawBytes); else undefined. */
+  private readonly raw: RawClassifier | undefined;
+  /** The one input object fed for every record classified on its bytes (the core keeps none). */
+  private readonly classified: ClassifiedInput = { kind: 'classified', time: 0, class: 'owner' };
   private readonly writers: Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
   private mailbox!: SubTopology;
   /** The sweep's sub-topology and its repartition topic; absent when the sweep is disabled. */
@@ -224,6 +229,9 @@ export class Pipeline {
       }),
       activityDetectionType,
     );
+    this.raw = config.pipeline.classifyRawBytes
+      ? new RawClassifier(config.detection, (id) => this.codec.writerType(id))
+      : undefined;
     const topicOf = alertTopicOf(config);
     this.writers = Object.fromEntries(
       RULES.map((rule) => [
@@ -504,9 +512,35 @@ export class Pipeline {
     let maxEventTime = Number.NEGATIVE_INFINITY;
     let minEventTime = Number.POSITIVE_INFINITY;
     let decoded = 0;
+    let onBytes = 0;
     let late = 0;
+    const raw = this.raw;
+    const futureBound = now + this.config.detection.maxClockSkewMs;
+    const classified = this.classified;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
+      if (raw !== undefined) {
+        // Owner and system records: classified on their bytes, counted, never decoded (raw-classify.ts).
+        // A record from the future takes the full path below, which dead-letters it.
+        const verdict = raw.classify(message.value);
+        if (verdict !== FALLBACK && raw.time <= futureBound) {
+          const time = raw.time;
+          decoded++;
+          onBytes++;
+          if (!sub.watermarks.admit(partition, time)) {
+            late++;
+            this.lateLog.dropped(topic, partition, time, sub.watermarks.streamTime(partition));
+          } else {
+            if (time > maxEventTime) maxEventTime = time;
+            if (time < minEventTime) minEventTime = time;
+            classified.time = time;
+            classified.class = verdict === OWNER ? 'owner' : 'system';
+            sub.core.input.next(classified);
+          }
+          if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
+          continue;
+        }
+      }
       let record: ExchangeMailboxActivity;
       try {
         record = parseRecord(this.codec.decode(message.value));
@@ -549,6 +583,7 @@ export class Pipeline {
       if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
     }
     this.metrics.decoded.inc(decoded);
+    if (onBytes > 0) this.metrics.classifiedOnBytes.inc(onBytes);
     this.metrics.late.inc(late);
     this.endBatch(sub, batch, { min: minEventTime, max: maxEventTime, before: streamTimeBefore }, now);
     // The partition's progress goes behind its records on every repartition partition.
