@@ -251,7 +251,8 @@ async function broker(stack: Stack, options: BrokerOptions) {
       nodeArgs:
         options.profileDir === undefined
           ? []
-          : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=${c.name}.cpuprofile`],
+          : // One directory per case: tsx's loader thread writes a profile of its own beside the main thread's.
+            ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}/${c.name}`],
     });
     let page = '';
     const timing = await drain({

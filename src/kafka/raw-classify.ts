@@ -377,6 +377,12 @@ function sameAscii(buf: Buffer, a: number, aLength: number, b: number, bLength: 
   return true;
 }
 
+/** A text field as avsc would decode it (utf8Slice), or null. */
+function textOf(buf: Buffer, walk: Walk, slot: number): string | null {
+  const start = walk.starts[slot]!;
+  return start < 0 ? null : buf.toString('utf8', start, start + walk.lengths[slot]!);
+}
+
 /**
  * Classifies Confluent-framed activity records on their bytes for one core's configuration (the
  * mailbox side's). `prepare` the codec first: the plans come from the writer schemas it resolved.
@@ -524,9 +530,7 @@ export class RawClassifier {
    * decoded fully). The predicate itself is bulk-mail-access.ts's, on the few fields it reads.
    */
   private couldCountForBulk(buf: Buffer, walk: Walk): boolean {
-    const { starts, lengths, numbers } = walk;
-    const text = (slot: number) =>
-      starts[slot]! < 0 ? null : buf.toString('utf8', starts[slot]!, starts[slot]! + lengths[slot]!);
+    const { starts, numbers } = walk;
     const throttled = numbers[THROTTLED]!;
     const count = numbers[OPERATION_COUNT]!;
     const folders = numbers[FOLDERS]!;
@@ -536,8 +540,8 @@ export class RawClassifier {
     const record = {
       is_throttled: Number.isNaN(throttled) ? null : throttled === 1,
       operation_count: Number.isNaN(count) ? null : count,
-      mail_access_type: text(MAIL_ACCESS_TYPE),
-      client_info_string: text(CLIENT_INFO),
+      mail_access_type: textOf(buf, walk, MAIL_ACCESS_TYPE),
+      client_info_string: textOf(buf, walk, CLIENT_INFO),
       folder_paths: ['(some folder)'],
     } as unknown as ExchangeMailboxActivity;
     return bulkCandidate(record, this.bulk!, false);
