@@ -103,6 +103,11 @@ function readLong(buf: Buffer, pos: number): number {
     return NaN;
   }
   let b = buf[pos++]!;
+  if (b < 0x80) {
+    // One byte, most varints here (union indexes, short strings' lengths): no arithmetic beyond the zig-zag.
+    cursor = pos;
+    return (b >>> 1) ^ -(b & 1);
+  }
   let n = b & 0x7f;
   let scale = 128;
   while (b & 0x80) {
@@ -167,6 +172,12 @@ function buildSkipper(type: AvroType, seen: Map<AvroType, Step>): Step | null {
     case 'string':
     case 'bytes':
       return (buf, pos) => {
+        const b = buf[pos];
+        if (b !== undefined && b < 0x80) {
+          // A length below 64 in one byte (an odd byte would be a negative length).
+          const end = pos + 1 + (b >>> 1);
+          return (b & 1) === 0 && end <= buf.length ? end : -1;
+        }
         const length = readLong(buf, pos);
         if (cursor < 0 || length < 0 || cursor + length > buf.length) return -1;
         return cursor + length;
@@ -233,6 +244,16 @@ function buildSkipper(type: AvroType, seen: Map<AvroType, Step>): Step | null {
         if (step === null) return null;
         branches.push(step);
       }
+      if (branches.length === 2) {
+        // The common optional field, [null, T] or [T, null]: the index is one byte, 0 or 2 (zig-zag of 0, 1).
+        const [first, second] = branches as [Step, Step];
+        return (buf, pos, state) => {
+          const b = buf[pos];
+          if (b === 0) return first(buf, pos + 1, state);
+          if (b === 2) return second(buf, pos + 1, state);
+          return -1;
+        };
+      }
       return (buf, pos, state) => {
         const index = readLong(buf, pos);
         if (!(index >= 0 && index < branches.length)) return -1;
@@ -264,6 +285,10 @@ function branch(buf: Buffer, pos: number, nullIndex: number, valueIndex: number)
     cursor = pos;
     return 1;
   }
+  cursor = pos + 1;
+  const b = buf[pos];
+  if (b === 2 * valueIndex) return 1;
+  if (b === 2 * nullIndex) return 0;
   const index = readLong(buf, pos);
   if (index === valueIndex) return 1;
   if (index === nullIndex) return 0;
@@ -415,7 +440,7 @@ export class RawClassifier {
   /** OWNER or SYSTEM (with `time` set) when the full path would say so; FALLBACK otherwise. */
   classify(value: Buffer | null): RawVerdict {
     if (value === null || value.length <= HEADER_SIZE || value[0] !== MAGIC_BYTE) return FALLBACK;
-    const id = value.readUInt32BE(1);
+    const id = value[1]! * 0x1000000 + ((value[2]! << 16) | (value[3]! << 8) | value[4]!);
     let plan = this.lastPlan;
     if (id !== this.lastId) {
       plan = this.planFor(id);
@@ -478,12 +503,14 @@ export class RawClassifier {
     const aLength = walk.lengths[a]!;
     const bLength = walk.lengths[b]!;
     if (aStart < 0 || bStart < 0 || aLength === 0 || aLength !== bLength) return false;
-    if (buf.compare(buf, aStart, aStart + aLength, bStart, bStart + bLength) === 0) return true;
-    return (
-      isAscii(buf, aStart, aLength) &&
-      isAscii(buf, bStart, bLength) &&
-      sameAscii(buf, aStart, aLength, bStart, bLength)
-    );
+    // Equal bytes are equal text; bytes that differ must both be ASCII letters of one case pair.
+    for (let i = 0; i < aLength; i++) {
+      const x = buf[aStart + i]!;
+      const y = buf[bStart + i]!;
+      if (x === y) continue;
+      if (x >= 0x80 || y >= 0x80 || upper(x) !== upper(y)) return false;
+    }
+    return true;
   }
 
   /** sameText(a.trim(), b?.trim()) for ASCII text (anything else: not proven, so false). */
