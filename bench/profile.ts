@@ -1,7 +1,8 @@
 /**
  * Summarises CPU profiles (node --cpu-prof, as `bench/kafka.ts --profile <dir>` writes them): self time by
  * area (garbage collection, avsc, kafkajs, the project's src/ by file, node internals, idle) and the
- * functions with the most self time, as shares of the busy time (everything but idle).
+ * functions with the most self time, as shares of the busy time (everything but idle). Node's own functions
+ * (Buffer allocation and copies, sockets, module loading) are charged to the nearest caller outside them.
  *
  *   node --import tsx bench/profile.ts <file.cpuprofile>… [--top 25]
  */
@@ -39,6 +40,17 @@ function areaOf(frame: ProfileNode['callFrame']): string {
 function summarise(file: string, top: number): void {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+  /** Node internals are charged to the nearest caller outside them (kafkajs, avsc, src/…). */
+  const callerArea = (id: number): string => {
+    for (let at = parent.get(id); at !== undefined; at = parent.get(at)) {
+      const area = areaOf(byId.get(at)!.callFrame);
+      if (area !== 'node internals' && area !== 'other' && byId.get(at)!.callFrame.functionName !== '(root)')
+        return area;
+    }
+    return 'no caller';
+  };
   const self = new Map<number, number>();
   profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
   const areas = new Map<string, number>();
@@ -47,7 +59,8 @@ function summarise(file: string, top: number): void {
   let idle = 0;
   for (const [id, us] of self) {
     const frame = byId.get(id)!.callFrame;
-    const area = areaOf(frame);
+    let area = areaOf(frame);
+    if (area === 'node internals') area = `node internals, called from ${callerArea(id)}`;
     total += us;
     if (area === 'idle') {
       idle += us;

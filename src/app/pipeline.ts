@@ -871,10 +871,20 @@ export class Pipeline {
     log?: WindowsLogBatch,
   ): Promise<void> {
     const sends: Promise<unknown>[] = [];
-    if (log !== undefined && sub !== undefined)
+    // The batch's own output — windows' changelog entries, dead letters, repartition records — in one
+    // produce request (the idempotent producer sends one request at a time).
+    const own: { topic: string; messages: Message[] }[] = [];
+    if (log !== undefined && sub !== undefined) own.push({ topic: this.windowsLog, messages: log.messages });
+    if (dead.length > 0) own.push({ topic: this.config.topics.deadLetter, messages: dead });
+    if (repartition.length > 0 && this.repartition)
+      own.push({ topic: this.repartition.topic, messages: repartition });
+    if (own.length > 0)
       sends.push(
-        this.producer.send({ topic: this.windowsLog, acks: -1, messages: log.messages }).then((written) => {
-          const base = written.find((w) => w.partition === log.partition)?.baseOffset;
+        this.producer.sendBatch({ acks: -1, topicMessages: own }).then((written) => {
+          if (log === undefined || sub === undefined) return;
+          const base = written.find(
+            (w) => w.topicName === this.windowsLog && w.partition === log.partition,
+          )?.baseOffset;
           if (base !== undefined) sub.logPositions.written(log.partition, log.offsets, Number(base));
         }),
       );
@@ -887,10 +897,6 @@ export class Pipeline {
           ),
         );
     }
-    if (dead.length > 0)
-      sends.push(this.producer.send({ topic: this.config.topics.deadLetter, acks: -1, messages: dead }));
-    if (repartition.length > 0 && this.repartition)
-      sends.push(this.producer.send({ topic: this.repartition.topic, acks: -1, messages: repartition }));
     await Promise.all(sends);
     // State changes only after the alerts of the same records: a stored change whose alert was lost
     // would silence it for good after a restart.
