@@ -18,7 +18,7 @@
  * Several instances of `run` and the repartition hop: bench/scale.ts.
  *
  *   node --import tsx bench/kafka.ts [--hot-records 1000000] [--long-records 10000000]
- *        [--broker-records 500000] [--rate 5000] [--latency-seconds 30] [--only hot|long|broker|latency]
+ *        [--broker-records 500000] [--rate 5000] [--latency-seconds 30] [--only hot|classify|long|broker|latency]
  *        [--runs 3] [--before <checkout>] [--profile <dir>] [--env NAME=value …]
  *
  * broker: `run` twice, all rules and non_owner_burst alone; with `--before <dir>` (a checkout of another
@@ -35,10 +35,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Subject } from 'rxjs';
 import { defaultConfig } from '../src/config/load.js';
 import { detect } from '../src/detect/detect.js';
+import { createClassifier } from '../src/detect/classify.js';
 import { parseRecord } from '../src/detect/parse-record.js';
 import type { CoreInput } from '../src/detect/types.js';
 import { AvroCodec, frame } from '../src/kafka/avro-codec.js';
 import { AvroTopicWriter } from '../src/kafka/avro-producer.js';
+import { FALLBACK, RawClassifier } from '../src/kafka/raw-classify.js';
 import { RegistryClient } from '../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../src/model/activity.js';
 import type { MailboxAccessAlert } from '../src/model/alert.js';
@@ -154,10 +156,44 @@ function hotPipeline(records: number, sampleEvery: number) {
   return { records: n, seconds: Number(ns) / 1e9, alerts, samples };
 }
 
+/**
+ * Classification alone, no network: the pipeline's full path (codec decode with the detection reader →
+ * parseRecord → classify) against the byte path (raw-classify, the full path only for what it leaves).
+ */
+function hotClassify(records: number, bytes: boolean) {
+  const codec = new AvroCodec<ExchangeMailboxActivity>(
+    new RegistryClient({ url: 'http://unused.invalid' }),
+    activityDetectionType,
+  );
+  codec.addWriter(SCHEMA_ID, avro.Type.forSchema(activitySchema as avro.Schema));
+  const config = defaultConfig().detection;
+  const classifier = createClassifier(config);
+  const raw = new RawClassifier(config, (id) => codec.writerType(id));
+  let ns = 0n;
+  let n = 0;
+  let onBytes = 0;
+  let sink = 0;
+  for (const chunk of chunks(records)) {
+    const t0 = process.hrtime.bigint();
+    for (const buffer of chunk) {
+      if (bytes && raw.classify(buffer) !== FALLBACK) {
+        onBytes++;
+        continue;
+      }
+      const verdict = classifier(parseRecord(codec.decode(buffer)));
+      if (typeof verdict === 'object') sink++;
+    }
+    ns += process.hrtime.bigint() - t0;
+    n += chunk.length;
+  }
+  return { records: n, seconds: Number(ns) / 1e9, onBytes, sink };
+}
+
 async function runChild(kind: string, args: string[]): Promise<void> {
   let result: unknown;
   if (kind === 'hot-decode') result = hotDecode(Number(args[0]), args[1] ?? 'full');
   else if (kind === 'hot-pipeline') result = hotPipeline(Number(args[0]), Number(args[1]));
+  else if (kind === 'hot-classify') result = hotClassify(Number(args[0]), args[1] === 'bytes');
   else throw new Error(`unknown case ${kind}`);
   process.stdout.write(`${JSON.stringify({ ...(result as object), peakRssMb: peakRssMb() })}\n`);
   process.exit(0);
@@ -466,6 +502,26 @@ async function main() {
     console.log(
       `hot path (${records} records): decode ${hot.decode.recordsPerSecond}/s (detection reader ${hot.decodeDetectionReader.recordsPerSecond}/s), decode+core ${hot.pipeline.recordsPerSecond}/s, ratio ${hot.ratio} (same reader ${hot.ratioSameReader})`,
     );
+  }
+  if (want('classify')) {
+    const records = arg('hot-records', 1_000_000);
+    type Classified = { records: number; seconds: number; onBytes: number };
+    const out: Record<string, number>[] = [];
+    for (let run = 1; run <= arg('runs', 1); run++) {
+      const full = await child<Classified>('hot-classify', [String(records), 'full']);
+      const bytes = await child<Classified>('hot-classify', [String(records), 'bytes']);
+      const row = {
+        full: Math.round(full.records / full.seconds),
+        bytes: Math.round(bytes.records / bytes.seconds),
+        onBytes: bytes.onBytes,
+        speedup: Math.round((full.seconds / bytes.seconds) * 100) / 100,
+      };
+      out.push(row);
+      console.log(
+        `classify (${records} records, no network): decode + parse + classify ${row.full}/s; on the bytes ${row.bytes}/s (${row.onBytes} never decoded); ×${row.speedup}`,
+      );
+    }
+    results.classify = out;
   }
   if (want('long')) {
     const records = arg('long-records', 10_000_000);
