@@ -105,12 +105,19 @@ export function spawnPipeline(
   stack: Stack,
   base: string,
   port: number,
-  options: { groupId?: string; env?: Record<string, string>; cwd?: string; nodeArgs?: string[] } = {},
+  options: {
+    groupId?: string;
+    env?: Record<string, string>;
+    cwd?: string;
+    nodeArgs?: string[];
+    /** A file descriptor for the process's log (stderr, where it logs); by default the bench's stderr. */
+    logFd?: number;
+  } = {},
 ): Drainer {
   const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'run'];
   const p = spawn(process.execPath, args, {
     cwd: options.cwd ?? ROOT,
-    stdio: ['ignore', process.env.BENCH_RUN_LOG ? 'inherit' : 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', options.logFd ?? 'inherit'],
     env: {
       ...process.env,
       KAFKA_BROKERS: stack.brokers.join(','),

@@ -16,11 +16,11 @@
  * (end − committed)): whatever a restart must re-read, it has. The clock starts at spawn, so process start,
  * group join and restore all count.
  *
- *   node --import tsx bench/restart.ts [--rates 300,5000] [--hours 2] [--before <dir>]
+ *   node --import tsx bench/restart.ts [--rates 300,5000] [--hours 2] [--before <dir>] [--profile <dir>]
  *
  * Writes .bench/restart.json. Needs the local stack.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { readRanges } from '../src/kafka/partition-reader.js';
 import { repartitionTopic } from '../src/kafka/repartition.js';
@@ -101,6 +101,8 @@ interface Step {
   activityReRead: number;
   repartitionReRead: number;
   restoredFromChangelog: number;
+  /** The restore alone (its metric): commit metadata, changelog read and replay, alert read-back. */
+  restoreSeconds: number;
   /** Messages whose (alert_id, revision) was on the topic before the restart: published twice. */
   alertsPublishedAgain: number;
   /** Messages new after the restart (e.g. closes of episodes the watermark ended meanwhile). */
@@ -123,7 +125,13 @@ async function restartOnce(
   const alertsBefore = await alertMessages(kafka, admin, alerts);
   const port = await freePort();
   const started = performance.now();
-  const drainer = spawnPipeline(stack, base, port, { groupId, cwd, env: alertEnv(base) });
+  // --profile DIR: the restarted processes write a CPU profile there when they stop (not when killed).
+  const profile = arg('--profile');
+  // … and their log, at info (the restore's phases are in its 'state restored' line).
+  const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  const logFd = profile ? openSync(`${profile}/restart-${Date.now()}.log`, 'w') : undefined;
+  const env = { ...alertEnv(base), ...(profile ? { MAILBOX_RADAR_LOG__LEVEL: 'info' } : {}) };
+  const drainer = spawnPipeline(stack, base, port, { groupId, cwd, env, nodeArgs, logFd });
   for (;;) {
     await sleep(50);
     if (!(await ready(port))) continue;
@@ -153,6 +161,7 @@ async function restartOnce(
       activityReRead: sum(page, 'mailbox_radar_records_consumed_total'),
       repartitionReRead: sum(page, 'mailbox_radar_repartition_records_consumed_total'),
       restoredFromChangelog: sum(page, 'mailbox_radar_restored_records_total'),
+      restoreSeconds: sum(page, 'mailbox_radar_restore_seconds'),
       alertsPublishedAgain: added.filter((a) => a.again).length,
       alertMessagesNew: added.filter((a) => !a.again).length,
     },

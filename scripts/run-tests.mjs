@@ -26,7 +26,8 @@ const args = ['--import', 'tsx', '--test', '--test-reporter=spec'];
 if (kind === 'integration') args.push('--test-concurrency=1');
 // A test that hangs (a broker call retrying for minutes) fails with its name instead of stalling the run.
 // Node 20 applies the timeout to each file's process too, so it bounds a whole integration file (the
-// guarantee and chaos files run for several minutes on a loaded 2-core machine).
-args.push(`--test-timeout=${kind === 'integration' ? 600_000 : 60_000}`);
+// guarantee and chaos files run for several minutes on a loaded 2-core machine; a unit file that spawns
+// the CLI a dozen times, as test/cli/simulate.test.ts does, needs more than a minute there).
+args.push(`--test-timeout=${kind === 'integration' ? 600_000 : 180_000}`);
 const result = spawnSync(process.execPath, [...args, ...extra, ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);

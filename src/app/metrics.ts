@@ -150,6 +150,16 @@ export function createMetrics() {
       labelNames: ['rule', 'status'],
       registers: [registry],
     }),
+    backpressurePauses: new Counter({
+      name: 'mailbox_radar_backpressure_pauses_total',
+      help: 'Times consumption paused because pipeline.maxInFlightRecords records awaited the broker',
+      registers: [registry],
+    }),
+    backpressureSeconds: new Counter({
+      name: 'mailbox_radar_backpressure_paused_seconds_total',
+      help: 'Seconds consumption stood paused, waiting for the broker to acknowledge what it had sent',
+      registers: [registry],
+    }),
     restoredRecords: new Counter({
       name: 'mailbox_radar_restored_records_total',
       help: 'Records replayed from the windows changelog at a restore (instead of re-reading the activity topic)',

@@ -75,6 +75,8 @@ const REGISTRY_BACKOFF_MAX_MS = 30_000; // retries of an unavailable registry ba
 const HEARTBEAT_WAIT_MS = 2_000; // waiting for the registry, heartbeat at least this often
 // Committed repartition records are deleted every 30 s (Kafka Streams' default), or 10 commit intervals.
 const REPARTITION_PURGE_MS = 30_000;
+/** A backpressure pause this long is logged as a warning (shorter ones are how a drain paces itself). */
+const LONG_PAUSE_MS = 10_000;
 const REPARTITION_RETENTION_MS = 7 * 24 * 3_600_000;
 // Start-up asks whether a broker answers this many times, kafka.connectionTimeoutMs apart, then gives up.
 const STARTUP_KAFKA_ATTEMPTS = 3;
@@ -171,6 +173,8 @@ export class Pipeline {
   private inFlightRecords = 0;
   private readonly sends = new Set<Promise<void>>();
   private paused = false;
+  /** When consumption paused for backpressure (Date.now()). */
+  private pausedAt = 0;
   private joined = false;
   private running = false;
   private failed = false;
@@ -814,7 +818,16 @@ export class Pipeline {
           this.paused = false;
           this.consumer.resume(this.subscribed().map((topic) => ({ topic })));
           for (const s of this.subs()) s.watermarks.resume(Date.now());
-          this.logger.info({ inFlightRecords: this.inFlightRecords }, 'resumed');
+          const pausedMs = Date.now() - this.pausedAt;
+          this.metrics.backpressureSeconds.inc(pausedMs / 1_000);
+          // Short pauses are how a drain runs at the broker's pace (counted, logged at debug); a long
+          // one means the broker is slow to acknowledge, which an operator should hear about.
+          if (pausedMs >= LONG_PAUSE_MS)
+            this.logger.warn(
+              { pausedMs, inFlightRecords: this.inFlightRecords },
+              'resumed after a long pause: the broker was slow to acknowledge',
+            );
+          else this.logger.debug({ pausedMs, inFlightRecords: this.inFlightRecords }, 'resumed');
         }
       },
       (error: unknown) => void this.fail(error), // nothing from this batch on is ever committed
@@ -822,9 +835,11 @@ export class Pipeline {
     this.sends.add(send);
     if (!this.paused && this.inFlightRecords > this.config.pipeline.maxInFlightRecords) {
       this.paused = true;
+      this.pausedAt = Date.now();
       this.consumer.pause(this.subscribed().map((topic) => ({ topic })));
       for (const s of this.subs()) s.watermarks.pause(); // paused partitions are behind, never idle
-      this.logger.warn(
+      this.metrics.backpressurePauses.inc();
+      this.logger.debug(
         { inFlightRecords: this.inFlightRecords },
         'paused: waiting for the broker to acknowledge',
       );
@@ -1117,7 +1132,9 @@ export class Pipeline {
       this.readRestore(),
     );
     if (plan === undefined || generation !== this.generation) return;
+    const readMs = Date.now() - started;
     const replayed = this.applyRestore(plan);
+    const applyMs = Date.now() - started - readMs;
     const fences = this.mailbox.partitions.map((p) =>
       restartMessage(p, plan.commits.get('mailbox')?.get(p)?.offset ?? 0),
     );
@@ -1133,6 +1150,8 @@ export class Pipeline {
     this.logger.info(
       {
         ms,
+        readMs,
+        applyMs,
         replayedRecords: replayed,
         alertsReadBack: plan.published.size,
         since: plan.since === undefined ? null : new Date(plan.since).toISOString(),

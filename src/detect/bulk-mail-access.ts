@@ -2,7 +2,6 @@ import type { OperatorFunction } from 'rxjs';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import type { MailboxAccessAlert } from '../model/alert.js';
 import { buildAlert, episodeAlert } from './build-alert.js';
-import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { normaliseClientIp } from './normalise.js';
 import type { PolicyBook } from './policies.js';
@@ -128,14 +127,7 @@ export function createBulkMailAccessEngine(
     const alert = buildAlert('bulk_mail_access', rule, state.key, window, detectedAt);
     alert.reason = reason;
     alerts++;
-    const episode = openEpisode(
-      state.episodes,
-      (window[0] as Access).time,
-      (window[window.length - 1] as Access).time,
-    );
-    episode.alert = episodeAlert(alert, rule);
-    windows.retained -= absorb(state.episodes, episode, state.records, windowMs, windows.outbox);
-    windows.expireAfter(state, episode.end + windowMs);
+    windows.openEpisode(state, window, episodeAlert(alert, rule));
     return alert;
   };
 

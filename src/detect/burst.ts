@@ -1,6 +1,5 @@
 import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
 import { buildAlert, episodeAlert } from './build-alert.js';
-import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { lowerBound } from './sorted.js';
 import type { Access, CheckpointMark, RuleSettings } from './types.js';
@@ -67,14 +66,7 @@ export function createBurstEngine(
       const window = records.slice(from, to);
       const alert = buildAlert(rule, config, state.key, window, (window[threshold - 1] as Access).time);
       alerts++;
-      const episode = openEpisode(
-        state.episodes,
-        (window[0] as Access).time,
-        (window[window.length - 1] as Access).time,
-      );
-      episode.alert = episodeAlert(alert, config);
-      windows.retained -= absorb(state.episodes, episode, records, windowMs, windows.outbox);
-      windows.expireAfter(state, episode.end + windowMs);
+      windows.openEpisode(state, window, episodeAlert(alert, config));
       return alert;
     },
 

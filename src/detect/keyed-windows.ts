@@ -1,6 +1,7 @@
 import type { MailboxAccessAlert } from '../model/alert.js';
 import type { Episode } from './episode.js';
-import { absorb, expireEpisodes, findEpisode } from './episode.js';
+import { absorb, expireEpisodes, findEpisode, openEpisode } from './episode.js';
+import type { EpisodeAlert } from './lifecycle.js';
 import { insertSorted, lowerBound, removeRange } from './sorted.js';
 import { TimeHeap } from './time-heap.js';
 import type { Access } from './types.js';
@@ -66,6 +67,22 @@ export class KeyedWindows<S extends WindowState> {
     this.retained++;
     this.expireAfter(state, time + this.windowMs);
     return at;
+  }
+
+  /**
+   * The threshold was crossed by `window` (held records of `state`, in time order): an episode opens over
+   * it with the alert's life, takes in the held records it reaches, and the key is looked at again once
+   * the episode can end.
+   */
+  openEpisode(state: S, window: readonly Access[], life: EpisodeAlert): void {
+    const episode = openEpisode(
+      state.episodes,
+      (window[0] as Access).time,
+      (window[window.length - 1] as Access).time,
+    );
+    episode.alert = life;
+    this.retained -= absorb(state.episodes, episode, state.records, this.windowMs, this.outbox);
+    this.expireAfter(state, episode.end + this.windowMs);
   }
 
   /** Looks at `state` again once the watermark passes `time` (if that is sooner than planned). */

@@ -1,11 +1,22 @@
 import type { OperatorFunction } from 'rxjs';
 import type { MailboxAccessAlert } from '../model/alert.js';
 import { buildAlert, episodeAlert } from './build-alert.js';
-import { absorb, openEpisode } from './episode.js';
 import { KeyedWindows, type WindowState } from './keyed-windows.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import { lowerBound } from './sorted.js';
 import type { Access, AccessFlow, CheckpointMark, RuleConfig, RuleOutput, RuleSettings } from './types.js';
+
+/**
+ * A sweep key's window state. `bound`, when set: every held record at or after `from` is a read of one of
+ * `mailboxes`, fewer than the threshold — so a record of one of them whose windows all lie after `from`
+ * cannot complete a sweep, and is held without a scan. Without it, an actor who reads a few mailboxes all
+ * day (a delegate, a service) made every record scan its whole window: quadratic in its reads per window.
+ * Set when a scan of an in-order record finds too few mailboxes; dropped when a record of another mailbox
+ * is held or a sweep opens. Records leaving (expiry, episodes) keep it true.
+ */
+interface SweepState extends WindowState {
+  bound: { from: number; mailboxes: Set<string> } | undefined;
+}
 
 /**
  * `mailbox_sweep`: one actor reads N distinct mailboxes as non-owner within T (default 10 within 10
@@ -24,22 +35,30 @@ export function mailboxSweep(config: RuleConfig): OperatorFunction<AccessFlow, R
 export function createSweepEngine(
   config: RuleSettings,
   rule: 'mailbox_sweep' | 'app_mailbox_sweep' = 'mailbox_sweep',
+  /** `bound: false` scans every record (the tests hold the shortcut to that). */
+  options: { bound?: boolean } = {},
 ): RuleEngine {
+  const useBound = options.bound !== false;
   const apps = rule === 'app_mailbox_sweep'; // users' non-owner reads, or apps' reads
   const windowMs = config.windowMs;
   const threshold = config.threshold;
-  const windows = new KeyedWindows<WindowState>(windowMs, (key) => ({
+  const windows = new KeyedWindows<SweepState>(windowMs, (key) => ({
     key,
     records: [],
     episodes: [],
     due: Infinity,
+    bound: undefined,
   }));
-  const seen = new Set<string>(); // scratch for distinct counts
+  let seen = new Set<string>(); // scratch for distinct counts
   const counts = new Map<string, number>(); // scratch for the out-of-order scan
   let alerts = 0;
 
-  /** The window [t − T, t] of a record that arrived in order, as [from, to), if it holds N mailboxes. */
-  const windowEndingAt = (records: readonly Access[], time: number): [number, number] | null => {
+  /**
+   * The window [t − T, t] of a record that arrived in order, as [from, to), if it holds N mailboxes.
+   * When it does not, the mailboxes it holds become the key's bound (see SweepState).
+   */
+  const windowEndingAt = (state: SweepState, time: number): [number, number] | null => {
+    const records = state.records;
     const since = time - windowMs;
     let i = records.length - 1;
     let previous = '';
@@ -51,9 +70,18 @@ export function createSweepEngine(
       seen.add(previous);
       if (seen.size >= threshold) break;
     }
-    const found = seen.size >= threshold;
+    if (seen.size < threshold) {
+      if (!useBound) {
+        seen.clear();
+        return null;
+      }
+      // Every held record from `since` on is of these mailboxes: the scratch set becomes the bound.
+      state.bound = { from: since, mailboxes: seen };
+      seen = new Set();
+      return null;
+    }
     seen.clear();
-    return found ? [lowerBound(records, since), records.length] : null;
+    return [lowerBound(records, since), records.length];
   };
 
   /** The window holding the record at `at` (out of order) with the most mailboxes, if it holds N. */
@@ -92,24 +120,25 @@ export function createSweepEngine(
       const time = access.time;
 
       const at = windows.extendOrHold(state, access); // -1: inside an episode already alerted on
-      if (at < 0 || records.length < threshold) return null; // fewer records than mailboxes needed
+      if (at < 0) return null;
+      const bound = state.bound;
+      if (bound !== undefined) {
+        if (!bound.mailboxes.has(access.mailbox)) state.bound = undefined;
+        // Every window around this record lies after bound.from: fewer than N mailboxes there.
+        else if (time - windowMs >= bound.from) return null;
+      }
+      if (records.length < threshold) return null; // fewer records than mailboxes needed
 
       // Held records exclude those absorbed into episodes, which no window around this record reaches.
       const range =
-        at === records.length - 1 ? windowEndingAt(records, time) : fullestAround(records, at, time);
+        at === records.length - 1 ? windowEndingAt(state, time) : fullestAround(records, at, time);
       if (range === null) return null;
+      state.bound = undefined;
 
       const window = records.slice(range[0], range[1]);
       const alert = buildAlert(rule, config, state.key, window, thresholdTime(window, threshold));
       alerts++;
-      const episode = openEpisode(
-        state.episodes,
-        (window[0] as Access).time,
-        (window[window.length - 1] as Access).time,
-      );
-      episode.alert = episodeAlert(alert, config);
-      windows.retained -= absorb(state.episodes, episode, records, windowMs, windows.outbox);
-      windows.expireAfter(state, episode.end + windowMs);
+      windows.openEpisode(state, window, episodeAlert(alert, config));
       return alert;
     },
 

@@ -17,6 +17,9 @@ export interface PartitionRange {
   to?: number;
 }
 
+/** How often a read looks whether a range it waits for was deleted under it. */
+const PURGE_CHECK_MS = 1_000;
+
 /** The first offset of each partition with a timestamp at or after `time` (the end when there is none). */
 export async function offsetsAtTime(admin: Admin, topic: string, time: number): Promise<Map<number, number>> {
   const [byTime, ends] = await Promise.all([
@@ -100,6 +103,15 @@ export async function readRanges(
     // Seeks (not admin.setOffsets, which joins the group with a consumer of its own per topic, seconds
     // each): kafkajs applies them at the partitions' first fetch.
     for (const seek of seeks) consumer.seek(seek);
+    // A range can be emptied under the read: records deleted up to its end (the partition's previous
+    // owner purging a changelog it no longer reads). The consumer then starts at the new log start, where
+    // nothing below the range's end is left to fetch: such a range is done.
+    const watch = setInterval(() => {
+      void dropPurged(admin, remaining).then(
+        () => remaining.size === 0 && finish(),
+        () => undefined, // the next round asks again; the timeout bounds the read
+      );
+    }, PURGE_CHECK_MS);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       done,
@@ -109,9 +121,26 @@ export async function readRanges(
           timeoutMs,
         );
       }),
-    ]).finally(() => clearTimeout(timer));
+    ]).finally(() => {
+      clearTimeout(timer);
+      clearInterval(watch);
+    });
   } finally {
     await consumer.disconnect();
     await admin.deleteGroups([groupId]).catch(() => undefined);
   }
+}
+
+/** Forgets the ranges (`topic:partition` → end) whose records are all deleted: log start at or past the end. */
+async function dropPurged(admin: Admin, remaining: Map<string, number>): Promise<void> {
+  const topics = [...new Set([...remaining.keys()].map((id) => id.slice(0, id.lastIndexOf(':'))))];
+  const offsets = await Promise.all(
+    topics.map(async (topic) => [topic, await admin.fetchTopicOffsets(topic)] as const),
+  );
+  for (const [topic, partitions] of offsets)
+    for (const { partition, low } of partitions) {
+      const id = `${topic}:${partition}`;
+      const end = remaining.get(id);
+      if (end !== undefined && Number(low) >= end) remaining.delete(id);
+    }
 }

@@ -149,8 +149,9 @@ test('poison records of each kind go to the dead-letter topic with headers; good
   const alerts = await readAlerts(stack, topics, { want: 1, timeoutMs: 30_000 });
   assert.equal(alerts.length, 1);
   assert.equal(alerts[0]!.alert.rule, 'non_owner_burst');
-  assert.match(pipeline.output(), /"msg":"paused: waiting for the broker to acknowledge"/);
-  assert.match(pipeline.output(), /"msg":"resumed"/);
+  // Backpressure paused consumption and resumed it (a short pause is counted, not logged as a warning).
+  assert.ok((await metric(pipeline, 'mailbox_radar_backpressure_pauses_total')) > 0);
+  assert.doesNotMatch(pipeline.output(), /"msg":"paused: waiting for the broker to acknowledge"/);
   assert.equal(await metric(pipeline, 'mailbox_radar_records_dead_lettered_total'), poison.length);
   pipeline.process.kill('SIGTERM');
   assert.equal(await pipeline.exit, 0);

@@ -10,17 +10,21 @@ import { defaultConfig } from '../../src/config/load.js';
 import { detect } from '../../src/detect/detect.js';
 import type { CoreInput } from '../../src/detect/types.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
+import { windowsChangelogTopic } from '../../src/kafka/record-log.js';
+import { repartitionTopic } from '../../src/kafka/repartition.js';
 import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
 import { burst, minutes, ownerNoise, sweep } from '../support/records.js';
 import {
   allTopics,
   freePort,
+  metric,
   pipelineEnv,
   produceActivity,
   readAlerts,
   sleep,
   startPipeline,
   uniqueTopics,
+  waitFor,
   waitReady,
   type RunningPipeline,
 } from '../support/pipeline.js';
@@ -161,4 +165,36 @@ test('9: scaling 1 → 3 → 1 while traffic flows loses nothing and adds nothin
   compare(alerts, want);
   first!.process.kill('SIGTERM');
   assert.equal(await first!.exit, 0);
+});
+
+test('9/15: what nothing will read again is deleted: committed repartition records, expired changelog entries', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { admin, cleanup } = await createTopics(stack, allTopics(topics), PARTITIONS);
+  t.after(cleanup);
+  // Two hours of event time, the scenario in the first and in the last 40 minutes: with one minute of
+  // lateness the windows (the longest an hour) let go of the first part once the watermark is past it.
+  const start = Date.now() - minutes(150);
+  const records = [...scenario(start), ...ownerNoise('late-noise', 60, start + minutes(140))].sort(
+    (a, b) => a.creation_time - b.creation_time || (a.id < b.id ? -1 : 1),
+  );
+  const [p] = await instances(t, 1, (port) => ({
+    ...env(stack, topics, port),
+    MAILBOX_RADAR_DETECTION__ALLOWED_LATENESS: '1m',
+  }));
+  await waitReady(p!, 60_000);
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records);
+  const low = async (topic: string) =>
+    (await admin.fetchTopicOffsets(topic)).reduce((sum, o) => sum + Number(o.low), 0);
+  await waitFor(
+    'the repartition topic and the windows changelog purged',
+    async () =>
+      (await low(repartitionTopic(topics.groupId))) > 0 &&
+      (await low(windowsChangelogTopic(topics.groupId))) > 0,
+    60_000,
+  );
+  assert.ok((await metric(p!, 'mailbox_radar_repartition_purges_total')) > 0);
+  p!.process.kill('SIGTERM');
+  assert.equal(await p!.exit, 0);
 });

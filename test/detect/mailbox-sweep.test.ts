@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { createSweepEngine } from '../../src/detect/mailbox-sweep.js';
+import type { Access } from '../../src/detect/types.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import { activity, at, onlyRule, run, shuffled } from './helpers.js';
 
@@ -121,5 +123,68 @@ describe('mailbox_sweep', () => {
     assert.equal(withDelegate.stats.allowListed, 1);
     // The same tenth read, not allow-listed, completes the sweep.
     assert.equal(run(config, [...nine, delegate]).alerts.length, 1);
+  });
+});
+
+describe('mailbox_sweep: the bound (a key reading fewer than N mailboxes is not scanned again)', () => {
+  it('a delegate who reads three mailboxes all day still sweeps when seven more follow', () => {
+    const day = at('08:00:00');
+    const delegate = Array.from({ length: 600 }, (_, i) => readOf((i % 3) + 1, day + i * 6_000));
+    const last = day + 600 * 6_000;
+    const more = Array.from({ length: 7 }, (_, i) => readOf(i + 4, last + (i + 1) * 20_000));
+    const { alerts } = run(config, [...delegate, ...more]);
+    assert.equal(alerts.length, 1);
+    assert.equal(alerts[0]?.distinct_mailbox_count, 10);
+  });
+
+  it('changes nothing: random streams give the same alert messages with and without it', () => {
+    let seed = 12_345;
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+    for (let round = 0; round < 100; round++) {
+      const accesses: Access[] = [];
+      let time = at('09:00:00');
+      for (let i = 0; i < 400; i++) {
+        time += Math.floor(random() * 20_000);
+        const actor = `actor${Math.floor(random() * 3)}@contoso.com`;
+        // Mostly a few mailboxes per actor, now and then one of many others.
+        const n = random() < 0.7 ? Math.floor(random() * 3) : 3 + Math.floor(random() * 12);
+        // Some arrive late: up to five minutes behind.
+        const jitter = random() < 0.3 ? -Math.floor(random() * 300_000) : 0;
+        const record = readOf(n, time + jitter, { id: `r${round}-${i}`, user_id: actor });
+        accesses.push({
+          kind: 'access',
+          record,
+          id: record.id,
+          time: record.creation_time,
+          actor,
+          actorDomain: 'contoso.com',
+          mailbox: `mbx-${n}`,
+          ownerUpn: `user${n}@contoso.com`,
+          pairKey: `mbx-${n}|${actor}`,
+          crossDomain: false,
+          app: false,
+          owner: false,
+        });
+      }
+      const settings = { enabled: true, threshold: 2 + (round % 5), windowMs: 120_000 + round * 10_000 };
+      const messages = (bound: boolean) => {
+        const engine = createSweepEngine(settings, 'mailbox_sweep', { bound });
+        const out: unknown[] = [];
+        let watermark = Number.NEGATIVE_INFINITY;
+        for (const access of accesses) {
+          const alert = engine.add(access);
+          if (alert) out.push(alert);
+          watermark = Math.max(watermark, access.time - 300_000);
+          engine.advance(watermark);
+          out.push(...(engine.take?.() ?? []));
+        }
+        engine.advance(Number.POSITIVE_INFINITY);
+        out.push(...(engine.take?.() ?? []));
+        return out;
+      };
+      const scanned = messages(false);
+      assert.ok(round > 0 || scanned.length > 0, 'the streams raise sweeps');
+      assert.deepEqual(messages(true), scanned, `round ${round}`);
+    }
   });
 });

@@ -11,6 +11,7 @@ import { connect } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { waitForLeaders } from '../../src/kafka/topics.js';
 
 export interface Stack {
   brokers: string[];
@@ -226,10 +227,17 @@ export async function createTopics(
 ): Promise<{ admin: Admin; cleanup: () => Promise<void> }> {
   const admin = kafkaFor(stack).admin();
   await admin.connect();
-  await admin.createTopics({
-    topics: topics.map((topic) => ({ topic, numPartitions })),
-    waitForLeaders: true,
-  });
+  try {
+    await admin.createTopics({
+      topics: topics.map((topic) => ({ topic, numPartitions })),
+      waitForLeaders: false,
+    });
+    await waitForLeaders(admin, topics); // kafkajs's wait gives up on a broker slow to learn of them
+  } catch (error) {
+    // A connected admin would keep the test file's process alive until its timeout.
+    await admin.disconnect();
+    throw error;
+  }
   return {
     admin,
     cleanup: async () => {
