@@ -97,7 +97,8 @@ function alertTopics(rules: string[], base: string): Record<string, string> {
 /**
  * `mailbox-radar run` on the bench's topics (`<base>.activity`, `.dlq`, `.alerts` for every rule), group
  * `<base>.group` unless given; `env` adds configuration (e.g. the sweep disabled); `cwd`, another checkout
- * (e.g. an older commit's, to time it beside this one; its alerts are set for the first three rules only).
+ * (e.g. an older commit's, to time it beside this one; its alerts are set for the first three rules only);
+ * `nodeArgs`, options for node itself (e.g. `--cpu-prof`).
  * Returned as soon as it is spawned.
  */
 export function spawnPipeline(
@@ -271,4 +272,57 @@ export async function produce(
   await Promise.all(pending);
   await producer.disconnect();
   return n;
+}
+
+/**
+ * Every message of a topic as `key value headers` (hex), sorted: two runs wrote the same messages, byte
+ * for byte, when these lists are equal.
+ */
+export async function messagesOf(stack: Stack, topic: string): Promise<string[]> {
+  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'bench-reader', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).catch(() => []);
+  await admin.disconnect();
+  const remaining = new Map(ends.map((e) => [e.partition, Number(e.high)]));
+  for (const [partition, high] of remaining) if (high === 0) remaining.delete(partition);
+  const out: string[] = [];
+  if (remaining.size === 0) return out;
+  const consumer = kafka.consumer({ groupId: `${topic}.reader-${Date.now()}`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const headers = Object.entries(message.headers ?? {})
+          .map(([k, v]) => `${k}=${String(v)}`)
+          .sort()
+          .join(',');
+        out.push(`${message.key?.toString('hex')} ${message.value?.toString('hex')} ${headers}`);
+        if (Number(message.offset) + 1 >= (remaining.get(partition) ?? 0)) remaining.delete(partition);
+        if (remaining.size === 0) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return out.sort();
+}
+
+/**
+ * Waits until `run` has nothing left to do: no fetch lag on any topic (the sweep's side included) and no new
+ * alert message for two seconds. So two runs over the same input stop at the same point of their work.
+ */
+export async function settled(drainer: Drainer, timeoutMs = 30_000): Promise<void> {
+  const started = performance.now();
+  let last = -1;
+  let quiet = 0;
+  while (performance.now() - started < timeoutMs) {
+    const page = await drainer.scrape();
+    const lag = sumOf(page, 'mailbox_radar_consumer_fetch_lag');
+    const messages = sumOf(page, 'mailbox_radar_alert_messages_total');
+    quiet = lag === 0 && messages === last ? quiet + 1 : 0;
+    last = messages;
+    if (quiet >= 4) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

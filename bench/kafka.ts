@@ -18,7 +18,14 @@
  * Several instances of `run` and the repartition hop: bench/scale.ts.
  *
  *   node --import tsx bench/kafka.ts [--hot-records 1000000] [--long-records 10000000]
- *        [--broker-records 500000] [--rate 5000] [--latency-seconds 30] [--only hot|long|broker|latency]
+ *        [--broker-records 500000] [--rate 5000] [--latency-seconds 30] [--only hot|classify|long|broker|latency]
+ *        [--runs 3] [--before <checkout>] [--profile <dir>] [--env NAME=value …]
+ *
+ * broker: `run` twice, all rules and non_owner_burst alone; with `--before <dir>` (a checkout of another
+ * commit, node_modules linked in) that checkout's `run` too, alternating with this one's, each case with its
+ * own group and alert topic: the alerts of before and after are compared message by message (key, value,
+ * headers). `--profile <dir>` writes a CPU profile of every `run` there (bench/profile.ts summarises them);
+ * `--env` adds configuration to this checkout's `run` only.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -28,10 +35,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { Subject } from 'rxjs';
 import { defaultConfig } from '../src/config/load.js';
 import { detect } from '../src/detect/detect.js';
+import { createClassifier } from '../src/detect/classify.js';
 import { parseRecord } from '../src/detect/parse-record.js';
 import type { CoreInput } from '../src/detect/types.js';
 import { AvroCodec, frame } from '../src/kafka/avro-codec.js';
 import { AvroTopicWriter } from '../src/kafka/avro-producer.js';
+import { FALLBACK, RawClassifier } from '../src/kafka/raw-classify.js';
 import { RegistryClient } from '../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../src/model/activity.js';
 import type { MailboxAccessAlert } from '../src/model/alert.js';
@@ -40,11 +49,14 @@ import {
   ROOT,
   deleteBenchTopics,
   freePort,
+  messagesOf,
   produce,
+  settled,
   spawnBare,
   spawnPipeline,
   stackEnv,
   startPipeline,
+  sumOf,
   timeDrain,
   vmHwmMb,
   type Drainer,
@@ -144,10 +156,44 @@ function hotPipeline(records: number, sampleEvery: number) {
   return { records: n, seconds: Number(ns) / 1e9, alerts, samples };
 }
 
+/**
+ * Classification alone, no network: the pipeline's full path (codec decode with the detection reader →
+ * parseRecord → classify) against the byte path (raw-classify, the full path only for what it leaves).
+ */
+function hotClassify(records: number, bytes: boolean) {
+  const codec = new AvroCodec<ExchangeMailboxActivity>(
+    new RegistryClient({ url: 'http://unused.invalid' }),
+    activityDetectionType,
+  );
+  codec.addWriter(SCHEMA_ID, avro.Type.forSchema(activitySchema as avro.Schema));
+  const config = defaultConfig().detection;
+  const classifier = createClassifier(config);
+  const raw = new RawClassifier(config, (id) => codec.writerType(id));
+  let ns = 0n;
+  let n = 0;
+  let onBytes = 0;
+  let sink = 0;
+  for (const chunk of chunks(records)) {
+    const t0 = process.hrtime.bigint();
+    for (const buffer of chunk) {
+      if (bytes && raw.classify(buffer) !== FALLBACK) {
+        onBytes++;
+        continue;
+      }
+      const verdict = classifier(parseRecord(codec.decode(buffer)));
+      if (typeof verdict === 'object') sink++;
+    }
+    ns += process.hrtime.bigint() - t0;
+    n += chunk.length;
+  }
+  return { records: n, seconds: Number(ns) / 1e9, onBytes, sink };
+}
+
 async function runChild(kind: string, args: string[]): Promise<void> {
   let result: unknown;
   if (kind === 'hot-decode') result = hotDecode(Number(args[0]), args[1] ?? 'full');
   else if (kind === 'hot-pipeline') result = hotPipeline(Number(args[0]), Number(args[1]));
+  else if (kind === 'hot-classify') result = hotClassify(Number(args[0]), args[1] === 'bytes');
   else throw new Error(`unknown case ${kind}`);
   process.stdout.write(`${JSON.stringify({ ...(result as object), peakRssMb: peakRssMb() })}\n`);
   process.exit(0);
@@ -175,7 +221,40 @@ function child<T>(kind: string, args: string[]): Promise<T> {
   });
 }
 
-async function broker(stack: Stack, records: number) {
+/** `run`'s configuration for each case: all rules (the default), or non_owner_burst alone. */
+const RULE_KEYS = Object.keys(defaultConfig().detection.rules);
+const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+function rulesEnv(rules: 'all' | 'nonOwnerBurst'): Record<string, string> {
+  if (rules === 'all') return {};
+  return Object.fromEntries(
+    RULE_KEYS.filter((rule) => rule !== rules).map((rule) => [
+      `MAILBOX_RADAR_DETECTION__RULES__${snake(rule)}__ENABLED`,
+      'false',
+    ]),
+  );
+}
+/** Every rule's alerts to one topic of the case's own. */
+function alertEnv(topic: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.keys(defaultConfig().topics.alerts).map((rule) => [
+      `MAILBOX_RADAR_TOPICS__ALERTS__${snake(rule)}`,
+      topic,
+    ]),
+  );
+}
+
+interface BrokerOptions {
+  records: number;
+  /** A checkout of another commit (e.g. main), whose `run` is timed beside this one's, case for case. */
+  before: string | undefined;
+  /** Where `run`'s CPU profiles go (node --cpu-prof), one per case; none when undefined. */
+  profileDir: string | undefined;
+  /** Extra configuration for this checkout's `run` (e.g. MAILBOX_RADAR_PIPELINE__CLASSIFY_RAW_BYTES=false). */
+  env: Record<string, string>;
+}
+
+async function broker(stack: Stack, options: BrokerOptions) {
+  const { records } = options;
   const base = `bench-${Date.now().toString(36)}`;
   const topic = `${base}.activity`;
   const t0 = performance.now();
@@ -191,25 +270,76 @@ async function broker(stack: Stack, records: number) {
   };
   const bare = await drain(spawnBare(stack, topic, false, await freePort(), `${base}.bare`));
   const bareDecode = await drain(spawnBare(stack, topic, true, await freePort(), `${base}.bare-decode`));
-  const pipeline = spawnPipeline(stack, base, await freePort());
-  let alerts = 0;
-  const run = await drain({
-    ...pipeline,
-    stop: async () => {
-      alerts = await pipeline.metric('mailbox_radar_alerts_total');
-      await pipeline.stop();
-    },
-  });
+  // Before and after alternate, all rules then non_owner_burst alone, so drift hits both alike.
+  const cases: { name: string; cwd: string | undefined; rules: 'all' | 'nonOwnerBurst' }[] = [];
+  for (const rules of ['all', 'nonOwnerBurst'] as const) {
+    if (options.before !== undefined) cases.push({ name: `before-${rules}`, cwd: options.before, rules });
+    cases.push({ name: `run-${rules}`, cwd: undefined, rules });
+  }
+  const results: Record<string, unknown> = {};
+  const alertsOf: Record<string, string[]> = {};
+  for (const c of cases) {
+    const alerts = `${base}.alerts-${c.name}`;
+    const pipeline = spawnPipeline(stack, base, await freePort(), {
+      groupId: `${base}.group-${c.name}`,
+      cwd: c.cwd,
+      env: { ...alertEnv(alerts), ...rulesEnv(c.rules), ...(c.cwd === undefined ? options.env : {}) },
+      nodeArgs:
+        options.profileDir === undefined
+          ? []
+          : // One directory per case: tsx's loader thread writes a profile of its own beside the main thread's.
+            ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}/${c.name}`],
+    });
+    let page = '';
+    const timing = await drain({
+      ...pipeline,
+      stop: async () => {
+        await settled(pipeline);
+        page = await pipeline.scrape();
+        await pipeline.stop();
+      },
+    });
+    alertsOf[c.name] = await messagesOf(stack, alerts);
+    results[c.name] = {
+      ...timing,
+      ratio: Math.round((timing.recordsPerSecond / bare.recordsPerSecond) * 100) / 100,
+      ratioVsBareDecode: Math.round((timing.recordsPerSecond / bareDecode.recordsPerSecond) * 100) / 100,
+      alerts: sumOf(page, 'mailbox_radar_alerts_total'),
+      alertMessages: alertsOf[c.name]!.length,
+      classifiedOnBytes: sumOf(page, 'mailbox_radar_records_classified_on_bytes_total'),
+    };
+  }
+  const sameAlerts: Record<string, boolean> = {};
+  const differences: Record<string, { onlyBefore: unknown[]; onlyRun: unknown[] }> = {};
+  if (options.before !== undefined)
+    for (const rules of ['all', 'nonOwnerBurst']) {
+      const before = alertsOf[`before-${rules}`]!;
+      const after = alertsOf[`run-${rules}`]!;
+      sameAlerts[rules] = JSON.stringify(before) === JSON.stringify(after);
+      if (!sameAlerts[rules]) {
+        // What differs, decoded (value past the 5-byte frame), for the report.
+        const show = (m: string) => {
+          const [key, value, headers] = m.split(' ');
+          return {
+            key: Buffer.from(key!, 'hex').toString(),
+            headers,
+            alert: alertType.fromBuffer(Buffer.from(value!, 'hex').subarray(5)),
+          };
+        };
+        differences[rules] = {
+          onlyBefore: before
+            .filter((m) => !after.includes(m))
+            .slice(0, 10)
+            .map(show),
+          onlyRun: after
+            .filter((m) => !before.includes(m))
+            .slice(0, 10)
+            .map(show),
+        };
+      }
+    }
   await deleteBenchTopics(stack, `${base}.`);
-  return {
-    records,
-    produceSeconds,
-    bare,
-    pipeline: { ...run, alerts },
-    bareDecode,
-    ratio: Math.round((run.recordsPerSecond / bare.recordsPerSecond) * 100) / 100,
-    ratioVsBareDecode: Math.round((run.recordsPerSecond / bareDecode.recordsPerSecond) * 100) / 100,
-  };
+  return { records, produceSeconds, bare, bareDecode, cases: results, sameAlerts, differences };
 }
 
 async function latency(stack: Stack, rate: number, seconds: number) {
@@ -373,6 +503,26 @@ async function main() {
       `hot path (${records} records): decode ${hot.decode.recordsPerSecond}/s (detection reader ${hot.decodeDetectionReader.recordsPerSecond}/s), decode+core ${hot.pipeline.recordsPerSecond}/s, ratio ${hot.ratio} (same reader ${hot.ratioSameReader})`,
     );
   }
+  if (want('classify')) {
+    const records = arg('hot-records', 1_000_000);
+    type Classified = { records: number; seconds: number; onBytes: number };
+    const out: Record<string, number>[] = [];
+    for (let run = 1; run <= arg('runs', 1); run++) {
+      const full = await child<Classified>('hot-classify', [String(records), 'full']);
+      const bytes = await child<Classified>('hot-classify', [String(records), 'bytes']);
+      const row = {
+        full: Math.round(full.records / full.seconds),
+        bytes: Math.round(bytes.records / bytes.seconds),
+        onBytes: bytes.onBytes,
+        speedup: Math.round((full.seconds / bytes.seconds) * 100) / 100,
+      };
+      out.push(row);
+      console.log(
+        `classify (${records} records, no network): decode + parse + classify ${row.full}/s; on the bytes ${row.bytes}/s (${row.onBytes} never decoded); ×${row.speedup}`,
+      );
+    }
+    results.classify = out;
+  }
   if (want('long')) {
     const records = arg('long-records', 10_000_000);
     const long = await child<{
@@ -389,11 +539,34 @@ async function main() {
     console.table(long.samples);
   }
   if (want('broker')) {
-    const b = await broker(stack, arg('broker-records', 500_000));
-    results.broker = b;
-    console.log(
-      `broker (${b.records} records): bare kafkajs ${b.bare.recordsPerSecond}/s, kafkajs + avsc decode ${b.bareDecode.recordsPerSecond}/s, pipeline ${b.pipeline.recordsPerSecond}/s; ratio ${b.ratio} (vs decode floor ${b.ratioVsBareDecode})`,
-    );
+    const runs = arg('runs', 1);
+    const beforeAt = process.argv.indexOf('--before');
+    const profileAt = process.argv.indexOf('--profile');
+    const env: Record<string, string> = {};
+    for (let at = process.argv.indexOf('--env'); at > 0; at = process.argv.indexOf('--env', at + 1)) {
+      const [key, ...value] = process.argv[at + 1]!.split('=');
+      env[key!] = value.join('=');
+    }
+    const all = [];
+    for (let run = 1; run <= runs; run++) {
+      const b = await broker(stack, {
+        records: arg('broker-records', 500_000),
+        before: beforeAt > 0 ? process.argv[beforeAt + 1] : undefined,
+        profileDir: profileAt > 0 ? process.argv[profileAt + 1] : undefined,
+        env,
+      });
+      all.push(b);
+      console.log(
+        `broker run ${run} (${b.records} records): bare kafkajs ${b.bare.recordsPerSecond}/s, kafkajs + avsc decode ${b.bareDecode.recordsPerSecond}/s`,
+      );
+      for (const [name, c] of Object.entries(b.cases) as [string, Record<string, number>][])
+        console.log(
+          `  ${name}: ${c.recordsPerSecond}/s, ÷ bare ${c.ratio}, ÷ bare + decode ${c.ratioVsBareDecode}, alerts ${c.alerts} (${c.alertMessages} messages), classified on bytes ${c.classifiedOnBytes}, peak RSS ${c.peakRssMb} MB`,
+        );
+      if (Object.keys(b.sameAlerts).length > 0)
+        console.log(`  alerts identical to before: ${JSON.stringify(b.sameAlerts)}`);
+    }
+    results.broker = all;
   }
   if (want('latency')) {
     const l = await latency(stack, arg('rate', 5_000), arg('latency-seconds', 30));

@@ -30,7 +30,12 @@ export function createMetrics() {
     }),
     decoded: new Counter({
       name: 'mailbox_radar_records_decoded_total',
-      help: 'Activity records decoded and valid',
+      help: 'Activity records decoded and valid (those classified on their bytes included)',
+      registers: [registry],
+    }),
+    classifiedOnBytes: new Counter({
+      name: 'mailbox_radar_records_classified_on_bytes_total',
+      help: 'Activity records classified owner or system on their Avro bytes, never decoded (pipeline.classifyRawBytes)',
       registers: [registry],
     }),
     rejected: new Counter({

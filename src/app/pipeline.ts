@@ -33,7 +33,7 @@ import type { Config } from '../config/types.js';
 import { futureError } from '../detect/clock-skew.js';
 import { byTimeThenId } from '../detect/event-order.js';
 import { parseRecord } from '../detect/parse-record.js';
-import type { CoreStats } from '../detect/types.js';
+import type { ClassifiedInput, CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError } from '../errors.js';
 import { AvroCodec } from '../kafka/avro-codec.js';
 import { AvroTopicWriter } from '../kafka/avro-producer.js';
@@ -50,6 +50,7 @@ import {
   type LogEntry,
 } from '../kafka/record-log.js';
 import { isGroupMoving } from '../kafka/group-errors.js';
+import { FALLBACK, OWNER, RawClassifier } from '../kafka/raw-classify.js';
 import { RegistryClient, isRegistryOutage } from '../kafka/registry.js';
 import { markerMessage, markerOf, repartitionTopic } from '../kafka/repartition.js';
 import { ensureTopics } from '../kafka/topics.js';
@@ -137,6 +138,10 @@ export class Pipeline {
   private readonly sourcePartitions = new Map<Role, number>();
   private readonly registry: RegistryClient;
   private readonly codec: AvroCodec<ExchangeMailboxActivity>;
+  /** Owner and system records classified on their bytes (pipeline.classifyRawBytes); else undefined. */
+  private readonly raw: RawClassifier | undefined;
+  /** The one input object fed for every record classified on its bytes (the core keeps none). */
+  private readonly classified: ClassifiedInput = { kind: 'classified', time: 0, class: 'owner' };
   private readonly writers: Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
   private mailbox!: SubTopology;
   /** The sweep's sub-topology and its repartition topic; absent when the sweep is disabled. */
@@ -228,6 +233,9 @@ export class Pipeline {
       }),
       activityDetectionType,
     );
+    this.raw = config.pipeline.classifyRawBytes
+      ? new RawClassifier(config.detection, (id) => this.codec.writerType(id))
+      : undefined;
     const topicOf = alertTopicOf(config);
     this.writers = Object.fromEntries(
       RULES.map((rule) => [
@@ -508,9 +516,35 @@ export class Pipeline {
     let maxEventTime = Number.NEGATIVE_INFINITY;
     let minEventTime = Number.POSITIVE_INFINITY;
     let decoded = 0;
+    let onBytes = 0;
     let late = 0;
+    const raw = this.raw;
+    const futureBound = now + this.config.detection.maxClockSkewMs;
+    const classified = this.classified;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
+      if (raw !== undefined) {
+        // Owner and system records: classified on their bytes, counted, never decoded (raw-classify.ts).
+        // A record from the future takes the full path below, which dead-letters it.
+        const verdict = raw.classify(message.value);
+        if (verdict !== FALLBACK && raw.time <= futureBound) {
+          const time = raw.time;
+          decoded++;
+          onBytes++;
+          if (!sub.watermarks.admit(partition, time)) {
+            late++;
+            this.lateLog.dropped(topic, partition, time, sub.watermarks.streamTime(partition));
+          } else {
+            if (time > maxEventTime) maxEventTime = time;
+            if (time < minEventTime) minEventTime = time;
+            classified.time = time;
+            classified.class = verdict === OWNER ? 'owner' : 'system';
+            sub.core.input.next(classified);
+          }
+          if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
+          continue;
+        }
+      }
       let record: ExchangeMailboxActivity;
       try {
         record = parseRecord(this.codec.decode(message.value));
@@ -553,6 +587,7 @@ export class Pipeline {
       if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
     }
     this.metrics.decoded.inc(decoded);
+    if (onBytes > 0) this.metrics.classifiedOnBytes.inc(onBytes);
     this.metrics.late.inc(late);
     this.endBatch(sub, batch, { min: minEventTime, max: maxEventTime, before: streamTimeBefore }, now);
     // The partition's progress goes behind its records on every repartition partition.
@@ -851,10 +886,20 @@ export class Pipeline {
     log?: WindowsLogBatch,
   ): Promise<void> {
     const sends: Promise<unknown>[] = [];
-    if (log !== undefined && sub !== undefined)
+    // The batch's own output — windows' changelog entries, dead letters, repartition records — in one
+    // produce request (the idempotent producer sends one request at a time).
+    const own: { topic: string; messages: Message[] }[] = [];
+    if (log !== undefined && sub !== undefined) own.push({ topic: this.windowsLog, messages: log.messages });
+    if (dead.length > 0) own.push({ topic: this.config.topics.deadLetter, messages: dead });
+    if (repartition.length > 0 && this.repartition)
+      own.push({ topic: this.repartition.topic, messages: repartition });
+    if (own.length > 0)
       sends.push(
-        this.producer.send({ topic: this.windowsLog, acks: -1, messages: log.messages }).then((written) => {
-          const base = written.find((w) => w.partition === log.partition)?.baseOffset;
+        this.producer.sendBatch({ acks: -1, topicMessages: own }).then((written) => {
+          if (log === undefined || sub === undefined) return;
+          const base = written.find(
+            (w) => w.topicName === this.windowsLog && w.partition === log.partition,
+          )?.baseOffset;
           if (base !== undefined) sub.logPositions.written(log.partition, log.offsets, Number(base));
         }),
       );
@@ -867,10 +912,6 @@ export class Pipeline {
           ),
         );
     }
-    if (dead.length > 0)
-      sends.push(this.producer.send({ topic: this.config.topics.deadLetter, acks: -1, messages: dead }));
-    if (repartition.length > 0 && this.repartition)
-      sends.push(this.producer.send({ topic: this.repartition.topic, acks: -1, messages: repartition }));
     await Promise.all(sends);
     // State changes only after the alerts of the same records: a stored change whose alert was lost
     // would silence it for good after a restart.

@@ -489,6 +489,8 @@ const pipeline = z.strictObject({
   shutdownTimeoutMs: duration(true).default(30_000),
   // Partitions of the actor-keyed repartition topic `run` creates; 0: as many as the activity topic has.
   repartitionPartitions: nonNegativeInt().default(0),
+  // Owner and system records classified on their Avro bytes, never decoded (src/kafka/raw-classify.ts).
+  classifyRawBytes: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
 const log = z.strictObject({

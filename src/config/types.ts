@@ -191,6 +191,8 @@ export interface PipelineConfig {
   readonly shutdownTimeoutMs: number;
   /** Partitions of the repartition topic when `run` creates it; 0: as many as the activity topic. */
   readonly repartitionPartitions: number;
+  /** Classify owner and system records on their Avro bytes, decoding only the others (default true). */
+  readonly classifyRawBytes: boolean;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

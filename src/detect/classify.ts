@@ -195,6 +195,8 @@ export function classify(config: DetectionConfig): OperatorFunction<TimedFlow, A
           if (flow.kind === 'record') {
             const access = tally.access(flow.record);
             if (access !== null) subscriber.next(access);
+          } else if (flow.kind === 'classified') {
+            tally.count(flow.class);
           } else {
             if (flow.kind === 'checkpoint') tally.report(flow.stats);
             subscriber.next(flow);
@@ -236,6 +238,12 @@ export class ClassTally {
     else if (result === 'allow_listed') this.allowListed++;
     else this.unattributable++;
     return null;
+  }
+
+  /** Counts a record classified before decoding (its class decided, nothing to pass on). */
+  count(kind: 'owner' | 'system'): void {
+    if (kind === 'owner') this.owner++;
+    else this.system++;
   }
 
   /** Writes the counts into checkpoint stats. */

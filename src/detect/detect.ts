@@ -100,6 +100,11 @@ export function detect(
               }
             }
             if (mode === 'records') announce(clock.afterRecord(time));
+          } else if (input.kind === 'classified') {
+            // Owner or system, decided on the record's bytes: what the core does with such a record.
+            if (!clock.onTime(input.time)) return;
+            tally.count(input.class);
+            if (mode === 'records') announce(clock.afterRecord(input.time));
           } else if (input.kind === 'watermark') {
             announce(clock.advance(input.time, true));
           } else if (input.kind === 'restore') {

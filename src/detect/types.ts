@@ -24,9 +24,22 @@ export type { RuleName } from '../model/alert.js';
 /** What the detection core consumes. */
 export type CoreInput =
   | { kind: 'record'; record: ExchangeMailboxActivity } // already parsed/validated
+  | ClassifiedInput
   | { kind: 'watermark'; time: number } // external watermark (event-time ms)
   | { kind: 'checkpoint'; id: number } // marker: answer with a checkpoint output
   | RestoreInput;
+
+/**
+ * A record classified before decoding (`run` classifies owner and system records on their Avro bytes,
+ * src/kafka/raw-classify.ts): only its event time and class, which is all the core does with such a record
+ * — the lateness check and the class's count — so counts and watermarks are as if the record had come in.
+ */
+export interface ClassifiedInput {
+  kind: 'classified';
+  /** Event time (creation_time), epoch ms. */
+  time: number;
+  class: 'owner' | 'system';
+}
 
 /**
  * A stored state entry fed back before any record (after a restart, from the changelog the `state` outputs
@@ -168,7 +181,7 @@ export interface CheckpointMark {
 
 /** Input of the watermark stage's successors: records on time, watermarks, checkpoints. */
 export type TimedFlow =
-  Extract<CoreInput, { kind: 'record' }> | WatermarkMark | CheckpointMark | RestoreInput;
+  Extract<CoreInput, { kind: 'record' }> | ClassifiedInput | WatermarkMark | CheckpointMark | RestoreInput;
 /** Input of the rules. */
 export type AccessFlow = Access | WatermarkMark | CheckpointMark | RestoreInput;
 /** Output of a rule. */

@@ -42,6 +42,10 @@ export function watermark(
             if (!clock.onTime(time)) return;
             subscriber.next(input);
             announce(clock.afterRecord(time));
+          } else if (input.kind === 'classified') {
+            if (!clock.onTime(input.time)) return;
+            subscriber.next(input);
+            announce(clock.afterRecord(input.time));
           } else if (input.kind === 'watermark') {
             announce(clock.advance(input.time, true));
           } else if (input.kind === 'restore') {

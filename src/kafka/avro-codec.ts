@@ -33,7 +33,7 @@ export function schemaIdOf(value: Buffer | null): number {
 }
 
 /** A resolver, or the verdict on the id; "unknown" verdicts expire, the registry may catch up. */
-type Writer = { resolver: avro.Resolver } | { error: DecodeError; until?: number };
+type Writer = { resolver: avro.Resolver; type: avro.Type } | { error: DecodeError; until?: number };
 
 export interface AvroCodecOptions {
   /** Attempts at a schema id the registry answers 404 for before it is DECODE_UNKNOWN_SCHEMA. */
@@ -92,6 +92,12 @@ export class AvroCodec<T> {
   /** Adds a writer schema known without the registry (tests, benchmarks, our own producer). */
   addWriter(id: number, writer: avro.Type): void {
     this.writers.set(id, this.resolve(id, writer));
+  }
+
+  /** The writer schema of `id` once it resolved against the reader; undefined before, or when it did not. */
+  writerType(id: number): avro.Type | undefined {
+    const writer = this.writers.get(id);
+    return writer !== undefined && 'type' in writer ? writer.type : undefined;
   }
 
   decode(value: Buffer | null): T {
@@ -167,7 +173,7 @@ export class AvroCodec<T> {
 
   private resolve(id: number, writer: avro.Type): Writer {
     try {
-      return { resolver: this.reader.createResolver(writer) };
+      return { resolver: this.reader.createResolver(writer), type: writer };
     } catch (error) {
       return {
         error: new DecodeError(

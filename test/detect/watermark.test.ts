@@ -18,6 +18,7 @@ function label(flow: TimedFlow): string {
   if (flow.kind === 'record') return `r${hhmm(flow.record.creation_time)}`;
   if (flow.kind === 'watermark') return `w${hhmm(flow.time)}`;
   if (flow.kind === 'restore') return `s${flow.key}`;
+  if (flow.kind === 'classified') return `${flow.class}${hhmm(flow.time)}`;
   return `c${flow.id} late=${flow.stats.late} records=${flow.stats.records} wm=${hhmm(flow.watermark)}`;
 }
 
