@@ -52,6 +52,7 @@ import {
 import { isGroupMoving } from '../kafka/group-errors.js';
 import { FALLBACK, OWNER, RawClassifier } from '../kafka/raw-classify.js';
 import { RegistryClient, isRegistryOutage } from '../kafka/registry.js';
+import { resolveRegistryUrl } from '../kafka/registry-url.js';
 import { markerMessage, markerOf, repartitionTopic } from '../kafka/repartition.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { decodeCommitMetadata, encodeCommitMetadata, type CommitMetadata } from '../kafka/watermarks.js';
@@ -136,13 +137,13 @@ export class Pipeline {
   private readonly kafka: Kafka;
   /** Per sub-topology, how many partitions its source topic (and so each of its changelogs) has. */
   private readonly sourcePartitions = new Map<Role, number>();
-  private readonly registry: RegistryClient;
-  private readonly codec: AvroCodec<ExchangeMailboxActivity>;
+  private registry!: RegistryClient;
+  private codec!: AvroCodec<ExchangeMailboxActivity>;
   /** Owner and system records classified on their bytes (pipeline.classifyRawBytes); else undefined. */
-  private readonly raw: RawClassifier | undefined;
+  private raw: RawClassifier | undefined;
   /** The one input object fed for every record classified on its bytes (the core keeps none). */
   private readonly classified: ClassifiedInput = { kind: 'classified', time: 0, class: 'owner' };
-  private readonly writers: Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
+  private writers!: Record<RuleName, AvroTopicWriter<MailboxAccessAlert>>;
   private mailbox!: SubTopology;
   /** The sweep's sub-topology and its repartition topic; absent when the sweep is disabled. */
   private actor: SubTopology | undefined;
@@ -217,8 +218,14 @@ export class Pipeline {
     new LagMetrics(this.metrics, (topics) =>
       this.admin.fetchOffsets({ groupId: config.kafka.groupId, topics }),
     ).attach(this.consumer);
+    this.useRegistry(config.registry.url);
+  }
+
+  /** The registry's clients, the decoder and the alert writers, for the schema registry at `url`. */
+  private useRegistry(url: string): void {
+    const config = this.config;
     this.registry = new RegistryClient({
-      url: config.registry.url,
+      url,
       username: config.registry.username,
       password: config.registry.password,
       retries: config.registry.retries,
@@ -226,7 +233,7 @@ export class Pipeline {
     // Decoding asks the registry once per attempt: the batch waits and retries itself, heartbeating.
     this.codec = new AvroCodec(
       new RegistryClient({
-        url: config.registry.url,
+        url,
         username: config.registry.username,
         password: config.registry.password,
         retries: 0,
@@ -268,6 +275,11 @@ export class Pipeline {
       { host: config.http.host, port, metrics },
       `listening: metrics on ${metrics}, health on /healthz and /readyz`,
     );
+
+    // Apicurio's base URL becomes its /apis/ccompat/v7; a URL that is no registry is a config error
+    // (CONFIG_INVALID). Asked after the health port is bound: /healthz answers while the registry is retried.
+    const url = await resolveRegistryUrl(config.registry, (message) => logger.info(message));
+    if (url !== config.registry.url) this.useRegistry(url);
 
     // One bounded question first: kafkajs alone would retry an unreachable cluster for minutes.
     await awaitKafka(config.kafka, STARTUP_KAFKA_ATTEMPTS);

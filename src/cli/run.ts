@@ -1,11 +1,9 @@
 import { Option, type Command } from 'commander';
-import { abortable } from '../app/abortable.js';
 import { Pipeline } from '../app/pipeline.js';
 import { createLogger } from '../app/logger.js';
 import { loadConfig } from '../config/load.js';
 import type { LogFormat } from '../config/types.js';
 import { ConfigError, ErrorCodes, RadarError } from '../errors.js';
-import { resolveRegistryUrl } from '../kafka/registry-url.js';
 
 /**
  * `mailbox-radar run`: the pipeline against Kafka until SIGTERM/SIGINT. Exit 0 when asked to stop (also
@@ -36,38 +34,13 @@ export function registerRun(program: Command): void {
         throw error;
       }
       const logger = createLogger(config.log.level, options.logFormat ?? config.log.format);
-      // SIGTERM/SIGINT are honoured from here on, in every state: before the pipeline exists they end the
-      // wait for the registry; then they stop the pipeline, which bounds its shutdown by shutdownTimeoutMs.
-      const stopRequest = new AbortController();
+      // SIGTERM/SIGINT are honoured in every state: they stop the pipeline, which ends its start-up at once
+      // (waiting for Kafka or the registry included) and bounds its shutdown by shutdownTimeoutMs.
       let pipeline: Pipeline | undefined;
-      for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-        process.once(signal, () => {
-          stopRequest.abort(signal);
-          void pipeline?.stop(signal);
-        });
-      }
-      let url: string;
+      for (const signal of ['SIGTERM', 'SIGINT'] as const)
+        process.once(signal, () => void pipeline?.stop(signal));
       try {
-        // Apicurio's base URL becomes its /apis/ccompat/v7; a URL that is no registry is a config error.
-        url = await abortable(
-          resolveRegistryUrl(config.registry, (message) => logger.info(message)),
-          stopRequest.signal,
-        );
-      } catch (error) {
-        if (stopRequest.signal.aborted) {
-          // Asked to stop before anything was connected: nothing to finish.
-          logger.info({ reason: stopRequest.signal.reason as string, code: 0 }, 'stopped');
-          process.exit(0);
-        }
-        if (error instanceof RadarError && error.code === ErrorCodes.CONFIG_INVALID) {
-          process.stderr.write(`mailbox-radar: ${error.message}\n`);
-          process.exit(2);
-        }
-        logger.fatal(startupFailure(error), `start-up failed: ${(error as Error).message}`);
-        process.exit(1);
-      }
-      try {
-        pipeline = new Pipeline({ ...config, registry: { ...config.registry, url } }, logger);
+        pipeline = new Pipeline(config, logger);
       } catch (error) {
         // e.g. a TLS file that cannot be read: one log entry, as for any start-up failure.
         logger.fatal(startupFailure(error), `start-up failed: ${(error as Error).message}`);
@@ -78,6 +51,12 @@ export function registerRun(program: Command): void {
       // is waiting for. A start-up that fails on its own is one fatal line and exit code 1.
       running.start().catch(async (error: unknown) => {
         if (running.stopRequested) return;
+        if (error instanceof RadarError && error.code === ErrorCodes.CONFIG_INVALID) {
+          // registry.url answers but is no schema registry: a configuration error, one line, exit 2.
+          process.stderr.write(`mailbox-radar: ${error.message}\n`);
+          await running.stop('start-up failed', 2);
+          return;
+        }
         logger.fatal(startupFailure(error), `start-up failed: ${(error as Error).message}`);
         await running.stop('start-up failed', 1);
       });

@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 /**
- * `run`'s logs as a newcomer and a log shipper see them. The start-up failure used here needs no broker:
- * the health port is taken, so `run` fails before it connects to anything.
+ * `run`'s logs as a newcomer and a log shipper see them. The start-up failure used here needs no broker
+ * and no registry: the health port is taken, so `run` fails before it connects to anything.
  */
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -31,6 +31,8 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Result> 
       env: {
         PATH: process.env.PATH,
         KAFKA_BROKERS: '127.0.0.1:1',
+        // Nothing listens there either: the health port is bound before the registry is asked.
+        SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1',
         MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
         MAILBOX_RADAR_HTTP__PORT: String(port),
         ...env,
@@ -88,6 +90,7 @@ describe('mailbox-radar run: logs', () => {
       env: {
         PATH: process.env.PATH,
         KAFKA_BROKERS: '127.0.0.1:1', // never reached: the line comes before Kafka
+        SCHEMA_REGISTRY_URL: 'http://127.0.0.1:1', // and before the registry
         MAILBOX_RADAR_HTTP__HOST: '127.0.0.1',
         MAILBOX_RADAR_HTTP__PORT: '0',
         MAILBOX_RADAR_LOG__FORMAT: 'json',
