@@ -32,7 +32,9 @@ export function createLogger(
   };
   return resolveLogFormat(format, stderrIsTty) === 'pretty'
     ? pino(options, prettyStream(2, stderrIsTty))
-    : pino(options, pino.destination(2));
+    : // Synchronous, as the pretty stream: entries reach stderr in the order they were made, and none is
+      // lost when `run` calls process.exit (an asynchronous destination once wrote `stopping` after `stopped`).
+      pino(options, pino.destination({ dest: 2, sync: true }));
 }
 
 /** What `auto` means here: pretty on a terminal, JSON for anything else. */
