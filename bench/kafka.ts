@@ -110,17 +110,23 @@ function hotDecode(records: number, readerName: string) {
   return { records: n, seconds: Number(ns) / 1e9, sink };
 }
 
+/** The pipeline's codec (detection reader) with the bench's writer schema known: no registry needed. */
+function offlineCodec(): AvroCodec<ExchangeMailboxActivity> {
+  const codec = new AvroCodec<ExchangeMailboxActivity>(
+    new RegistryClient({ url: 'http://unused.invalid' }),
+    activityDetectionType,
+  );
+  codec.addWriter(SCHEMA_ID, avro.Type.forSchema(activitySchema as avro.Schema));
+  return codec;
+}
+
 /**
  * The pipeline's per-record work, as src/app/pipeline.ts does it: codec with the detection reader
  * (framing checks, resolver) → parseRecord → the core with external watermarks; per chunk (a batch) a
  * watermark and a checkpoint.
  */
 function hotPipeline(records: number, sampleEvery: number) {
-  const codec = new AvroCodec<ExchangeMailboxActivity>(
-    new RegistryClient({ url: 'http://unused.invalid' }),
-    activityDetectionType,
-  );
-  codec.addWriter(SCHEMA_ID, avro.Type.forSchema(activitySchema as avro.Schema));
+  const codec = offlineCodec();
   const config = defaultConfig().detection;
   const input = new Subject<CoreInput>();
   let alerts = 0;
@@ -161,11 +167,7 @@ function hotPipeline(records: number, sampleEvery: number) {
  * parseRecord → classify) against the byte path (raw-classify, the full path only for what it leaves).
  */
 function hotClassify(records: number, bytes: boolean) {
-  const codec = new AvroCodec<ExchangeMailboxActivity>(
-    new RegistryClient({ url: 'http://unused.invalid' }),
-    activityDetectionType,
-  );
-  codec.addWriter(SCHEMA_ID, avro.Type.forSchema(activitySchema as avro.Schema));
+  const codec = offlineCodec();
   const config = defaultConfig().detection;
   const classifier = createClassifier(config);
   const raw = new RawClassifier(config, (id) => codec.writerType(id));
