@@ -187,11 +187,23 @@ export async function produceActivity(
   }
 }
 
+/**
+ * How long a read goes on: until `want` messages (and `until`, when given, holds of what was read), then
+ * `quietMs` without a new one; or `timeoutMs`. A count alone is not enough where alerts have revisions
+ * (issue 13): the revisions of some alerts can make up the count before another alert is published.
+ */
+export interface ReadOptions {
+  want?: number;
+  until?: (got: readonly { topic: string }[]) => boolean;
+  timeoutMs?: number;
+  quietMs?: number;
+}
+
 /** Reads every message of some topics from the beginning for `quietMs` after the last one (or until `want`). */
 export async function readTopics(
   stack: Stack,
   topics: string[],
-  options: { want?: number; timeoutMs?: number; quietMs?: number } = {},
+  options: ReadOptions = {},
 ): Promise<{ topic: string; partition: number; message: KafkaMessage }[]> {
   const consumer = kafkaFor(stack).consumer({ groupId: uniqueName('reader') });
   await consumer.connect();
@@ -208,8 +220,10 @@ export async function readTopics(
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     const quiet = options.quietMs ?? 2_000;
     while (Date.now() < deadline) {
-      if (options.want !== undefined && got.length >= options.want && Date.now() - last >= quiet) break;
-      if (options.want === undefined && got.length > 0 && Date.now() - last >= quiet) break;
+      const enough =
+        (options.want === undefined ? got.length > 0 : got.length >= options.want) &&
+        (options.until === undefined || options.until(got));
+      if (enough && Date.now() - last >= quiet) break;
       await sleep(100);
     }
   } finally {
@@ -221,7 +235,7 @@ export async function readTopics(
 export async function readAlerts(
   stack: Stack,
   topics: Topics,
-  options: { want?: number; timeoutMs?: number; quietMs?: number } = {},
+  options: ReadOptions = {},
 ): Promise<{ topic: string; key: string; alert: MailboxAccessAlert }[]> {
   const messages = await readTopics(stack, Object.values(topics.alerts), options);
   const codec = new AvroCodec<MailboxAccessAlert>(new RegistryClient({ url: stack.registryUrl }), alertType);
