@@ -631,9 +631,9 @@ export class Pipeline {
       }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
       if (record.creation_time < minEventTime) minEventTime = record.creation_time;
-      if (order.add(record)) this.toSweep(sub, partition, record);
+      if (order.add(record, now)) this.toSweep(sub, partition, record);
     }
-    this.release(sub);
+    this.release(sub, now);
     this.endBatch(sub, batch, { min: minEventTime, max: maxEventTime, before: streamTimeBefore }, now);
     const first = Number(messages[0]!.offset);
     this.publishInBackground(sub, { partition, first, records: messages.length }, dead, []);
@@ -674,12 +674,12 @@ export class Pipeline {
    * of this instance's repartition partitions (a tenant-wide rule such as first_app_access's learning
    * start must not depend on which partition was fetched first).
    */
-  private release(sub: SubTopology): void {
+  private release(sub: SubTopology, now: number): void {
     let upTo = Number.POSITIVE_INFINITY;
-    for (const partition of sub.partitions) upTo = Math.min(upTo, sub.order(partition).complete());
+    for (const partition of sub.partitions) upTo = Math.min(upTo, sub.order(partition).complete(now));
     const out: { partition: number; record: ExchangeMailboxActivity }[] = [];
     for (const [partition, order] of sub.orders)
-      for (const record of order.release(upTo)) out.push({ partition, record });
+      for (const record of order.release(now, upTo)) out.push({ partition, record });
     out.sort((a, b) => byTimeThenId(a.record, b.record));
     for (const { partition, record } of out) this.toSweep(sub, partition, record);
     let held = 0;
@@ -717,7 +717,7 @@ export class Pipeline {
     this.mailbox.checkpoint(now, ++this.checkpointId);
     this.publishInBackground(this.mailbox, undefined, [], markers);
     if (this.actor) {
-      this.release(this.actor);
+      this.release(this.actor, now);
       this.actor.checkpoint(now, ++this.checkpointId);
       this.publishInBackground(this.actor, undefined, [], []);
     }

@@ -152,7 +152,7 @@ export class SubTopology {
     readonly role: Role,
     readonly topic: string,
     detection: DetectionConfig,
-    idleMs: number,
+    private readonly idleMs: number,
     private readonly hooks: {
       onError: (error: unknown) => void;
       onStats: (sub: SubTopology, stats: CoreStats, watermark: number) => void;
@@ -205,7 +205,7 @@ export class SubTopology {
   order(partition: number): EventOrder {
     let order = this.orders.get(partition);
     if (order === undefined) {
-      order = new EventOrder(this.sources);
+      order = new EventOrder(this.sources, this.idleMs);
       this.orders.set(partition, order);
     }
     return order;

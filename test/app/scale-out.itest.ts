@@ -4,6 +4,7 @@
  * gives); 1, 2 or 3 instances, with kills and scaling along the way, must give that same set.
  */
 import { test } from 'node:test';
+import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import assert from 'node:assert/strict';
 import { from, lastValueFrom, toArray } from 'rxjs';
 import { defaultConfig } from '../../src/config/load.js';
@@ -165,6 +166,70 @@ test('9: scaling 1 → 3 → 1 while traffic flows loses nothing and adds nothin
   compare(alerts, want);
   first!.process.kill('SIGTERM');
   assert.equal(await first!.exit, 0);
+});
+
+/** Mailbox ids of the form of `sweep`'s whose keys the default partitioner puts on `wanted` of `PARTITIONS`. */
+function mailboxesOn(wanted: readonly number[], count: number): string[] {
+  const partitionOf = Partitioners.DefaultPartitioner();
+  const partitionMetadata = Array.from({ length: PARTITIONS }, (_, partitionId): PartitionMetadata => ({
+    partitionId,
+    leader: 1,
+    replicas: [1],
+    isr: [1],
+    partitionErrorCode: 0,
+  }));
+  const found: string[] = [];
+  for (let i = 0; found.length < count; i++) {
+    const mailbox = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+    const partition = partitionOf({
+      topic: 'activity',
+      partitionMetadata,
+      message: { key: mailbox, value: null },
+    });
+    if (wanted.includes(partition)) found.push(mailbox);
+  }
+  return found;
+}
+
+test("9: mailbox partitions resuming after idleness are waited for: a sweep read back out of order across partitions gets the core's id", async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), PARTITIONS);
+  t.after(cleanup);
+  // One actor reads 12 mailboxes 10 s apart: the first 6 on partitions 0–4, the last 6 on partition 5.
+  const start = Date.now() - minutes(30);
+  const mailboxes = [...mailboxesOn([0, 1, 2, 3, 4], 6), ...mailboxesOn([5], 6)];
+  const records = mailboxes.map(
+    (mailbox, i) =>
+      burst(`resume-${i}`, 1, start + i * 10_000, 0, {
+        actor: 'sweeper@contoso.com',
+        owner: `user${i}@contoso.com`,
+        mailbox,
+      })[0]!,
+  );
+  const want = await expected(records);
+  assert.equal(want.filter((a) => a.startsWith('mailbox_sweep')).length, 1);
+  const [p] = await instances(t, 1, (port) => ({
+    ...env(stack, topics, port),
+    MAILBOX_RADAR_PIPELINE__PARTITION_IDLE_MS: '5000',
+  }));
+  await waitReady(p!, 60_000);
+  // Every partition idle (its progress marker says +Infinity) before the traffic.
+  await sleep(6_000);
+  // The sweep's last six reads first; its first six 1.5 s later, as two producers' traffic may interleave.
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(6));
+  await sleep(1_500);
+  await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 6));
+  const alerts = await readAlerts(stack, topics, {
+    want: want.length,
+    until: (got) => got.some((m) => m.topic === topics.alerts.mailbox_sweep),
+    timeoutMs: 60_000,
+    quietMs: 4_000,
+  });
+  compare(alerts, want);
+  p!.process.kill('SIGTERM');
+  assert.equal(await p!.exit, 0);
 });
 
 test('9/15: what nothing will read again is deleted: committed repartition records, expired changelog entries', async (t) => {
