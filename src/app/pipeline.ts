@@ -1302,7 +1302,7 @@ export class Pipeline {
       }
     }
     this.baseline = true;
-    mailbox.replay(items);
+    mailbox.replay(items, now);
     mailbox.checkpoint(now, ++this.checkpointId);
     this.baseline = false;
     // Bookkeeping as if the replayed records had just been processed, in chunks of the tracker's segments.

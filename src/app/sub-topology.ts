@@ -216,10 +216,19 @@ export class SubTopology {
    * met then: through the core again to rebuild its state. What the core outputs was published before that
    * commit, and is dropped.
    */
-  replay(items: readonly { partition: number; watermark: number; record: ExchangeMailboxActivity }[]): void {
+  replay(
+    items: readonly { partition: number; watermark: number; record: ExchangeMailboxActivity }[],
+    now: number,
+  ): void {
     const input = this.core.input;
+    // The watermark each entry met, but no further than the partitions now assigned allow (their restored
+    // stream times): an entry written while the instance before held fewer partitions met a watermark that
+    // left the others out, and the core's watermark never moves back — a partition taken over behind the
+    // others would have its records dropped as behind it, though within its own partition's lateness.
+    const cap = this.watermarks.watermark(now);
     for (const item of items) {
-      if (Number.isFinite(item.watermark)) input.next({ kind: 'watermark', time: item.watermark });
+      const watermark = Math.min(item.watermark, cap);
+      if (Number.isFinite(watermark)) input.next({ kind: 'watermark', time: watermark });
       this.feeding = item.partition;
       input.next({ kind: 'record', record: item.record });
       this.feeding = undefined;

@@ -62,3 +62,24 @@ test('9/8.11: an alert whose episode has closed keeps a commit from landing insi
   batch(sub, 24, ownerNoise('much-later', 1, t + minutes(140)), 4);
   assert.equal(sub.commitPoints()?.get(0)?.offset, 25);
 });
+
+test('8.11: a restore replays entries with the watermark they met, not past what the partitions now assigned allow', () => {
+  // A chaos run: the instance before held partition 0 only (partition 1 sat with a killed member), so its
+  // watermark left partition 1 out and its changelog entries carry 10:00. Its successor takes both; its
+  // core's watermark never moves back, so replaying 10:00 dropped partition 1's reads from 01:00 on (616 of
+  // them, and three expected alerts) — though each is well within its own partition's lateness.
+  const sub = new SubTopology('mailbox', 'activity', defaultConfig().detection, 30_000, hooks);
+  sub.reset([0, 1]);
+  const noon = Date.UTC(2026, 10, 1, 12);
+  sub.watermarks.assign(0, 0, noon);
+  sub.watermarks.assign(1, 0, noon - minutes(12 * 60));
+  const who = { actor: 'eve@contoso.com', owner: 'ceo@contoso.com', mailbox: 'mbx-ceo' };
+  const [replayed] = burst('replayed', 1, noon, 0, who);
+  sub.replay([{ partition: 0, watermark: noon - minutes(120), record: replayed! }], 0);
+  const [read] = burst('partition-1', 1, noon - minutes(11 * 60), 0, { ...who, mailbox: 'mbx-cfo' });
+  assert.ok(sub.watermarks.admit(1, read!.creation_time), 'within partition 1’s own lateness');
+  sub.feeding = 1;
+  sub.core.input.next({ kind: 'record', record: read! });
+  sub.feeding = undefined;
+  assert.equal(sub.forwarded.length, 1, 'the rules took it: not behind a watermark of partition 0 alone');
+});
