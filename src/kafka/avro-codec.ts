@@ -1,5 +1,6 @@
 import avro from 'avsc';
 import { DecodeError, ErrorCodes } from '../errors.js';
+import { blockGuardOf, type AvroType } from './avro-skip.js';
 import { RegistryResponseError, type RegistryClient } from './registry.js';
 
 /** Confluent wire format: magic byte 0, 4-byte big-endian schema id, Avro binary. */
@@ -33,7 +34,9 @@ export function schemaIdOf(value: Buffer | null): number {
 }
 
 /** A resolver, or the verdict on the id; "unknown" verdicts expire, the registry may catch up. */
-type Writer = { resolver: avro.Resolver; type: avro.Type } | { error: DecodeError; until?: number };
+type Writer =
+  | { resolver: avro.Resolver; type: avro.Type; guard: ((buf: Buffer, pos: number) => string | null) | null }
+  | { error: DecodeError; until?: number };
 
 export interface AvroCodecOptions {
   /** Attempts at a schema id the registry answers 404 for before it is DECODE_UNKNOWN_SCHEMA. */
@@ -106,6 +109,10 @@ export class AvroCodec<T> {
     if (writer === undefined)
       throw new DecodeError(ErrorCodes.DECODE_UNKNOWN_SCHEMA, `schema id ${id} was not prepared`);
     if ('error' in writer) throw writer.error;
+    // avsc would read a corrupted array or map count's worth of items, past the end, until the heap ran out.
+    const overrun = writer.guard?.(value!, HEADER_SIZE);
+    if (overrun)
+      throw new DecodeError(ErrorCodes.DECODE_CORRUPT, `invalid Avro for schema id ${id}: ${overrun}`);
     let result: { value: unknown; offset: number };
     try {
       result = this.reader.decode(value!, HEADER_SIZE, writer.resolver);
@@ -173,7 +180,8 @@ export class AvroCodec<T> {
 
   private resolve(id: number, writer: avro.Type): Writer {
     try {
-      return { resolver: this.reader.createResolver(writer), type: writer };
+      const resolver = this.reader.createResolver(writer);
+      return { resolver, type: writer, guard: blockGuardOf(writer as unknown as AvroType) };
     } catch (error) {
       return {
         error: new DecodeError(

@@ -25,6 +25,7 @@ import {
   waitFor,
   waitReady,
 } from '../support/pipeline.js';
+import { withBlockCount } from '../support/corrupt-avro.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const base = () => Date.now() - minutes(40); // well inside the 2 h lateness
@@ -105,6 +106,20 @@ test('poison records of each kind go to the dead-letter topic with headers; good
     { key: 'unknown-id', value: frame(987_654, Buffer.from([2, 4, 6])), code: 'DECODE_UNKNOWN_SCHEMA' },
     { key: 'truncated', value: goodBytes.subarray(0, 40), code: 'DECODE_TRUNCATED' },
     { key: 'wrong-schema', value: frame(otherId, Buffer.from([2])), code: 'DECODE_INCOMPATIBLE_SCHEMA' },
+    {
+      // A corrupted array count: avsc alone ran out of heap on it (the process crashed on every restart).
+      key: 'block-count',
+      value: frame(
+        goodId,
+        withBlockCount(
+          avro.Type.forSchema(activitySchema as avro.Schema),
+          { ...fullActivity(3), folder_paths: ['Inbox'] },
+          'folder_paths',
+          2 ** 31,
+        ),
+      ),
+      code: 'DECODE_CORRUPT',
+    },
     {
       key: 'invalid',
       value: frame(goodId, avro.Type.forSchema(activitySchema as avro.Schema).toBuffer(invalid)),
