@@ -490,7 +490,7 @@ const pipeline = z.strictObject({
   // Partitions of the actor-keyed repartition topic `run` creates; 0: as many as the activity topic has.
   repartitionPartitions: nonNegativeInt().default(0),
   // Owner and system records classified on their Avro bytes, never decoded (src/kafka/raw-classify.ts).
-  classifyRawBytes: z.boolean({ error: 'must be true or false' }).default(false),
+  classifyRawBytes: z.boolean({ error: 'must be true or false' }).default(true),
 });
 
 const log = z.strictObject({

@@ -85,7 +85,7 @@ describe('config', () => {
       commitIntervalMs: 5_000,
       shutdownTimeoutMs: 30_000,
       repartitionPartitions: 0,
-      classifyRawBytes: false,
+      classifyRawBytes: true,
     });
     assert.deepEqual(config.log, { level: 'info', format: 'auto' });
   });
