@@ -182,7 +182,7 @@ function hotClassify(records: number, bytes: boolean) {
         onBytes++;
         continue;
       }
-      const verdict = classifier(parseRecord(codec.decode(buffer)));
+      const verdict = classifier(parseRecord(codec.decode(buffer, bytes && raw.walkedWhole === buffer)));
       if (typeof verdict === 'object') sink++;
     }
     ns += process.hrtime.bigint() - t0;

@@ -559,7 +559,7 @@ export class Pipeline {
       }
       let record: ExchangeMailboxActivity;
       try {
-        record = parseRecord(this.codec.decode(message.value));
+        record = parseRecord(this.codec.decode(message.value, raw?.walkedWhole === message.value));
       } catch (error) {
         dead.push(this.deadLetter(topic, partition, message, error));
         continue;

@@ -216,6 +216,11 @@ function textOf(buf: Buffer, walk: Walk, slot: number): string | null {
 export class RawClassifier {
   /** The event time (creation_time) of the record the last OWNER or SYSTEM verdict was about. */
   time = Number.NaN;
+  /**
+   * The last record walked to its end: every array and map count in it fits its bytes, so the codec need
+   * not walk it again before avsc decodes it (`AvroCodec.decode`'s `blocksChecked`).
+   */
+  walkedWhole: Buffer | null = null;
   private readonly plans = new Map<number, Step[] | null>();
   private lastId = -1;
   private lastPlan: Step[] | null = null;
@@ -240,6 +245,7 @@ export class RawClassifier {
 
   /** OWNER or SYSTEM (with `time` set) when the full path would say so; FALLBACK otherwise. */
   classify(value: Buffer | null): RawVerdict {
+    this.walkedWhole = null;
     if (value === null || value.length <= HEADER_SIZE || value[0] !== MAGIC_BYTE) return FALLBACK;
     const id = value[1]! * 0x1000000 + ((value[2]! << 16) | (value[3]! << 8) | value[4]!);
     let plan = this.lastPlan;
@@ -260,7 +266,9 @@ export class RawClassifier {
       if (pos < 0) return FALLBACK;
     }
     // avsc refuses trailing bytes; parseRecord refuses an empty id, an unsafe time or count.
-    if (pos !== value.length || walk.lengths[ID] === 0) return FALLBACK;
+    if (pos !== value.length) return FALLBACK;
+    this.walkedWhole = value;
+    if (walk.lengths[ID] === 0) return FALLBACK;
     const numbers = walk.numbers;
     const time = numbers[TIME]!;
     if (!Number.isSafeInteger(time)) return FALLBACK;

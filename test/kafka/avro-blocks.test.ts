@@ -8,8 +8,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import avro from 'avsc';
+import { defaultConfig } from '../../src/config/load.js';
 import { DecodeError, ErrorCodes } from '../../src/errors.js';
 import { AvroCodec, frame } from '../../src/kafka/avro-codec.js';
+import { FALLBACK, RawClassifier } from '../../src/kafka/raw-classify.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import { activityType } from '../../src/model/schemas.js';
@@ -59,4 +61,21 @@ test("a map's block count is held to its bytes too, in a writer schema with a ma
   const record = { ...fullActivity(0), x_map: { a: 1, b: 2 } };
   assert.equal(codec.decode(frame(8, withBlockCount(writer, record, 'x_map', 2))).id, record.id);
   expectCorrupt(() => codec.decode(frame(8, withBlockCount(writer, record, 'x_map', 2 ** 40))));
+});
+
+test('with the byte path on, the classifier’s walk stands in for the guard only when it reached the end', () => {
+  const codec = new AvroCodec<ExchangeMailboxActivity>(registry, activityType);
+  codec.addWriter(7, activityType);
+  const raw = new RawClassifier(defaultConfig().detection, (id) => codec.writerType(id));
+  // A non-owner read: walked whole, FALLBACK (decoded), and the codec need not walk it again.
+  const read = { ...fullActivity(0), folder_paths: ['Inbox'] };
+  const good = frame(7, activityType.toBuffer(read));
+  assert.equal(raw.classify(good), FALLBACK);
+  assert.equal(raw.walkedWhole, good);
+  assert.equal(codec.decode(good, raw.walkedWhole === good).id, read.id);
+  // The corrupted count stops the walk: the codec's own guard refuses it.
+  const bad = frame(7, withBlockCount(activityType, read, 'folder_paths', 2 ** 31));
+  assert.equal(raw.classify(bad), FALLBACK);
+  assert.equal(raw.walkedWhole, null);
+  expectCorrupt(() => codec.decode(bad, raw.walkedWhole === bad));
 });
