@@ -84,4 +84,5 @@ function summarise(file: string, top: number): void {
 const args = process.argv.slice(2);
 const topAt = args.indexOf('--top');
 const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
-for (const file of args.filter((a, i) => a.endsWith('.cpuprofile') && i !== topAt + 1)) summarise(file, top);
+for (const file of args.filter((a, i) => a.endsWith('.cpuprofile') && (topAt < 0 || i !== topAt + 1)))
+  summarise(file, top);

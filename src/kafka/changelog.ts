@@ -23,16 +23,23 @@ export function changelogTopic(groupId: string, store: string): string {
   return `${groupId}-${store}-changelog`;
 }
 
+/** One partitioner for every key: kafkajs's draws random bytes each time one is made (a profile showed it). */
+const partitioner = Partitioners.DefaultPartitioner();
+const metadataByCount = new Map<number, PartitionMetadata[]>();
+
 /** The partition a key goes to, as the Java client and our producers choose it (murmur2). */
 export function partitionOfKey(key: string, partitions: number): number {
-  const partitioner = Partitioners.DefaultPartitioner();
-  const partitionMetadata: PartitionMetadata[] = Array.from({ length: partitions }, (_, partitionId) => ({
-    partitionId,
-    leader: 0,
-    partitionErrorCode: 0,
-    replicas: [0],
-    isr: [0],
-  }));
+  let partitionMetadata = metadataByCount.get(partitions);
+  if (partitionMetadata === undefined) {
+    partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+      partitionId,
+      leader: 0,
+      partitionErrorCode: 0,
+      replicas: [0],
+      isr: [0],
+    }));
+    metadataByCount.set(partitions, partitionMetadata);
+  }
   return partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }
 
