@@ -68,6 +68,7 @@ import { abortable } from './abortable.js';
 import { listeningAt, startHttp } from './http.js';
 import { LagMetrics } from './lag.js';
 import { LateLog } from './late-log.js';
+import { MemberSlot, removeMember } from './member-slot.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SubTopology, needsActorSide, type Position, type Role } from './sub-topology.js';
 
@@ -183,6 +184,8 @@ export class Pipeline {
   /** Aborted by stop(): start-up stops waiting (for Kafka, the registry) when asked to stop. */
   private readonly stopRequest = new AbortController();
   private http: Server | undefined;
+  /** This instance's slot in `pipeline.stateDir` (its member id, for the next start after a kill -9). */
+  private slot: MemberSlot | undefined;
   private tick: NodeJS.Timeout | undefined;
   private finish!: (code: number) => void;
 
@@ -366,11 +369,14 @@ export class Pipeline {
     for (const rule of RULES) await this.writers[rule].schemaIdForTopic();
     if (this.stopping) return; // stopped during start-up (start() has rejected): connect nothing more
 
+    await this.takeSlot();
+    if (this.stopping) return;
     await this.producer.connect();
     await this.consumer.connect();
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) =>
-      this.onGroupJoin(event.payload.memberAssignment),
-    );
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      this.slot?.remember(event.payload.memberId);
+      this.onGroupJoin(event.payload.memberAssignment);
+    });
     this.consumer.on(this.consumer.events.CRASH, (event) => {
       if (!event.payload.restart) void this.fail(event.payload.error);
       else logger.warn({ err: event.payload.error }, 'consumer crashed; kafkajs restarts it');
@@ -398,6 +404,41 @@ export class Pipeline {
       },
       'pipeline running',
     );
+  }
+
+  /**
+   * Claims this instance's slot in `pipeline.stateDir` (member-slot.ts). When the process that held it
+   * before died in the group (kill -9, a crash), its member is removed now: the group rebalances at once
+   * instead of waiting `kafka.sessionTimeoutMs` for a member that will never answer.
+   */
+  private async takeSlot(): Promise<void> {
+    const { config, logger } = this;
+    const stateDir = config.pipeline.stateDir;
+    try {
+      this.slot = MemberSlot.claim(stateDir, config.kafka.groupId);
+    } catch (error) {
+      logger.warn(
+        { err: error, stateDir },
+        'pipeline.stateDir is not writable: after a kill -9, a restart waits kafka.sessionTimeoutMs to rejoin',
+      );
+      return;
+    }
+    const previous = this.slot.previous;
+    if (previous === undefined) return;
+    try {
+      const removed = await removeMember(this.kafka, this.admin, config.kafka.groupId, previous.memberId);
+      if (removed)
+        logger.info(
+          { memberId: previous.memberId, pid: previous.pid },
+          `removed the member ${previous.memberId} of this instance's previous run (pid ${previous.pid}, ` +
+            'no longer running): the group need not wait kafka.sessionTimeoutMs for it',
+        );
+    } catch (error) {
+      logger.warn(
+        { err: error, memberId: previous.memberId },
+        "could not remove the previous run's member from the group; the join waits for its session to expire",
+      );
+    }
   }
 
   private subs(): SubTopology[] {
@@ -452,11 +493,13 @@ export class Pipeline {
       this.logger.error({ err: error }, 'final commit failed');
       code = code || 1;
     }
-    await Promise.allSettled([
+    const [left] = await Promise.allSettled([
       this.consumer.disconnect(),
       this.producer.disconnect(),
       this.admin.disconnect(),
     ]);
+    // The consumer left the group: nothing for the next start to remove.
+    if (left.status === 'fulfilled') this.slot?.release();
     for (const sub of this.subs()) sub.dispose();
     this.lateLog.close();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { LogonType } from '../model/activity.js';
 import { SEVERITIES, type Severity } from '../model/alert.js';
@@ -491,6 +493,8 @@ const pipeline = z.strictObject({
   repartitionPartitions: nonNegativeInt().default(0),
   // Owner and system records classified on their Avro bytes, never decoded (src/kafka/raw-classify.ts).
   classifyRawBytes: z.boolean({ error: 'must be true or false' }).default(true),
+  // This host's state of the instance across restarts (src/app/member-slot.ts), as Kafka Streams' state.dir.
+  stateDir: text().default(join(tmpdir(), 'mailbox-radar')),
 });
 
 const log = z.strictObject({

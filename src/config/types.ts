@@ -193,6 +193,8 @@ export interface PipelineConfig {
   readonly repartitionPartitions: number;
   /** Classify owner and system records on their Avro bytes, decoding only the others (default true). */
   readonly classifyRawBytes: boolean;
+  /** Where the instance keeps what it needs across restarts on this host (its group member id). */
+  readonly stateDir: string;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

@@ -191,38 +191,34 @@ test('13: kill -9 between an alert’s open and its close: the close comes after
   assert.equal(await second.exit, 0);
 });
 
-test(
-  '15.2: after kill -9 the restarted instance evicts its dead member instead of waiting out the session timeout',
-  { todo: 'red until the fix' },
-  async (t) => {
-    const stack = await requireStack(t);
-    if (!stack) return;
-    const topics = uniqueTopics();
-    const { cleanup } = await createTopics(stack, allTopics(topics), 3);
-    t.after(cleanup);
-    // A session timeout far longer than the readiness bound below: a restart that waits for the broker to
-    // drop the killed member cannot be ready in time.
-    const env = pipelineEnv(stack, topics, await freePort(), {
-      MAILBOX_RADAR_KAFKA__SESSION_TIMEOUT_MS: '60000',
-    });
-    const first = startPipeline(env);
-    t.after(() => first.process.kill('SIGKILL'));
-    await waitReady(first);
-    const base = Date.now() - minutes(30);
-    await produceActivity(stack, kafkaFor(stack), topics.activity, ownerNoise('evict-before', 100, base));
-    await waitFor('records consumed', async () => (await metric(first, CONSUMED)) === 100);
-    await sleep(1_000); // commits every 200 ms
-    first.process.kill('SIGKILL');
-    await first.exit;
+test('15.2: after kill -9 the restarted instance evicts its dead member instead of waiting out the session timeout', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), 3);
+  t.after(cleanup);
+  // A session timeout far longer than the readiness bound below: a restart that waits for the broker to
+  // drop the killed member cannot be ready in time.
+  const env = pipelineEnv(stack, topics, await freePort(), {
+    MAILBOX_RADAR_KAFKA__SESSION_TIMEOUT_MS: '60000',
+  });
+  const first = startPipeline(env);
+  t.after(() => first.process.kill('SIGKILL'));
+  await waitReady(first);
+  const base = Date.now() - minutes(30);
+  await produceActivity(stack, kafkaFor(stack), topics.activity, ownerNoise('evict-before', 100, base));
+  await waitFor('records consumed', async () => (await metric(first, CONSUMED)) === 100);
+  await sleep(1_000); // commits every 200 ms
+  first.process.kill('SIGKILL');
+  await first.exit;
 
-    const second = startPipeline(env);
-    t.after(() => second.process.kill('SIGKILL'));
-    await waitReady(second, 30_000);
-    assert.match(second.output(), /removed the member .* of this instance's previous run/);
-    await produceActivity(stack, kafkaFor(stack), topics.activity, traffic('evict', base));
-    const alerts = await readAlerts(stack, topics, { want: 2, timeoutMs: 60_000, quietMs: 3_000 });
-    assert.equal(new Set(alerts.map((a) => a.key)).size, 2, 'the burst and the sweep');
-    second.process.kill('SIGTERM');
-    assert.equal(await second.exit, 0);
-  },
-);
+  const second = startPipeline(env);
+  t.after(() => second.process.kill('SIGKILL'));
+  await waitReady(second, 30_000);
+  assert.match(second.output(), /removed the member .* of this instance's previous run/);
+  await produceActivity(stack, kafkaFor(stack), topics.activity, traffic('evict', base));
+  const alerts = await readAlerts(stack, topics, { want: 2, timeoutMs: 60_000, quietMs: 3_000 });
+  assert.equal(new Set(alerts.map((a) => a.key)).size, 2, 'the burst and the sweep');
+  second.process.kill('SIGTERM');
+  assert.equal(await second.exit, 0);
+});

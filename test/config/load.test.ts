@@ -86,6 +86,7 @@ describe('config', () => {
       shutdownTimeoutMs: 30_000,
       repartitionPartitions: 0,
       classifyRawBytes: true,
+      stateDir: join(tmpdir(), 'mailbox-radar'),
     });
     assert.deepEqual(config.log, { level: 'info', format: 'auto' });
   });
