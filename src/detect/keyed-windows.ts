@@ -13,6 +13,20 @@ export interface WindowState {
   readonly episodes: Episode[];
   /** When the expiry schedule looks at this key next; +Infinity when not scheduled, NaN once deleted. */
   due: number;
+  /**
+   * A lower bound of the earliest time this key needs (first held record, first episode's start), under
+   * which it sits in the `neededFrom` heap; undefined: not in it.
+   */
+  needed?: number;
+}
+
+/** The earliest time a key needs: its first held record, its first episode's start (Infinity: nothing). */
+function neededBy(state: WindowState): number {
+  const first = state.records[0];
+  const episode = state.episodes[0];
+  const a = first === undefined ? Infinity : first.time;
+  const b = episode === undefined ? Infinity : episode.start;
+  return a < b ? a : b;
 }
 
 /**
@@ -28,6 +42,12 @@ export class KeyedWindows<S extends WindowState> {
   /** Revisions of the episodes' alerts (updates, closes) waiting to leave; see `take`. */
   readonly outbox: MailboxAccessAlert[] = [];
   private readonly schedule = new TimeHeap<S>();
+  /**
+   * Keys by (a lower bound of) the earliest time they need, so that `neededFrom` need not scan every key
+   * at each checkpoint. A key's needed time only falls when a record earlier than it arrives (pushed
+   * then); it rises as records and episodes expire, which `neededFrom` finds lazily at the top.
+   */
+  private readonly needs = new TimeHeap<S>();
 
   constructor(
     readonly windowMs: number,
@@ -52,6 +72,10 @@ export class KeyedWindows<S extends WindowState> {
    */
   extendOrHold(state: S, access: Access): number {
     const time = access.time;
+    if (!(time >= (state.needed ?? Infinity))) {
+      state.needed = time;
+      this.needs.push(time, state);
+    }
     const inEpisode = findEpisode(state.episodes, time, this.windowMs);
     if (inEpisode >= 0) {
       const episode = state.episodes[inEpisode] as Episode;
@@ -127,20 +151,30 @@ export class KeyedWindows<S extends WindowState> {
 
   /** The earliest event time any key still needs (first held record, start of an open episode). */
   neededFrom(): number {
-    let min = Infinity;
-    for (const state of this.states.values()) {
-      const first = state.records[0];
-      if (first !== undefined && first.time < min) min = first.time;
-      const episode = state.episodes[0];
-      if (episode !== undefined && episode.start < min) min = episode.start;
+    const needs = this.needs;
+    for (;;) {
+      const time = needs.peekTime();
+      if (time === Infinity) return Infinity;
+      const state = needs.peek() as S;
+      // Stale: the key was deleted, or was pushed again under another time.
+      if (Number.isNaN(state.due) || state.needed !== time) {
+        needs.pop();
+        continue;
+      }
+      const actual = neededBy(state);
+      if (actual <= time) return actual; // never below the bound; equal
+      needs.pop();
+      state.needed = actual;
+      if (actual !== Infinity) needs.push(actual, state);
+      else state.needed = undefined;
     }
-    return min;
   }
 
   clear(): void {
     this.outbox.length = 0;
     this.states.clear();
     this.schedule.clear();
+    this.needs.clear();
     this.retained = 0;
   }
 }

@@ -12,6 +12,11 @@ export class TimeHeap<T> {
     return this.times.length === 0 ? Infinity : (this.times[0] as number);
   }
 
+  /** The item with the smallest time (undefined when empty). */
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
   push(time: number, item: T): void {
     const times = this.times;
     const items = this.items;
