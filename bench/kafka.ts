@@ -309,6 +309,9 @@ async function broker(stack: Stack, options: BrokerOptions) {
       alerts: sumOf(page, 'mailbox_radar_alerts_total'),
       alertMessages: alertsOf[c.name]!.length,
       classifiedOnBytes: sumOf(page, 'mailbox_radar_records_classified_on_bytes_total'),
+      // Time consumption stood paused, waiting for the broker to acknowledge output (backpressure).
+      pausedSeconds: sumOf(page, 'mailbox_radar_backpressure_paused_seconds_total'),
+      pauses: sumOf(page, 'mailbox_radar_backpressure_pauses_total'),
     };
   }
   const sameAlerts: Record<string, boolean> = {};

@@ -15,8 +15,8 @@
  * Nothing here is needed for correctness: without a slot (a read-only or missing directory, a container
  * whose state directory is not kept) the restart waits for the session timeout, as before.
  */
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 
 interface SlotContent {
@@ -88,8 +88,9 @@ export class MemberSlot {
   release(): void {
     try {
       unlinkSync(this.file);
+      rmdirSync(dirname(this.file)); // the group's directory, once no other instance holds a slot in it
     } catch {
-      // already gone
+      // already gone, or other slots are held
     }
   }
 }

@@ -39,6 +39,7 @@ import { AvroCodec } from '../kafka/avro-codec.js';
 import { AvroTopicWriter } from '../kafka/avro-producer.js';
 import { awaitKafka, createKafka } from '../kafka/client.js';
 import { deadLetter } from '../kafka/dead-letter.js';
+import { CoalescingSender, baseKey } from '../kafka/coalescing-sender.js';
 import { applyChange, changeMessage, changelogTopic } from '../kafka/changelog.js';
 import { offsetsAtTime, readRanges, type PartitionRange } from '../kafka/partition-reader.js';
 import {
@@ -173,6 +174,8 @@ export class Pipeline {
   /** Since when, and why, the schema registry cannot be used (consumption waits meanwhile). */
   private registryDown: { since: number; code: string; reason: string } | undefined;
   private inFlightRecords = 0;
+  /** The batches' own output (changelog entries, dead letters, repartition records), coalesced. */
+  private readonly ownOutput: CoalescingSender;
   private readonly sends = new Set<Promise<void>>();
   private paused = false;
   /** When consumption paused for backpressure (Date.now()). */
@@ -218,6 +221,9 @@ export class Pipeline {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     this.admin = kafka.admin();
+    this.ownOutput = new CoalescingSender((topicMessages) =>
+      this.producer.sendBatch({ acks: -1, topicMessages }),
+    );
     new LagMetrics(this.metrics, (topics) =>
       this.admin.fetchOffsets({ groupId: config.kafka.groupId, topics }),
     ).attach(this.consumer);
@@ -942,7 +948,8 @@ export class Pipeline {
   ): Promise<void> {
     const sends: Promise<unknown>[] = [];
     // The batch's own output — windows' changelog entries, dead letters, repartition records — in one
-    // produce request (the idempotent producer sends one request at a time).
+    // produce request with the other batches' that wait meanwhile (the idempotent producer sends one
+    // request at a time; coalescing-sender.ts).
     const own: { topic: string; messages: Message[] }[] = [];
     if (log !== undefined && sub !== undefined) own.push({ topic: this.windowsLog, messages: log.messages });
     if (dead.length > 0) own.push({ topic: this.config.topics.deadLetter, messages: dead });
@@ -950,12 +957,10 @@ export class Pipeline {
       own.push({ topic: this.repartition.topic, messages: repartition });
     if (own.length > 0)
       sends.push(
-        this.producer.sendBatch({ acks: -1, topicMessages: own }).then((written) => {
+        this.ownOutput.submit(own).then((bases) => {
           if (log === undefined || sub === undefined) return;
-          const base = written.find(
-            (w) => w.topicName === this.windowsLog && w.partition === log.partition,
-          )?.baseOffset;
-          if (base !== undefined) sub.logPositions.written(log.partition, log.offsets, Number(base));
+          const base = bases.get(baseKey(this.windowsLog, log.partition));
+          if (base !== undefined) sub.logPositions.written(log.partition, log.offsets, base);
         }),
       );
     for (const rule of RULES) {

@@ -29,9 +29,9 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import { defaultConfig } from '../../src/config/load.js';
 import { frame } from '../../src/kafka/avro-codec.js';
+import { partitionOfKey } from '../../src/kafka/changelog.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import type { MailboxAccessAlert } from '../../src/model/alert.js';
@@ -217,24 +217,12 @@ test(
       topics.activity,
       activitySchema,
     );
-    const partitionOf = Partitioners.DefaultPartitioner();
-    const partitionMetadata = [0, 1, 2].map((partitionId): PartitionMetadata => ({
-      partitionId,
-      leader: 1,
-      replicas: [1],
-      isr: [1],
-      partitionErrorCode: 0,
-    }));
     const where = new Map<string, { partition: number; offset: number }>();
     const send = async (records: ExchangeMailboxActivity[]) => {
       const messages = records.map((r) => ({
         key: r.mailbox_guid,
         value: frame(schemaId, activityType.toBuffer(r)),
-        partition: partitionOf({
-          topic: topics.activity,
-          partitionMetadata,
-          message: { key: r.mailbox_guid, value: null },
-        }),
+        partition: partitionOfKey(r.mailbox_guid ?? '', 3),
       }));
       const sent = await producer.send({ topic: topics.activity, acks: -1, messages });
       for (const { partition, baseOffset } of sent) {

@@ -53,6 +53,7 @@ test('a clean stop frees the slot: the next start removes no one', () => {
   first.remember('left-cleanly');
   first.release();
   assert.equal(existsSync(first.file), false);
+  assert.deepEqual(readdirSync(dir), [], 'the group directory goes with its last slot');
   const next = MemberSlot.claim(dir, 'g');
   assert.equal(next.previous, undefined);
 });
