@@ -245,14 +245,22 @@ async function main() {
   const rates = (arg('--rates') ?? '300,5000').split(',').map(Number);
   const hours = Number(arg('--hours') ?? '2');
   const before = arg('--before');
-  const kafka = new Kafka({ brokers: stack.brokers, clientId: 'bench-restart', logLevel: logLevel.NOTHING });
-  const admin = kafka.admin();
-  await admin.connect();
   const results = [];
-  try {
-    for (const rate of rates) results.push(await runCase(stack, kafka, admin, rate, hours, before));
-  } finally {
-    await admin.disconnect();
+  for (const rate of rates) {
+    // A client per case: one that knew the previous case's topics, deleted at its end, died of an
+    // UNKNOWN_TOPIC_OR_PARTITION thrown from a background metadata refresh at the next case's start.
+    const kafka = new Kafka({
+      brokers: stack.brokers,
+      clientId: 'bench-restart',
+      logLevel: logLevel.NOTHING,
+    });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      results.push(await runCase(stack, kafka, admin, rate, hours, before));
+    } finally {
+      await admin.disconnect();
+    }
   }
   mkdirSync(`${ROOT}.bench`, { recursive: true });
   writeFileSync(
