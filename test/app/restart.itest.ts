@@ -25,12 +25,15 @@ import {
 const CONSUMED = 'mailbox_radar_records_consumed_total';
 
 /** A stack, unique topics, and a started, ready pipeline on them. */
-async function setUp(t: TestContext): Promise<
+async function setUp(
+  t: TestContext,
+  extraEnv: Record<string, string> = {},
+): Promise<
   | {
       stack: Stack;
       topics: Topics;
       env: NodeJS.ProcessEnv;
-      start: () => Promise<RunningPipeline>;
+      start: (readyWithinMs?: number) => Promise<RunningPipeline>;
     }
   | undefined
 > {
@@ -39,11 +42,11 @@ async function setUp(t: TestContext): Promise<
   const topics = uniqueTopics();
   const { cleanup } = await createTopics(stack, allTopics(topics), 3);
   t.after(cleanup);
-  const env = pipelineEnv(stack, topics, await freePort());
-  const start = async () => {
+  const env = pipelineEnv(stack, topics, await freePort(), extraEnv);
+  const start = async (readyWithinMs?: number) => {
     const p = startPipeline(env);
     t.after(() => p.process.kill('SIGKILL'));
-    await waitReady(p);
+    await waitReady(p, readyWithinMs);
     return p;
   };
   return { stack, topics, env, start };
@@ -192,19 +195,12 @@ test('13: kill -9 between an alert’s open and its close: the close comes after
 });
 
 test('15.2: after kill -9 the restarted instance evicts its dead member instead of waiting out the session timeout', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 3);
-  t.after(cleanup);
   // A session timeout far longer than the readiness bound below: a restart that waits for the broker to
   // drop the killed member cannot be ready in time.
-  const env = pipelineEnv(stack, topics, await freePort(), {
-    MAILBOX_RADAR_KAFKA__SESSION_TIMEOUT_MS: '60000',
-  });
-  const first = startPipeline(env);
-  t.after(() => first.process.kill('SIGKILL'));
-  await waitReady(first);
+  const setup = await setUp(t, { MAILBOX_RADAR_KAFKA__SESSION_TIMEOUT_MS: '60000' });
+  if (!setup) return;
+  const { stack, topics, start } = setup;
+  const first = await start();
   const base = Date.now() - minutes(30);
   await produceActivity(stack, kafkaFor(stack), topics.activity, ownerNoise('evict-before', 100, base));
   await waitFor('records consumed', async () => (await metric(first, CONSUMED)) === 100);
@@ -212,9 +208,7 @@ test('15.2: after kill -9 the restarted instance evicts its dead member instead 
   first.process.kill('SIGKILL');
   await first.exit;
 
-  const second = startPipeline(env);
-  t.after(() => second.process.kill('SIGKILL'));
-  await waitReady(second, 30_000);
+  const second = await start(30_000);
   assert.match(second.output(), /removed the member .* of this instance's previous run/);
   await produceActivity(stack, kafkaFor(stack), topics.activity, traffic('evict', base));
   const alerts = await readAlerts(stack, topics, { want: 2, timeoutMs: 60_000, quietMs: 3_000 });
