@@ -1199,8 +1199,10 @@ export class Pipeline {
       restartMessage(p, plan.commits.get('mailbox')?.get(p)?.offset ?? 0),
     );
     if (fences.length > 0) {
+      // Through the coalescing sender, behind whatever a previous generation's batches still have waiting
+      // there: an entry written after the marker would not be superseded by it.
       const sent = await this.retrying(generation, 'writing restart markers', () =>
-        this.producer.send({ topic: this.windowsLog, acks: -1, messages: fences }),
+        this.ownOutput.submit([{ topic: this.windowsLog, messages: fences }]),
       );
       if (sent === undefined) return;
     }
