@@ -79,9 +79,24 @@ export class MemberSlot {
     }
   }
 
-  /** The member id the group gave this instance at its join. */
-  remember(memberId: string): void {
-    write(this.file, { pid: process.pid, memberId });
+  /**
+   * The member id the group gave this instance at its join. Called from kafkajs's join event, so it never
+   * throws: a group directory removed meanwhile (a tmp cleaner) is made again; false when it cannot write.
+   */
+  remember(memberId: string): boolean {
+    const content = { pid: process.pid, memberId };
+    try {
+      write(this.file, content);
+      return true;
+    } catch {
+      try {
+        mkdirSync(dirname(this.file), { recursive: true });
+        write(this.file, content);
+        return true;
+      } catch {
+        return false;
+      }
+    }
   }
 
   /** A clean stop: the member left the group, the slot is free. */

@@ -380,7 +380,11 @@ export class Pipeline {
     await this.producer.connect();
     await this.consumer.connect();
     this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
-      this.slot?.remember(event.payload.memberId);
+      if (this.slot?.remember(event.payload.memberId) === false)
+        logger.warn(
+          { stateDir: config.pipeline.stateDir },
+          'could not write the member id to pipeline.stateDir: after a kill -9, a restart waits kafka.sessionTimeoutMs',
+        );
       this.onGroupJoin(event.payload.memberAssignment);
     });
     this.consumer.on(this.consumer.events.CRASH, (event) => {

@@ -42,9 +42,6 @@ function bytesOf(topicMessages: readonly TopicMessages[]): number {
 export class CoalescingSender {
   private readonly pending: Submission[] = [];
   private inFlight = false;
-  /** Requests sent, and submissions they carried (for the benchmarks). */
-  requests = 0;
-  submissions = 0;
 
   constructor(
     private readonly send: (topicMessages: TopicMessages[]) => Promise<RecordMetadata[]>,
@@ -80,8 +77,6 @@ export class CoalescingSender {
         if (list === undefined) byTopic.set(topic, [...messages]);
         else for (const message of messages) list.push(message);
       }
-    this.requests++;
-    this.submissions += taken.length;
     this.send([...byTopic].map(([topic, messages]) => ({ topic, messages }))).then(
       (written) => {
         const next = new Map<string, number>();

@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MemberSlot, processRuns } from '../../src/app/member-slot.js';
@@ -72,4 +80,16 @@ test('a state directory that cannot be created throws (the pipeline warns and go
   const dir = fresh();
   writeFileSync(join(dir, 'file'), '');
   assert.throws(() => MemberSlot.claim(join(dir, 'file'), 'g'), /ENOTDIR|EEXIST/);
+});
+
+test('remember never throws: a group directory removed under it (a tmp cleaner) is made again', () => {
+  const dir = fresh();
+  const slot = MemberSlot.claim(dir, 'g');
+  rmSync(join(dir, 'g'), { recursive: true });
+  assert.equal(slot.remember('member-b'), true);
+  assert.deepEqual(JSON.parse(readFileSync(slot.file, 'utf8')), { pid: process.pid, memberId: 'member-b' });
+  // A directory that cannot be made again (a file in its way): false, no exception into kafkajs's join.
+  rmSync(join(dir, 'g'), { recursive: true });
+  writeFileSync(join(dir, 'g'), '');
+  assert.equal(slot.remember('member-c'), false);
 });
