@@ -107,6 +107,10 @@ interface Step {
   alertsPublishedAgain: number;
   /** Messages new after the restart (e.g. closes of episodes the watermark ended meanwhile). */
   alertMessagesNew: number;
+  /** Once caught up: the process's resident set and V8 heap in use, MB, and the records its windows hold. */
+  rssMB: number;
+  heapUsedMB: number;
+  retainedRecords: number;
 }
 
 /** Starts `run`, times it to caught up (see the header), and counts what it re-read and re-published. */
@@ -164,7 +168,17 @@ async function restartOnce(
       restoreSeconds: sum(page, 'mailbox_radar_restore_seconds'),
       alertsPublishedAgain: added.filter((a) => a.again).length,
       alertMessagesNew: added.filter((a) => !a.again).length,
+      ...memory(page),
     },
+  };
+}
+
+/** The process's memory as its /metrics page tells it (prom-client's default metrics), MB. */
+function memory(page: string): { rssMB: number; heapUsedMB: number; retainedRecords: number } {
+  return {
+    rssMB: Math.round(sum(page, 'process_resident_memory_bytes') / 1e6),
+    heapUsedMB: Math.round(sum(page, 'nodejs_heap_size_used_bytes') / 1e6),
+    retainedRecords: sum(page, 'mailbox_radar_retained_records'),
   };
 }
 
@@ -182,16 +196,25 @@ function alertEnv(base: string): Record<string, string> {
   );
 }
 
-/** The activity topic read to its end; then ten seconds for the sweep behind the repartition topic. */
+/**
+ * The activity topic read to its end; then ten seconds for the sweep behind the repartition topic. Gives the
+ * largest resident set and heap seen on the way (sampled every half second) and the memory at the end.
+ */
 async function drained(drainer: Drainer, records: number) {
   const started = performance.now();
+  let peakRssMB = 0;
+  let peakHeapUsedMB = 0;
   for (;;) {
     await sleep(500);
-    const done = await drainer.metric('mailbox_radar_records_consumed_total').catch(() => 0);
-    if (done >= records) break;
+    const page = await drainer.scrape().catch(() => '');
+    const now = memory(page);
+    peakRssMB = Math.max(peakRssMB, now.rssMB);
+    peakHeapUsedMB = Math.max(peakHeapUsedMB, now.heapUsedMB);
+    if (sum(page, 'mailbox_radar_records_consumed_total') >= records) break;
     if (performance.now() - started > 60 * 60_000) throw new Error('not drained within an hour');
   }
   await sleep(10_000);
+  return { peakRssMB, peakHeapUsedMB, ...memory(await drainer.scrape()) };
 }
 
 async function runCase(
@@ -218,7 +241,7 @@ async function runCase(
     const port = await freePort();
     const first = spawnPipeline(stack, base, port, { groupId, cwd, env: alertEnv(base) });
     const drainStart = performance.now();
-    await drained(first, records);
+    const memoryAfterDrain = await drained(first, records);
     const alerts = await first.metric('mailbox_radar_alerts_total');
     const drainSeconds = (performance.now() - drainStart) / 1_000;
     await first.stop();
@@ -231,6 +254,7 @@ async function runCase(
     result[name] = {
       drainSeconds: Math.round(drainSeconds),
       alerts,
+      memoryAfterDrain,
       cleanRestart: clean.step,
       afterKill9: killed.step,
     };

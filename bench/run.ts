@@ -10,6 +10,8 @@
  *
  *   4. bench/first-access.ts  first_access's memory: bytes per remembered pair, RSS for 1M pairs
  *
+ *   5. bench/held-memory.ts   the core's heap per non-owner access its windows hold
+ *
  * The Kafka parts need the local stack (`make stack-up`; `make bench` starts it). Results land in
  * .bench/*.json; BENCHMARKS.md quotes them with the command lines to reproduce each.
  *
@@ -22,9 +24,9 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const quick = process.argv.includes('--quick');
 
-function run(script: string, args: string[]): void {
-  console.log(`\n$ node --import tsx ${script} ${args.join(' ')}`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', script, ...args], {
+function run(script: string, args: string[], nodeArgs: string[] = []): void {
+  console.log(`\n$ node ${[...nodeArgs, '--import', 'tsx', script, ...args].join(' ')}`);
+  const result = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
     cwd: ROOT,
     stdio: 'inherit',
   });
@@ -59,3 +61,4 @@ run(
 );
 run('bench/scale.ts', scale);
 run('bench/first-access.ts', quick ? ['--pairs', '200000'] : []);
+run('bench/held-memory.ts', quick ? ['--records', '200000'] : [], ['--expose-gc']);

@@ -3,6 +3,7 @@ import { UserType, type ExchangeMailboxActivity } from '../model/activity.js';
 import { bulkCandidate } from './bulk-mail-access.js';
 import { domainOf, isSid, normaliseSid, normaliseUpn, normaliseUserId, sameText } from './normalise.js';
 import type { Access, AccessClass, AccessFlow, CoreStats, DetectionConfig, TimedFlow } from './types.js';
+import { StringPool, poolAccess } from './string-pool.js';
 
 /**
  * Classification of one activity, as DESIGN.md "Detection contract" says, in this order:
@@ -217,6 +218,8 @@ export class ClassTally {
   private owner = 0;
   private unattributable = 0;
   private allowListed = 0;
+  /** One copy of the strings the accesses passed on repeat (they may be held for hours). */
+  private readonly pool = new StringPool();
 
   constructor(
     private readonly classifier: Classifier,
@@ -230,10 +233,13 @@ export class ClassTally {
    */
   access(record: ExchangeMailboxActivity): Access | null {
     const result = this.classifier(record);
-    if (typeof result === 'object') return result;
+    if (typeof result === 'object') return poolAccess(result, this.pool);
     if (result === 'owner') {
       this.owner++;
-      if (this.ownerCandidate !== null && this.ownerCandidate(record)) return ownerAccess(record);
+      if (this.ownerCandidate !== null && this.ownerCandidate(record)) {
+        const access = ownerAccess(record);
+        return access === null ? null : poolAccess(access, this.pool);
+      }
     } else if (result === 'system') this.system++;
     else if (result === 'allow_listed') this.allowListed++;
     else this.unattributable++;
