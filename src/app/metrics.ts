@@ -81,6 +81,11 @@ export function createMetrics() {
       help: 'Records held in window state',
       registers: [registry],
     }),
+    heapLiveRatio: new Gauge({
+      name: 'mailbox_radar_heap_live_ratio',
+      help: 'V8 heap in use right after the last full collection (live objects) divided by the heap limit; the windows\' state is most of it (README "Memory")',
+      registers: [registry],
+    }),
     watermark: new Gauge({
       name: 'mailbox_radar_watermark_seconds',
       help: 'Event-time watermark (unix seconds)',

@@ -68,6 +68,7 @@ import {
 import { abortable } from './abortable.js';
 import { listeningAt, startHttp } from './http.js';
 import { LagMetrics } from './lag.js';
+import { HeapWatch } from './heap-watch.js';
 import { LateLog } from './late-log.js';
 import { MemberSlot, removeMember } from './member-slot.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -130,6 +131,8 @@ export class Pipeline {
   readonly metrics: Metrics;
   /** Records dropped as late, told in the log (rate-limited) as well as counted. */
   private readonly lateLog: LateLog;
+  /** Warns before the windows' state outgrows the heap (heap-watch.ts). */
+  private readonly heapWatch: HeapWatch;
   /** Resolves with the process exit code once the pipeline has stopped. */
   readonly done: Promise<number>;
 
@@ -199,6 +202,9 @@ export class Pipeline {
     this.done = new Promise((resolve) => (this.finish = resolve));
     this.metrics = createMetrics();
     this.lateLog = new LateLog(logger, config.detection.allowedLatenessMs);
+    this.heapWatch = new HeapWatch(logger, config.detection.allowedLatenessMs, (ratio) =>
+      this.metrics.heapLiveRatio.set(ratio),
+    );
     const kafka = createKafka(config.kafka, logger.child({ component: 'kafka' }));
     this.kafka = kafka;
     this.consumer = kafka.consumer({
@@ -273,6 +279,7 @@ export class Pipeline {
 
   private async startUp(): Promise<void> {
     const { config, logger } = this;
+    this.heapWatch.start();
     this.http = await startHttp(
       config.http.host,
       config.http.port,
@@ -512,6 +519,7 @@ export class Pipeline {
     if (left.status === 'fulfilled') this.slot?.release();
     for (const sub of this.subs()) sub.dispose();
     this.lateLog.close();
+    this.heapWatch.stop();
     await new Promise<void>((resolve) => (this.http ? this.http.close(() => resolve()) : resolve()));
     clearTimeout(timeout);
     this.logger.info({ code }, 'stopped');
@@ -1128,6 +1136,7 @@ export class Pipeline {
     }
     this.metrics.openKeys.set(openKeys);
     this.metrics.retained.set(retained);
+    this.heapWatch.retainedRecords = retained;
   }
 
   /**

@@ -3,7 +3,7 @@ import { UserType, type ExchangeMailboxActivity } from '../model/activity.js';
 import { bulkCandidate } from './bulk-mail-access.js';
 import { domainOf, isSid, normaliseSid, normaliseUpn, normaliseUserId, sameText } from './normalise.js';
 import type { Access, AccessClass, AccessFlow, CoreStats, DetectionConfig, TimedFlow } from './types.js';
-import { StringPool, poolAccess } from './string-pool.js';
+import { StringPool } from './string-pool.js';
 
 /**
  * Classification of one activity, as DESIGN.md "Detection contract" says, in this order:
@@ -233,12 +233,12 @@ export class ClassTally {
    */
   access(record: ExchangeMailboxActivity): Access | null {
     const result = this.classifier(record);
-    if (typeof result === 'object') return poolAccess(result, this.pool);
+    if (typeof result === 'object') return this.pool.take(result);
     if (result === 'owner') {
       this.owner++;
       if (this.ownerCandidate !== null && this.ownerCandidate(record)) {
         const access = ownerAccess(record);
-        return access === null ? null : poolAccess(access, this.pool);
+        return access === null ? null : this.pool.take(access);
       }
     } else if (result === 'system') this.system++;
     else if (result === 'allow_listed') this.allowListed++;

@@ -41,11 +41,11 @@ export function dedupe(): OperatorFunction<AccessFlow, AccessFlow> {
  * directly): the ids of the accesses let through and not yet below the watermark, and the counters.
  */
 export class RememberedIds {
-  private readonly seen = new Map<string, number>(); // id → event time
+  private readonly seen = new Set<string>();
   // Ids in arrival order, to forget them once the watermark has passed; a record far ahead of the
   // rest holds the ones behind it a little longer, which costs memory only.
   private queue: string[] = [];
-  private times: number[] = []; // the event time of each id in `queue`, as `seen` has it
+  private times: number[] = []; // the event time of each id in `queue`
   private head = 0;
   private duplicates = 0;
   private nonOwner = 0;
@@ -59,7 +59,7 @@ export class RememberedIds {
       this.duplicates++;
       return false;
     }
-    seen.set(access.id, access.time);
+    seen.add(access.id);
     this.queue.push(access.id);
     this.times.push(access.time);
     if (access.app) this.app++;

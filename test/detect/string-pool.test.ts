@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClassTally, createClassifier } from '../../src/detect/classify.js';
-import { StringPool, poolAccess } from '../../src/detect/string-pool.js';
+import { StringPool } from '../../src/detect/string-pool.js';
 import type { Access } from '../../src/detect/types.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import { activity, detection } from './helpers.js';
@@ -34,27 +34,19 @@ function freshCopy<T>(value: T): T {
 }
 
 describe('StringPool', () => {
-  it('gives back equal strings, and keeps at most two generations', () => {
+  const classifier = createClassifier(detection({ organizationDomains: [['contoso.com']] }));
+  const accessOf = (record: ExchangeMailboxActivity) => classifier(freshCopy(record)) as Access;
+
+  it('keeps at most two generations of pairs', () => {
     const pool = new StringPool(4);
-    for (let i = 0; i < 100; i++) assert.equal(pool.get(`s${i % 10}`), `s${i % 10}`);
-    assert.ok(pool.size <= 8, `pool holds ${pool.size} strings`);
-    assert.equal(pool.maybe(null), null);
-    assert.equal(pool.maybe(undefined), undefined);
+    for (let i = 0; i < 100; i++) pool.take(accessOf(activity({ user_id: `u${i % 10}@contoso.com` })));
+    assert.ok(pool.size <= 8, `pool holds ${pool.size} pairs`);
     pool.clear();
     assert.equal(pool.size, 0);
   });
-
-  it('keeps a string used again while its generation is the old one', () => {
-    const pool = new StringPool(2);
-    pool.get('a');
-    pool.get('b');
-    pool.get('c'); // young was full: {a, b} is now old
-    assert.equal(pool.get('a'), 'a'); // found in the old generation, carried into the young one
-    assert.equal(pool.size, 4);
-  });
 });
 
-describe('poolAccess', () => {
+describe('StringPool.take', () => {
   const classifier = createClassifier(detection({ organizationDomains: [['contoso.com']] }));
 
   it('changes no value of the access or its record', () => {
@@ -65,10 +57,40 @@ describe('poolAccess', () => {
       assert.equal(typeof result, 'object');
       const access = result as Access;
       const expected = freshCopy({ ...access, record: { ...access.record } });
-      assert.deepEqual(freshCopy(poolAccess(access, pool)), expected);
+      assert.deepEqual(freshCopy(pool.take(access)), expected);
       // A second record with the same strings, pooled: still the same values.
       const again = classifier(freshCopy(record)) as Access;
-      assert.deepEqual(freshCopy(poolAccess(again, pool)), expected);
+      assert.deepEqual(freshCopy(pool.take(again)), expected);
+    }
+  });
+
+  it('gives an access that differs from the previous ones its own values, field by field', () => {
+    const pool = new StringPool();
+    const first = everyFieldSet();
+    pool.take(classifier(freshCopy(first)) as Access);
+    // The same pair (actor, mailbox and classification kept), every other string different.
+    const keep = new Set([
+      'id',
+      'user_id',
+      'mailbox_guid',
+      'mailbox_owner_upn',
+      'mailbox_owner_sid',
+      'logon_user_sid',
+    ]);
+    const other = Object.fromEntries(
+      Object.entries(first).map(([key, value]) => [
+        key,
+        typeof value === 'string' && !keep.has(key) ? `${value}-2` : value,
+      ]),
+    ) as unknown as ExchangeMailboxActivity;
+    other.folder_paths = ['\\Inbox', '\\Deleted Items'];
+    for (const record of [
+      other,
+      { ...other, user_id: 'mallory@contoso.com', logon_user_sid: 'S-1-5-21-9' },
+    ]) {
+      const access = classifier(freshCopy(record)) as Access;
+      const expected = freshCopy({ ...access, record: { ...access.record } });
+      assert.deepEqual(freshCopy(pool.take(access)), expected);
     }
   });
 
@@ -76,7 +98,7 @@ describe('poolAccess', () => {
     const record = freshCopy(activity({ scope: null, object_id: null }));
     delete (record as Partial<ExchangeMailboxActivity>).app_id;
     const access = classifier(record) as Access;
-    poolAccess(access, new StringPool());
+    new StringPool().take(access);
     assert.equal(access.record.scope, null);
     assert.equal(access.record.object_id, null);
     assert.equal('app_id' in access.record, false);
