@@ -3,13 +3,13 @@ import { getHeapStatistics } from 'node:v8';
 
 /**
  * The windows' state lives on the V8 heap: every non-owner access of the last `allowedLateness` + the
- * longest window, on both sub-topologies (about a kilobyte each, BENCHMARKS.md §6). At a high non-owner
+ * longest window, on both sub-topologies (about 1.3 KB each, BENCHMARKS.md §6). At a high non-owner
  * rate that outgrows Node's default heap limit (about 4 GB on 64-bit), and a process out of heap dies
  * without a word about why. This watch reads the heap right after each full (mark-compact) collection,
  * when what is used is what is live, and:
  * - sets `mailbox_radar_heap_live_ratio` (live ÷ limit) for alerting;
- * - past `warnRatio` (0.8) of the limit, warns at most once a `warnEveryMs` (5 min), with the records the
- *   windows hold, the heap per held record and what to change (README "Memory").
+ * - past `HEAP_WARN_RATIO` (0.8) of the limit, warns at most once a `warnEveryMs` (5 min), with the
+ *   records the windows hold, the heap per held record and what to change (README "Memory").
  */
 export const HEAP_WARN_RATIO = 0.8;
 export const HEAP_WARN_EVERY_MS = 300_000; // five minutes
