@@ -17,6 +17,7 @@
  * group join and restore all count.
  *
  *   node --import tsx bench/restart.ts [--rates 300,5000] [--hours 2] [--before <dir>] [--profile <dir>]
+ *                                      [--env KEY=VALUE]…   (to every `run`, e.g. a shorter session timeout)
  *
  * Writes .bench/restart.json. Needs the local stack.
  */
@@ -103,6 +104,8 @@ interface Step {
   restoredFromChangelog: number;
   /** The restore alone (its metric): commit metadata, changelog read and replay, alert read-back. */
   restoreSeconds: number;
+  /** Group joins of the restarted process until caught up (1 unless the group rebalanced meanwhile). */
+  joins: number;
   /** Messages whose (alert_id, revision) was on the topic before the restart: published twice. */
   alertsPublishedAgain: number;
   /** Messages new after the restart (e.g. closes of episodes the watermark ended meanwhile). */
@@ -166,6 +169,8 @@ async function restartOnce(
       repartitionReRead: sum(page, 'mailbox_radar_repartition_records_consumed_total'),
       restoredFromChangelog: sum(page, 'mailbox_radar_restored_records_total'),
       restoreSeconds: sum(page, 'mailbox_radar_restore_seconds'),
+      // More than 1: the group rebalanced during the restart (e.g. a restore that held up heartbeats).
+      joins: sum(page, 'mailbox_radar_rebalances_total'),
       alertsPublishedAgain: added.filter((a) => a.again).length,
       alertMessagesNew: added.filter((a) => !a.again).length,
       ...memory(page),
@@ -190,10 +195,20 @@ function sum(page: string, name: string): number {
   return n;
 }
 
+/** The alert topics, and every `--env KEY=VALUE` of the command line (e.g. a shorter session timeout). */
 function alertEnv(base: string): Record<string, string> {
-  return Object.fromEntries(
-    ALERT_RULES.map((rule) => [`MAILBOX_RADAR_TOPICS__ALERTS__${rule}`, `${base}.alerts`]),
-  );
+  const extra: [string, string][] = [];
+  process.argv.forEach((value, i) => {
+    const next = process.argv[i + 1];
+    if (value === '--env' && next !== undefined && next.includes('='))
+      extra.push([next.slice(0, next.indexOf('=')), next.slice(next.indexOf('=') + 1)]);
+  });
+  return {
+    ...Object.fromEntries(
+      ALERT_RULES.map((rule) => [`MAILBOX_RADAR_TOPICS__ALERTS__${rule}`, `${base}.alerts`]),
+    ),
+    ...Object.fromEntries(extra),
+  };
 }
 
 /**

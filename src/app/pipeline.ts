@@ -69,6 +69,7 @@ import { abortable } from './abortable.js';
 import { listeningAt, startHttp } from './http.js';
 import { LagMetrics } from './lag.js';
 import { HeapWatch } from './heap-watch.js';
+import { inSlices } from './in-slices.js';
 import { LateLog } from './late-log.js';
 import { MemberSlot, removeMember } from './member-slot.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -77,6 +78,7 @@ import { SubTopology, needsActorSide, type Position, type Role } from './sub-top
 const HEARTBEAT_EVERY = 2_000; // records between heartbeats inside a long batch
 const REGISTRY_BACKOFF_MAX_MS = 30_000; // retries of an unavailable registry back off up to this
 const HEARTBEAT_WAIT_MS = 2_000; // waiting for the registry, heartbeat at least this often
+const RESTORE_SLICE = 5_000; // a restore's entries between two turns of the event loop (~50–150 ms)
 // Committed repartition records are deleted every 30 s (Kafka Streams' default), or 10 commit intervals.
 const REPARTITION_PURGE_MS = 30_000;
 /** A backpressure pause this long is logged as a warning (shorter ones are how a drain paces itself). */
@@ -1206,7 +1208,8 @@ export class Pipeline {
     );
     if (plan === undefined || generation !== this.generation) return;
     const readMs = Date.now() - started;
-    const replayed = this.applyRestore(plan);
+    const replayed = await this.applyRestore(plan, generation);
+    if (replayed === undefined || generation !== this.generation) return;
     const applyMs = Date.now() - started - readMs;
     const fences = this.mailbox.partitions.map((p) =>
       restartMessage(p, plan.commits.get('mailbox')?.get(p)?.offset ?? 0),
@@ -1334,8 +1337,16 @@ export class Pipeline {
     return { commits, stores, entries, published, since, logEnds };
   }
 
-  /** Feeds a restore into the cores and bookkeeping (synchronous: nothing interleaves). */
-  private applyRestore(plan: Awaited<ReturnType<Pipeline['readRestore']>>): number {
+  /**
+   * Feeds a restore into the cores and bookkeeping. Batches and commits wait for the restore; the event loop
+   * gets a turn every RESTORE_SLICE entries (in-slices.ts), so heartbeats go out during a restore of millions
+   * of entries. A rebalance or a stop meanwhile ends it (undefined): the join that follows restores anew.
+   */
+  private async applyRestore(
+    plan: Awaited<ReturnType<Pipeline['readRestore']>>,
+    generation: number,
+  ): Promise<number | undefined> {
+    const stale = () => generation !== this.generation || this.stopping !== undefined;
     const now = Date.now();
     for (const sub of this.subs())
       for (const [partition, { meta, caughtUp, high }] of plan.commits.get(sub.role) ?? []) {
@@ -1352,22 +1363,34 @@ export class Pipeline {
     }
     const mailbox = this.mailbox;
     const items: { partition: number; watermark: number; record: ExchangeMailboxActivity }[] = [];
-    for (const { partition, entry } of replayOrder(plan.entries)) {
-      try {
-        const record = parseRecord(this.codec.decode(entry.value));
-        entry.time = record.creation_time;
-        items.push({ partition, watermark: entry.watermark, record });
-      } catch (error) {
-        this.logger.warn(
-          { partition, offset: entry.offset, err: error },
-          "a windows' changelog entry no longer decodes; left out of the restore",
-        );
-      }
-    }
+    const decoded = await inSlices(
+      [...replayOrder(plan.entries)],
+      RESTORE_SLICE,
+      (slice) => {
+        for (const { partition, entry } of slice) {
+          try {
+            const record = parseRecord(this.codec.decode(entry.value));
+            entry.time = record.creation_time;
+            items.push({ partition, watermark: entry.watermark, record });
+          } catch (error) {
+            this.logger.warn(
+              { partition, offset: entry.offset, err: error },
+              "a windows' changelog entry no longer decodes; left out of the restore",
+            );
+          }
+        }
+      },
+      stale,
+    );
+    if (!decoded) return undefined;
     this.baseline = true;
-    mailbox.replay(items, now);
-    mailbox.checkpoint(now, ++this.checkpointId);
-    this.baseline = false;
+    try {
+      const replayed = await inSlices(items, RESTORE_SLICE, (slice) => mailbox.replay(slice, now), stale);
+      if (!replayed) return undefined;
+      mailbox.checkpoint(now, ++this.checkpointId);
+    } finally {
+      this.baseline = false;
+    }
     // Bookkeeping as if the replayed records had just been processed, in chunks of the tracker's segments.
     const CHUNK = 256;
     for (const [partition, { offset, meta }] of plan.commits.get('mailbox') ?? []) {
@@ -1418,6 +1441,7 @@ export class Pipeline {
       live: () => !this.failed,
       ready: () =>
         this.joined &&
+        this.restoring === undefined &&
         this.subs().every((sub) => sub.awaitingFirstFetch.size === 0) &&
         this.registryDown === undefined &&
         !this.failed &&
