@@ -136,8 +136,9 @@ async function restartOnce(
   const profile = arg('--profile');
   // … and their log, at info (the restore's phases are in its 'state restored' line).
   const nodeArgs = profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [];
+  if (profile) mkdirSync(profile, { recursive: true });
   const logFd = profile ? openSync(`${profile}/restart-${Date.now()}.log`, 'w') : undefined;
-  const env = { ...alertEnv(base), ...(profile ? { MAILBOX_RADAR_LOG__LEVEL: 'info' } : {}) };
+  const env = { ...runEnv(base), ...(profile ? { MAILBOX_RADAR_LOG__LEVEL: 'info' } : {}) };
   const drainer = spawnPipeline(stack, base, port, { groupId, cwd, env, nodeArgs, logFd });
   for (;;) {
     await sleep(50);
@@ -196,7 +197,7 @@ function sum(page: string, name: string): number {
 }
 
 /** The alert topics, and every `--env KEY=VALUE` of the command line (e.g. a shorter session timeout). */
-function alertEnv(base: string): Record<string, string> {
+function runEnv(base: string): Record<string, string> {
   const extra: [string, string][] = [];
   process.argv.forEach((value, i) => {
     const next = process.argv[i + 1];
@@ -254,7 +255,7 @@ async function runCase(
   ][]) {
     const groupId = `${base}.${name}.group`;
     const port = await freePort();
-    const first = spawnPipeline(stack, base, port, { groupId, cwd, env: alertEnv(base) });
+    const first = spawnPipeline(stack, base, port, { groupId, cwd, env: runEnv(base) });
     const drainStart = performance.now();
     const memoryAfterDrain = await drained(first, records);
     const alerts = await first.metric('mailbox_radar_alerts_total');

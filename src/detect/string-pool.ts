@@ -40,7 +40,7 @@ export class StringPool {
     if (previous !== undefined) share(access, previous, last ?? previous);
     else if (last !== undefined) share(access, last, last);
     // The shared key: the rules' maps keep it, and the next lookup of this pair finds its hash computed.
-    this.young.set((access as Mutable<Access>).pairKey, access);
+    this.young.set(access.pairKey, access);
     this.last = access;
     return access;
   }
