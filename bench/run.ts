@@ -12,6 +12,8 @@
  *
  *   5. bench/held-memory.ts   the core's heap per non-owner access its windows hold
  *
+ *   6. bench/changelog-pack.ts  kafkajs's cost per windows' changelog entry, one record each against packed
+ *
  * The Kafka parts need the local stack (`make stack-up`; `make bench` starts it). Results land in
  * .bench/*.json; BENCHMARKS.md quotes them with the command lines to reproduce each.
  *
@@ -62,3 +64,4 @@ run(
 run('bench/scale.ts', scale);
 run('bench/first-access.ts', quick ? ['--pairs', '200000'] : []);
 run('bench/held-memory.ts', quick ? ['--records', '200000'] : [], ['--expose-gc']);
+run('bench/changelog-pack.ts', quick ? ['--entries', '50000', '--runs', '1'] : []);

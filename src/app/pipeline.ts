@@ -44,7 +44,8 @@ import { applyChange, changeMessage, changelogTopic } from '../kafka/changelog.j
 import { offsetsAtTime, readRanges, type PartitionRange } from '../kafka/partition-reader.js';
 import {
   LogReplay,
-  entryMessage,
+  packEntries,
+  type LogWrite,
   replayOrder,
   restartMessage,
   windowsChangelogTopic,
@@ -93,7 +94,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 interface WindowsLogBatch {
   partition: number;
   offsets: number[];
-  messages: Message[];
+  entries: LogWrite[];
 }
 
 /**
@@ -587,7 +588,7 @@ export class Pipeline {
       before.set(partition, { offset: Number(messages[0]!.offset), streamTime: streamTimeBefore });
     const dead: Message[] = [];
     const onward: Message[] = [];
-    const log = { partition, offsets: [] as number[], messages: [] as Message[] };
+    const log: WindowsLogBatch = { partition, offsets: [], entries: [] };
     let maxEventTime = Number.NEGATIVE_INFINITY;
     let minEventTime = Number.POSITIVE_INFINITY;
     let decoded = 0;
@@ -649,7 +650,7 @@ export class Pipeline {
         // The rules took it: into the windows' changelog, for a restart to replay.
         const offset = Number(message.offset);
         log.offsets.push(offset);
-        log.messages.push(entryMessage(partition, offset, watermark, message));
+        log.entries.push({ offset, watermark, key: message.key, value: message.value });
         if (this.repartition)
           for (const access of sub.forwarded)
             if (!access.owner)
@@ -863,7 +864,7 @@ export class Pipeline {
   ): void {
     const alerts = this.unpublished(sub.takeAlerts());
     const changes = this.changelogMessages(sub);
-    const logged = log !== undefined && log.messages.length > 0 ? log : undefined;
+    const logged = log !== undefined && log.entries.length > 0 ? log : undefined;
     if (
       alerts.length === 0 &&
       dead.length === 0 &&
@@ -965,7 +966,8 @@ export class Pipeline {
     // produce request with the other batches' that wait meanwhile (the idempotent producer sends one
     // request at a time; coalescing-sender.ts).
     const own: { topic: string; messages: Message[] }[] = [];
-    if (log !== undefined && sub !== undefined) own.push({ topic: this.windowsLog, messages: log.messages });
+    const packed = log !== undefined && sub !== undefined ? packEntries(log.partition, log.entries) : [];
+    if (packed.length > 0) own.push({ topic: this.windowsLog, messages: packed });
     if (dead.length > 0) own.push({ topic: this.config.topics.deadLetter, messages: dead });
     if (repartition.length > 0 && this.repartition)
       own.push({ topic: this.repartition.topic, messages: repartition });
@@ -974,7 +976,7 @@ export class Pipeline {
         this.ownOutput.submit(own).then((bases) => {
           if (log === undefined || sub === undefined) return;
           const base = bases.get(baseKey(this.windowsLog, log.partition));
-          if (base !== undefined) sub.logPositions.written(log.partition, log.offsets, base);
+          if (base !== undefined) sub.logPositions.written(log.partition, log.offsets, base, packed.length);
         }),
       );
     for (const rule of RULES) {
@@ -1328,6 +1330,12 @@ export class Pipeline {
       },
       { groupPrefix: this.config.kafka.groupId },
     );
+    for (const [partition, replay] of replays)
+      for (const problem of replay.problems)
+        this.logger.warn(
+          { partition, problem },
+          "a windows' changelog message does not parse; its entries are left out of the restore",
+        );
     // The entries to replay, decoded (their writer schemas fetched now, before any core changes).
     const entries = new Map<number, LogEntry[]>();
     for (const [partition, { offset, meta }] of commits.get('mailbox') ?? [])
@@ -1398,14 +1406,16 @@ export class Pipeline {
       const list = plan.entries.get(partition) ?? [];
       const end = plan.logEnds.find((e) => e.partition === partition);
       mailbox.logPositions.endAt(partition, Number(end?.high ?? 0));
-      // Runs of consecutive changelog offsets as one batch each (one pair of numbers per run).
+      // Runs of consecutive changelog messages as one batch each (one pair of numbers per run); the entries
+      // of a packed message share its offset.
       for (let i = 0; i < list.length;) {
         let j = i + 1;
-        while (j < list.length && list[j]!.logOffset === list[j - 1]!.logOffset + 1) j++;
+        while (j < list.length && list[j]!.logOffset - list[j - 1]!.logOffset <= 1) j++;
         mailbox.logPositions.written(
           partition,
           list.slice(i, j).map((entry) => entry.offset),
           list[i]!.logOffset,
+          list[j - 1]!.logOffset - list[i]!.logOffset + 1,
         );
         i = j;
       }

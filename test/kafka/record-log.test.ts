@@ -5,6 +5,8 @@ import {
   LogPositions,
   LogReplay,
   entryMessage,
+  packEntries,
+  type LogWrite,
   replayOrder,
   restartMessage,
   type LogEntry,
@@ -88,8 +90,8 @@ test('log positions: the changelog offset where entries of source offsets ≥ R 
   assert.equal(positions.logOffsetFor(0, 0), undefined, 'nothing known');
   positions.endAt(0, 40);
   assert.equal(positions.logOffsetFor(0, 5), 40, 'no entries: the end seen at the restore');
-  positions.written(0, [10, 12, 15], 40);
-  positions.written(0, [20], 44); // a restart marker took 43
+  positions.written(0, [10, 12, 15], 40, 3);
+  positions.written(0, [20], 44, 1); // a restart marker took 43
   assert.equal(positions.logOffsetFor(0, 11), 40, 'the start of the batch that holds offset 12');
   assert.equal(positions.logOffsetFor(0, 16), 44);
   assert.equal(positions.logOffsetFor(0, 12), 44, 'entries before the last R are forgotten');
@@ -98,10 +100,137 @@ test('log positions: the changelog offset where entries of source offsets ≥ R 
 
 test('log positions: one pair of numbers per batch, and the forgotten ones let go', () => {
   const positions = new LogPositions();
-  for (let batch = 0; batch < 5_000; batch++) positions.written(0, [batch * 10, batch * 10 + 5], batch * 2);
+  for (let batch = 0; batch < 5_000; batch++)
+    positions.written(0, [batch * 10, batch * 10 + 5], batch * 2, 2);
   assert.equal(positions.logOffsetFor(0, 30_000), 6_000);
   assert.equal(positions.logOffsetFor(0, 30_006), 6_002, 'the batch whose last entry is ≥ R');
   assert.equal(positions.logOffsetFor(0, 49_996), 10_000, 'past every entry: the end');
   // Asked again for an earlier R (it never moves back in practice): the forgotten batches stay forgotten.
   assert.equal(positions.logOffsetFor(0, 0), 10_000);
+});
+
+const write = (
+  offset: number,
+  watermark: number,
+  value: string | null,
+  key: string | null = 'k',
+): LogWrite => ({
+  offset,
+  watermark,
+  key: key === null ? null : Buffer.from(key),
+  value: value === null ? null : Buffer.from(value),
+});
+
+test('packed entries come back as written: offsets, watermarks (−∞ too), values (null too), in order', () => {
+  logOffset = 100;
+  const written = [
+    write(7, Number.NEGATIVE_INFINITY, 'first', null),
+    write(8, 1_795_790_000_000, ''),
+    write(2 ** 40, 1_795_790_000_001, null),
+    write(2 ** 40 + 3, 1_795_790_000_001, 'x'.repeat(5_000)),
+  ];
+  const messages = packEntries(0, written);
+  assert.equal(messages.length, 1, 'one message for a small batch');
+  assert.equal(messages[0]!.key, null);
+  const replay = new LogReplay();
+  for (const message of messages) replay.add(readBack(message));
+  const entries = replay.between(0, 2 ** 41);
+  assert.deepEqual(
+    entries.map((e) => [e.offset, e.watermark, e.value === null ? null : e.value.toString(), e.logOffset]),
+    written.map((w) => [w.offset, w.watermark, w.value === null ? null : w.value.toString(), 100]),
+  );
+  assert.deepEqual(replay.problems, []);
+});
+
+test('packing splits at the size bound, keeps the order, and sends an entry over the bound alone', () => {
+  logOffset = 0;
+  const written = [
+    write(1, 5, 'a'.repeat(40)),
+    write(2, 5, 'b'.repeat(40)),
+    write(3, 5, 'c'.repeat(400)), // over the bound by itself
+    write(4, 5, 'd'.repeat(40)),
+  ];
+  const messages = packEntries(3, written, 150);
+  assert.deepEqual(
+    messages.map((m) => [m.partition, m.headers?.['radar.entries']]),
+    [
+      [3, '2'],
+      [3, '1'],
+      [3, '1'],
+    ],
+  );
+  const replay = new LogReplay();
+  for (const message of messages) replay.add(readBack(message));
+  assert.deepEqual(
+    replay.between(0, 10).map((e) => [e.offset, e.value!.toString()[0], e.logOffset]),
+    [
+      [1, 'a', 0],
+      [2, 'b', 0],
+      [3, 'c', 1],
+      [4, 'd', 2],
+    ],
+  );
+});
+
+test('a changelog written before packing, then packed (an upgrade), restores as one sequence', () => {
+  logOffset = 0;
+  const replay = new LogReplay();
+  replay.add(entry(3, 100));
+  replay.add(entry(5, 100));
+  replay.add(readBack(restartMessage(0, 5))); // the upgraded instance resumes at 5
+  for (const message of packEntries(0, [write(5, 200, 'record 5'), write(6, 200, 'record 6')]))
+    replay.add(readBack(message));
+  assert.deepEqual(
+    replay.between(0, 10).map((e) => [e.offset, e.watermark, e.value!.toString()]),
+    [
+      [3, 100, 'record 3'],
+      [5, 200, 'record 5'],
+      [6, 200, 'record 6'],
+    ],
+  );
+});
+
+test('a restart marker supersedes packed entries past the commit', () => {
+  logOffset = 0;
+  const replay = new LogReplay();
+  for (const message of packEntries(0, [write(3, 1, 'a'), write(7, 1, 'b'), write(9, 1, 'c')]))
+    replay.add(readBack(message));
+  replay.add(readBack(restartMessage(0, 8)));
+  for (const message of packEntries(0, [write(9, 2, 'c2')])) replay.add(readBack(message));
+  assert.deepEqual(
+    replay.between(0, 10).map((e) => [e.offset, e.value!.toString()]),
+    [
+      [3, 'a'],
+      [7, 'b'],
+      [9, 'c2'],
+    ],
+  );
+});
+
+test('a packed message that does not parse is named and left out; the others are restored', () => {
+  logOffset = 10;
+  const replay = new LogReplay();
+  const [good] = packEntries(0, [write(1, 1, 'kept')]);
+  const [bad] = packEntries(0, [write(2, 1, 'lost'), write(3, 1, 'lost too')]);
+  const truncated = { ...bad!, value: (bad!.value as Buffer).subarray(0, 30) };
+  const miscounted = { ...bad!, headers: { 'radar.entries': '3' } };
+  replay.add(readBack(good!));
+  replay.add(readBack(truncated));
+  replay.add(readBack(miscounted));
+  replay.add(readBack({ ...bad!, value: null }));
+  for (const message of packEntries(0, [write(4, 1, 'after')])) replay.add(readBack(message));
+  assert.deepEqual(
+    replay.between(0, 10).map((e) => e.value!.toString()),
+    ['kept', 'after'],
+  );
+  assert.equal(replay.problems.length, 3);
+  assert.match(replay.problems[0]!, /offset 11 is truncated/);
+  assert.match(replay.problems[1]!, /offset 12 holds 2 entries; its header says 3/);
+  assert.match(replay.problems[2]!, /offset 13 has no value/);
+});
+
+test('log positions count messages, not entries: a packed batch ends one past its last message', () => {
+  const positions = new LogPositions();
+  positions.written(0, [10, 12, 15], 40, 1);
+  assert.equal(positions.logOffsetFor(0, 16), 41, 'the end: one message after 40');
 });
