@@ -136,7 +136,7 @@ export function createMetrics() {
     }),
     repartitionConsumed: new Counter({
       name: 'mailbox_radar_repartition_records_consumed_total',
-      help: 'Messages read from the internal repartition topic (accesses and progress markers)',
+      help: 'Messages read from the internal repartition topic (packs of accesses, progress markers)',
       registers: [registry],
     }),
     repartitionProduced: new Counter({

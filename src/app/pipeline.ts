@@ -55,7 +55,13 @@ import { isGroupMoving } from '../kafka/group-errors.js';
 import { FALLBACK, OWNER, RawClassifier } from '../kafka/raw-classify.js';
 import { RegistryClient, isRegistryOutage } from '../kafka/registry.js';
 import { resolveRegistryUrl } from '../kafka/registry-url.js';
-import { markerMessage, markerOf, repartitionTopic } from '../kafka/repartition.js';
+import {
+  markerMessage,
+  markerOf,
+  openRepartition,
+  packRepartition,
+  repartitionTopic,
+} from '../kafka/repartition.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { decodeCommitMetadata, encodeCommitMetadata, type CommitMetadata } from '../kafka/watermarks.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
@@ -562,10 +568,12 @@ export class Pipeline {
       if (this.stopping || !isRunning()) return;
       await payload.heartbeat();
     }
-    if (!(await this.prepare(batch.messages, payload.heartbeat, isRunning))) return;
+    // The actor side's packs opened once, before the writer schemas of their accesses are fetched.
+    const opened = sub.role === 'actor' ? openRepartition(batch.messages) : undefined;
+    if (!(await this.prepare(opened ?? batch.messages, payload.heartbeat, isRunning))) return;
     const now = Date.now();
-    if (sub.role === 'mailbox') await this.mailboxBatch(sub, payload, now);
-    else await this.actorBatch(sub, payload, now);
+    if (opened === undefined) await this.mailboxBatch(sub, payload, now);
+    else await this.actorBatch(sub, payload, opened, now);
     sub.awaitingFirstFetch.delete(batch.partition);
     if (Date.now() - this.lastCommitAt >= this.config.pipeline.commitIntervalMs) await this.commit(false);
     this.metrics.batchSeconds.observe((performance.now() - started) / 1_000);
@@ -673,8 +681,13 @@ export class Pipeline {
   }
 
   /** Repartition records: progress markers, and accesses put back into event-time order for the sweep. */
-  private async actorBatch(sub: SubTopology, { batch }: EachBatchPayload, now: number): Promise<void> {
-    const { topic, partition, messages } = batch;
+  private async actorBatch(
+    sub: SubTopology,
+    { batch }: EachBatchPayload,
+    messages: (KafkaMessage & { error?: Error })[],
+    now: number,
+  ): Promise<void> {
+    const { topic, partition } = batch;
     const order = sub.order(partition);
     const streamTimeBefore = sub.watermarks.streamTime(partition);
     const dead: Message[] = [];
@@ -688,6 +701,7 @@ export class Pipeline {
       }
       let record: ExchangeMailboxActivity;
       try {
+        if (message.error !== undefined) throw message.error;
         record = parseRecord(this.codec.decode(message.value));
       } catch (error) {
         dead.push(this.deadLetter(topic, partition, message, error));
@@ -970,7 +984,10 @@ export class Pipeline {
     if (packed.length > 0) own.push({ topic: this.windowsLog, messages: packed });
     if (dead.length > 0) own.push({ topic: this.config.topics.deadLetter, messages: dead });
     if (repartition.length > 0 && this.repartition)
-      own.push({ topic: this.repartition.topic, messages: repartition });
+      own.push({
+        topic: this.repartition.topic,
+        messages: packRepartition(repartition, this.repartition.partitions),
+      });
     if (own.length > 0)
       sends.push(
         this.ownOutput.submit(own).then((bases) => {

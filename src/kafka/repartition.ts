@@ -8,8 +8,14 @@
  * batch's records, by the producer's per-partition order) and on every timer tick; the actor side puts
  * records back into event-time order up to the least advanced mailbox partition (EventOrder), so a sweep's
  * alert does not depend on how the instances' writes interleaved.
+ *
+ * A batch's accesses go packed (pack.ts), one message per repartition partition (or more past 256 KiB),
+ * on the partition kafkajs's default partitioner gives the actor, each partition's markers behind them. A
+ * record of the earlier format (one access a message, keyed by actor) is still read.
  */
-import type { IHeaders, Message } from 'kafkajs';
+import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
+import { partitionOfKey } from './changelog.js';
+import { packMessages, unpackMessage } from './pack.js';
 
 export const MARKER_HEADER = 'mailbox-radar.progress';
 
@@ -44,4 +50,77 @@ export function markerOf(headers: IHeaders | undefined, value: Buffer | null): P
         ? parsed.time
         : Number.NEGATIVE_INFINITY;
   return { source: parsed.source, time };
+}
+
+/** Header of a packed message of accesses: how many its value holds. */
+const ACCESSES = 'radar.accesses';
+
+/**
+ * A batch's repartition output as it goes out: its accesses (keyed by actor) packed per partition of the
+ * actor, and behind them that partition's progress markers, in the order they came.
+ */
+export function packRepartition(onward: readonly Message[], partitions: number): Message[] {
+  const accesses = new Map<number, { numbers: never[]; key: null; value: Buffer }[]>();
+  const markers = new Map<number, Message[]>();
+  for (const message of onward) {
+    if (message.key === null || message.key === undefined) {
+      const partition = message.partition ?? 0;
+      const list = markers.get(partition);
+      if (list === undefined) markers.set(partition, [message]);
+      else list.push(message);
+      continue;
+    }
+    const partition = partitionOfKey(String(message.key), partitions);
+    const item = { numbers: [] as never[], key: null, value: message.value as Buffer };
+    const list = accesses.get(partition);
+    if (list === undefined) accesses.set(partition, [item]);
+    else list.push(item);
+  }
+  const out: Message[] = [];
+  for (let partition = 0; partition < partitions; partition++) {
+    const items = accesses.get(partition);
+    if (items !== undefined) out.push(...packMessages(partition, items, ACCESSES));
+    const behind = markers.get(partition);
+    if (behind !== undefined) out.push(...behind);
+  }
+  return out;
+}
+
+/** How many accesses a repartition message carries (a marker: 0). */
+export function accessCount(message: Message): number {
+  const packed = message.headers?.[ACCESSES];
+  if (packed !== undefined) return Number(packed);
+  return message.key === null || message.key === undefined ? 0 : 1;
+}
+
+/**
+ * The repartition messages of a fetched batch with each pack opened: its accesses as messages of their
+ * own (the pack's offset and timestamp, no key). A pack that does not parse stays whole, with the error, to
+ * be dead-lettered. Markers and records of the earlier format pass as they are.
+ */
+export function openRepartition(messages: readonly KafkaMessage[]): (KafkaMessage & { error?: Error })[] {
+  const out: (KafkaMessage & { error?: Error })[] = [];
+  for (const message of messages) {
+    const packed = message.headers?.[ACCESSES];
+    if (packed === undefined) {
+      out.push(message);
+      continue;
+    }
+    const count = Number((Array.isArray(packed) ? packed[0] : packed)?.toString());
+    try {
+      const where = `a packed repartition message at offset ${message.offset}`;
+      for (const { value } of unpackMessage(message.value, count, 0, where))
+        out.push({
+          key: null,
+          value,
+          headers: {},
+          timestamp: message.timestamp,
+          attributes: message.attributes,
+          offset: message.offset,
+        } as KafkaMessage);
+    } catch (error) {
+      out.push({ ...(message as KafkaMessage), error: error as Error } as KafkaMessage & { error: Error });
+    }
+  }
+  return out;
 }

@@ -225,7 +225,7 @@ test('a packed message that does not parse is named and left out; the others are
   );
   assert.equal(replay.problems.length, 3);
   assert.match(replay.problems[0]!, /offset 11 is truncated/);
-  assert.match(replay.problems[1]!, /offset 12 holds 2 entries; its header says 3/);
+  assert.match(replay.problems[1]!, /offset 12 holds 2 items; its header says 3/);
   assert.match(replay.problems[2]!, /offset 13 has no value/);
 });
 

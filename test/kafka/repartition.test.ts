@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { KafkaMessage, Message } from 'kafkajs';
+import { partitionOfKey } from '../../src/kafka/changelog.js';
+import {
+  accessCount,
+  markerMessage,
+  markerOf,
+  openRepartition,
+  packRepartition,
+} from '../../src/kafka/repartition.js';
+
+/** Produced messages as one partition's consumer reads them back, from `offset` on. */
+function readBack(messages: Message[], offset: number): KafkaMessage[] {
+  return messages.map(
+    (m, i) =>
+      ({
+        key: m.key === undefined || m.key === null ? null : Buffer.from(m.key),
+        value: m.value === null || m.value === undefined ? null : Buffer.from(m.value),
+        headers: m.headers as KafkaMessage['headers'],
+        offset: String(offset + i),
+        timestamp: '1795790000000',
+        attributes: 0,
+      }) as KafkaMessage,
+  );
+}
+
+const access = (actor: string, n: number): Message => ({
+  key: actor,
+  value: Buffer.from(`${actor} record ${n}`),
+});
+
+test('accesses are packed on the partition their actor hashes to, in order, markers behind them', () => {
+  const partitions = 3;
+  const actors = ['alice@x', 'bob@x', 'carol@y', 'dave@y', 'erin@z'];
+  const onward: Message[] = [];
+  for (let n = 0; n < 40; n++) onward.push(access(actors[n % actors.length]!, n));
+  for (let p = 0; p < partitions; p++) onward.push(markerMessage(p, { source: 1, time: 1_000 + p }));
+  const out = packRepartition(onward, partitions);
+
+  for (let p = 0; p < partitions; p++) {
+    const mine = out.filter((m) => m.partition === p);
+    const expected = onward.filter((m) => m.key !== null && partitionOfKey(String(m.key), partitions) === p);
+    const opened = openRepartition(readBack(mine, 100));
+    const records = opened.filter((m) => markerOf(m.headers, m.value) === undefined);
+    assert.deepEqual(
+      records.map((m) => m.value!.toString()),
+      expected.map((m) => m.value!.toString()),
+      `partition ${p}: its actors' accesses, in the order they came`,
+    );
+    assert.deepEqual(
+      opened.at(-1) && markerOf(opened.at(-1)!.headers, opened.at(-1)!.value),
+      { source: 1, time: 1_000 + p },
+      'the marker last: behind every access of the batch',
+    );
+    assert.ok(
+      records.every((m) => m.offset === '100' && m.key === null && m.timestamp === '1795790000000'),
+      "an opened access carries its pack's offset and timestamp",
+    );
+    if (expected.length > 0) assert.equal(mine.length, 2, 'one pack and the marker');
+  }
+  assert.equal(
+    out.reduce((n, m) => n + accessCount(m), 0),
+    40,
+  );
+});
+
+test('a batch with markers only passes them as they are', () => {
+  const markers = [markerMessage(0, { source: 2, time: 5 }), markerMessage(1, { source: 2, time: 5 })];
+  assert.deepEqual(packRepartition(markers, 2), markers);
+});
+
+test('records of the earlier format (one access a message, keyed by actor) are still read', () => {
+  const old = readBack([access('alice@x', 1), markerMessage(0, { source: 0, time: 9 })], 7);
+  const opened = openRepartition(old);
+  assert.equal(opened.length, 2);
+  assert.equal(opened[0]!.value!.toString(), 'alice@x record 1');
+  assert.equal(opened[0]!.key!.toString(), 'alice@x');
+  assert.deepEqual(markerOf(opened[1]!.headers, opened[1]!.value), { source: 0, time: 9 });
+});
+
+test('a pack that does not parse stays whole, with an error naming it; the rest is opened', () => {
+  const [pack] = packRepartition([access('alice@x', 1), access('alice@x', 2)], 1);
+  const broken = { ...pack!, value: (pack!.value as Buffer).subarray(0, 12) };
+  const opened = openRepartition(readBack([broken, ...packRepartition([access('bob@x', 3)], 1)], 40));
+  assert.equal(opened.length, 2);
+  assert.match(opened[0]!.error!.message, /packed repartition message at offset 40 is truncated/);
+  assert.equal(opened[1]!.error, undefined);
+  assert.equal(opened[1]!.value!.toString(), 'bob@x record 3');
+});
