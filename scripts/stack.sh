@@ -94,6 +94,8 @@ fetch_registry() {
   command -v mvn >/dev/null || die "mvn not found: the local stack downloads Apicurio Registry with Maven"
   log "downloading Apicurio Registry $APICURIO_VERSION from Maven Central into $APICURIO"
   rm -rf "$APICURIO"
+  # The plugin's marker of an earlier unpack would make it skip this one (a deleted .stack, an old stack/target).
+  rm -rf "$ROOT/stack/target/dependency-maven-plugin-markers"
   mvn -q -B -f "$ROOT/stack/pom.xml" dependency:unpack \
     -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:zip:all" \
     -DoutputDirectory="$APICURIO" >"$DOWNLOADS/mvn-apicurio.log" 2>&1 ||
