@@ -86,13 +86,6 @@ export function packRepartition(onward: readonly Message[], partitions: number):
   return out;
 }
 
-/** How many accesses a repartition message carries (a marker: 0). */
-export function accessCount(message: Message): number {
-  const packed = message.headers?.[ACCESSES];
-  if (packed !== undefined) return Number(packed);
-  return message.key === null || message.key === undefined ? 0 : 1;
-}
-
 /**
  * The repartition messages of a fetched batch with each pack opened: its accesses as messages of their
  * own (the pack's offset and timestamp, no key). A pack that does not parse stays whole, with the error, to
