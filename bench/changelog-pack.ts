@@ -43,17 +43,17 @@ const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (
 const total = Number(arg('--entries', '200000'));
 const runs = Number(arg('--runs', '3'));
 const BATCH = 250;
-const writes: LogWrite[] = [];
+const writes: (LogWrite & { key: Buffer })[] = [];
 let offset = 0;
 for (const record of generateActivity({ records: total })) {
   writes.push({
     offset: offset++,
     watermark: record.creation_time - 7_200_000,
-    key: Buffer.from(record.mailbox_guid ?? ''),
+    key: Buffer.from(record.mailbox_guid ?? ''), // the one-record format keeps it as the message key
     value: frame(1, activityType.toBuffer(record)),
   });
 }
-const batches: LogWrite[][] = [];
+const batches: (LogWrite & { key: Buffer })[][] = [];
 for (let i = 0; i < writes.length; i += BATCH) batches.push(writes.slice(i, i + BATCH));
 
 async function encode(messages: Message[]): Promise<Buffer> {

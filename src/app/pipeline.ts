@@ -658,7 +658,7 @@ export class Pipeline {
         // The rules took it: into the windows' changelog, for a restart to replay.
         const offset = Number(message.offset);
         log.offsets.push(offset);
-        log.entries.push({ offset, watermark, key: message.key, value: message.value });
+        log.entries.push({ offset, watermark, value: message.value });
         if (this.repartition)
           for (const access of sub.forwarded)
             if (!access.owner)

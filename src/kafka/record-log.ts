@@ -42,7 +42,6 @@ export function windowsChangelogTopic(groupId: string): string {
 export interface LogWrite {
   offset: number;
   watermark: number;
-  key: Buffer | null;
   value: Buffer | null;
 }
 
@@ -61,7 +60,10 @@ export function entryMessage(
   };
 }
 
-/** A partition's entries, in order, packed (each with its source offset and watermark). */
+/**
+ * A partition's entries, in order, packed (each with its source offset and watermark; not the record's key,
+ * which a restore does not read).
+ */
 export function packEntries(
   partition: number,
   entries: readonly LogWrite[],
@@ -69,7 +71,7 @@ export function packEntries(
 ): Message[] {
   return packMessages(
     partition,
-    entries.map((e) => ({ numbers: [e.offset, e.watermark], key: e.key, value: e.value })),
+    entries.map((e) => ({ numbers: [e.offset, e.watermark], key: null, value: e.value })),
     ENTRIES,
     maxBytes,
   );

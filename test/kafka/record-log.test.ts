@@ -109,22 +109,16 @@ test('log positions: one pair of numbers per batch, and the forgotten ones let g
   assert.equal(positions.logOffsetFor(0, 0), 10_000);
 });
 
-const write = (
-  offset: number,
-  watermark: number,
-  value: string | null,
-  key: string | null = 'k',
-): LogWrite => ({
+const write = (offset: number, watermark: number, value: string | null): LogWrite => ({
   offset,
   watermark,
-  key: key === null ? null : Buffer.from(key),
   value: value === null ? null : Buffer.from(value),
 });
 
 test('packed entries come back as written: offsets, watermarks (−∞ too), values (null too), in order', () => {
   logOffset = 100;
   const written = [
-    write(7, Number.NEGATIVE_INFINITY, 'first', null),
+    write(7, Number.NEGATIVE_INFINITY, 'first'),
     write(8, 1_795_790_000_000, ''),
     write(2 ** 40, 1_795_790_000_001, null),
     write(2 ** 40 + 3, 1_795_790_000_001, 'x'.repeat(5_000)),
