@@ -4,7 +4,10 @@
  * functions with the most self time, as shares of the busy time (everything but idle). Node's own functions
  * (Buffer allocation and copies, sockets, module loading) are charged to the nearest caller outside them.
  *
- *   node --import tsx bench/profile.ts <file.cpuprofile>… [--top 25]
+ * `--from S` and `--to S` keep only the samples taken between S seconds after the profile began (a late phase of
+ * a long run, when the held state is large).
+ *
+ *   node --import tsx bench/profile.ts <file.cpuprofile>… [--top 25] [--from S] [--to S]
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -37,7 +40,7 @@ function areaOf(frame: ProfileNode['callFrame']): string {
   return 'other';
 }
 
-function summarise(file: string, top: number): void {
+function summarise(file: string, top: number, fromS: number, toS: number): void {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const parent = new Map<number, number>();
@@ -52,7 +55,12 @@ function summarise(file: string, top: number): void {
     return 'no caller';
   };
   const self = new Map<number, number>();
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+  let at = 0; // µs since the profile began
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    if (at >= fromS * 1e6 && at < toS * 1e6) self.set(id, (self.get(id) ?? 0) + delta);
+  });
   const areas = new Map<string, number>();
   const functions = new Map<string, number>();
   let total = 0;
@@ -82,7 +90,11 @@ function summarise(file: string, top: number): void {
 }
 
 const args = process.argv.slice(2);
-const topAt = args.indexOf('--top');
-const top = topAt >= 0 ? Number(args[topAt + 1]) : 25;
-for (const file of args.filter((a, i) => a.endsWith('.cpuprofile') && (topAt < 0 || i !== topAt + 1)))
-  summarise(file, top);
+const option = (name: string, fallback: number): number => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const top = option('--top', 25);
+const fromS = option('--from', 0);
+const toS = option('--to', Number.POSITIVE_INFINITY);
+for (const file of args.filter((a) => a.endsWith('.cpuprofile'))) summarise(file, top, fromS, toS);
