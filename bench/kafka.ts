@@ -312,6 +312,11 @@ async function broker(stack: Stack, options: BrokerOptions) {
       // Time consumption stood paused, waiting for the broker to acknowledge output (backpressure).
       pausedSeconds: sumOf(page, 'mailbox_radar_backpressure_paused_seconds_total'),
       pauses: sumOf(page, 'mailbox_radar_backpressure_pauses_total'),
+      // Fetched batches (both topics) and the repartition topic's traffic: messages consumed (packs and
+      // markers) against accesses produced.
+      batches: sumOf(page, 'mailbox_radar_batch_duration_seconds_count'),
+      repartitionMessagesConsumed: sumOf(page, 'mailbox_radar_repartition_records_consumed_total'),
+      repartitionProduced: sumOf(page, 'mailbox_radar_repartition_records_produced_total'),
     };
   }
   const sameAlerts: Record<string, boolean> = {};
