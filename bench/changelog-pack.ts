@@ -6,6 +6,10 @@
  * activity topic carries them (framed Avro, about 500 bytes), in batches of 250 entries (a mailbox batch's
  * non-owner share).
  *
+ * Also the repartition path's encoding, per access: the record in the detection schema, framed, then packed
+ * per partition (`packRepartition`), with avsc's `toBuffer` and `frame` (a fresh buffer each, the way before)
+ * against `AvroTopicWriter.encode` (views of shared chunks).
+ *
  *   node --import tsx bench/changelog-pack.ts [--entries 200000] [--runs 3]
  *
  * Writes .bench/changelog-pack.json.
@@ -13,9 +17,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { KafkaMessage, Message } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { frame } from '../src/kafka/avro-codec.js';
+import { AvroTopicWriter } from '../src/kafka/avro-producer.js';
 import { LogReplay, entryMessage, packEntries, type LogWrite } from '../src/kafka/record-log.js';
-import { activityType } from '../src/model/schemas.js';
+import type { RegistryClient } from '../src/kafka/registry.js';
+import { packRepartition } from '../src/kafka/repartition.js';
+import type { ExchangeMailboxActivity } from '../src/model/activity.js';
+import { activityDetectionSchema, activityDetectionType, activityType } from '../src/model/schemas.js';
 import { generateActivity } from './generate.js';
 
 function arg(name: string, fallback: string): string {
@@ -53,6 +62,7 @@ for (const record of generateActivity({ records: total })) {
     value: frame(1, activityType.toBuffer(record)),
   });
 }
+const parsed = [...generateActivity({ records: total })];
 const batches: (LogWrite & { key: Buffer })[][] = [];
 for (let i = 0; i < writes.length; i += BATCH) batches.push(writes.slice(i, i + BATCH));
 
@@ -94,8 +104,47 @@ async function measure(packed: boolean): Promise<{ encodeUs: number; decodeUs: n
   return { encodeUs: encodeNs / 1_000 / total, decodeUs: decodeNs / 1_000 / total, bytes };
 }
 
+/** µs per access to encode a batch's accesses and pack them for 3 repartition partitions. */
+function measureRepartition(chunked: boolean): number {
+  // encode() needs neither the producer nor the registry: it frames with the schema id it is given.
+  const writer = new AvroTopicWriter<ExchangeMailboxActivity>(
+    undefined as unknown as Producer,
+    undefined as unknown as RegistryClient,
+    'unused',
+    activityDetectionType,
+    activityDetectionSchema,
+  );
+  let packs = 0;
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < parsed.length; i += BATCH) {
+    const onward: Message[] = [];
+    for (let j = i; j < Math.min(i + BATCH, parsed.length); j++) {
+      const record = parsed[j]!;
+      onward.push({
+        key: record.user_id,
+        value: chunked ? writer.encode(1, record) : frame(1, activityDetectionType.toBuffer(record)),
+      });
+    }
+    packs += packRepartition(onward, 3).length;
+  }
+  const ns = Number(process.hrtime.bigint() - started);
+  if (packs === 0) throw new Error('nothing packed');
+  return ns / 1_000 / total;
+}
+
 const results: { run: number; format: string; encodeUs: number; decodeUs: number; bytesPerEntry: number }[] =
   [];
+const repartition: { run: number; encoding: string; encodeUs: number }[] = [];
+for (let run = 1; run <= runs; run++)
+  for (const chunked of [false, true]) {
+    const row = {
+      run,
+      encoding: chunked ? 'AvroTopicWriter.encode (shared chunks)' : 'frame(toBuffer)',
+      encodeUs: Number(measureRepartition(chunked).toFixed(2)),
+    };
+    repartition.push(row);
+    console.log(JSON.stringify(row));
+  }
 for (let run = 1; run <= runs; run++)
   for (const packed of [false, true]) {
     const { encodeUs, decodeUs, bytes } = await measure(packed);
@@ -112,5 +161,9 @@ for (let run = 1; run <= runs; run++)
 mkdirSync('.bench', { recursive: true });
 writeFileSync(
   '.bench/changelog-pack.json',
-  JSON.stringify({ entries: total, batch: BATCH, valueBytes: writes[0]!.value!.length, results }, null, 2),
+  JSON.stringify(
+    { entries: total, batch: BATCH, valueBytes: writes[0]!.value!.length, results, repartition },
+    null,
+    2,
+  ),
 );

@@ -9,38 +9,14 @@
  *
  * The pipeline reads them, with its other restore reads, through one short-lived group (partition-reader.ts).
  */
-import {
-  Partitioners,
-  type Admin,
-  type Kafka,
-  type KafkaMessage,
-  type Message,
-  type PartitionMetadata,
-} from 'kafkajs';
+import type { Admin, Kafka, KafkaMessage, Message } from 'kafkajs';
+import { partitionOfKey } from './murmur2.js';
 import { readRanges } from './partition-reader.js';
+
+export { partitionOfKey };
 
 export function changelogTopic(groupId: string, store: string): string {
   return `${groupId}-${store}-changelog`;
-}
-
-/** One partitioner for every key: kafkajs's draws random bytes each time one is made (a profile showed it). */
-const partitioner = Partitioners.DefaultPartitioner();
-const metadataByCount = new Map<number, PartitionMetadata[]>();
-
-/** The partition a key goes to, as the Java client and our producers choose it (murmur2). */
-export function partitionOfKey(key: string, partitions: number): number {
-  let partitionMetadata = metadataByCount.get(partitions);
-  if (partitionMetadata === undefined) {
-    partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
-      partitionId,
-      leader: 0,
-      partitionErrorCode: 0,
-      replicas: [0],
-      isr: [0],
-    }));
-    metadataByCount.set(partitions, partitionMetadata);
-  }
-  return partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
 }
 
 /** A change as a changelog message: the value as JSON, null as a tombstone (compaction drops the key). */
