@@ -4,9 +4,10 @@
  *   fetch lag   high watermark − next offset to fetch: records this instance has not read yet (0 once
  *               caught up). Says whether it keeps up.
  *   commit lag  high watermark − the group's committed offset: what a restart reads again, the LAG of
- *               `kafka-consumer-groups --describe`. Offsets stay about allowedLateness + the longest
- *               window behind on purpose (no open window's records are committed past), so this is large
- *               while fetch lag is 0.
+ *               `kafka-consumer-groups --describe`. On the activity topic offsets are committed where
+ *               processing stands once its output is acknowledged (open windows are restored from their
+ *               changelog), so it is 0 once caught up; on the repartition topic they stay as far behind as
+ *               the sweep's open windows need, so it stays large while the fetch lag is 0.
  *
  * Fed by the consumer's instrumentation events (kafkajs), so the pipeline only attaches it: each batch's
  * high watermark and last offset (END_BATCH_PROCESS), the offsets the broker accepted (COMMIT_OFFSETS),

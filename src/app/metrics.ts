@@ -112,8 +112,9 @@ export function createMetrics() {
       name: 'mailbox_radar_consumer_commit_lag',
       help:
         "Commit lag: records between the partition's high watermark and the group's committed offset, per " +
-        'partition (the LAG of kafka-consumer-groups); what a restart reads again. Stays about ' +
-        'detection.allowedLateness + the longest window of input by design',
+        'partition (the LAG of kafka-consumer-groups); what a restart reads again. On the activity topic 0 ' +
+        'once caught up and acknowledged (open windows come back from their changelog); on the repartition ' +
+        'topic about detection.allowedLateness + the longest window of non-owner accesses, by design',
       labelNames: ['topic', 'partition'] as const,
       registers: [registry],
     }),
