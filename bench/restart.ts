@@ -18,6 +18,12 @@
  *
  *   node --import tsx bench/restart.ts [--rates 300,5000] [--hours 2] [--before <dir>] [--profile <dir>]
  *                                      [--env KEY=VALUE]…   (to every `run`, e.g. a shorter session timeout)
+ *                                      [--drain-minutes 60]  (how long the first drain may take)
+ *                                      [--adopt <base>,<pid>,<port>]
+ *
+ * `--adopt` takes over the first `run` of an earlier invocation that gave up waiting for its drain (that
+ * process goes on draining; `<base>` is its topics' prefix, `bench-restart-<rate>-<ms>`, and `<port>` its
+ * MAILBOX_RADAR_HTTP__PORT): it waits for that drain, then restarts as usual. One rate, no `--before`.
  *
  * Writes .bench/restart.json. Needs the local stack.
  */
@@ -216,7 +222,7 @@ function runEnv(base: string): Record<string, string> {
  * The activity topic read to its end; then ten seconds for the sweep behind the repartition topic. Gives the
  * largest resident set and heap seen on the way (sampled every half second) and the memory at the end.
  */
-async function drained(drainer: Drainer, records: number) {
+async function drained(drainer: Drainer, records: number, minutes: number) {
   const started = performance.now();
   let peakRssMB = 0;
   let peakHeapUsedMB = 0;
@@ -227,7 +233,10 @@ async function drained(drainer: Drainer, records: number) {
     peakRssMB = Math.max(peakRssMB, now.rssMB);
     peakHeapUsedMB = Math.max(peakHeapUsedMB, now.heapUsedMB);
     if (sum(page, 'mailbox_radar_records_consumed_total') >= records) break;
-    if (performance.now() - started > 60 * 60_000) throw new Error('not drained within an hour');
+    if (performance.now() - started > minutes * 60_000)
+      throw new Error(
+        `not drained within ${minutes} minutes (pid ${drainer.pid} goes on draining: --adopt takes it over)`,
+      );
   }
   await sleep(10_000);
   return { peakRssMB, peakHeapUsedMB, ...memory(await drainer.scrape()) };
@@ -240,14 +249,17 @@ async function runCase(
   rate: number,
   hours: number,
   before: string | undefined,
+  adopt: { base: string; drainer: Drainer } | undefined,
 ) {
-  const base = `bench-restart-${rate}-${Date.now()}`;
+  const base = adopt?.base ?? `bench-restart-${rate}-${Date.now()}`;
   const records = Math.round(rate * hours * 3_600);
   const producedAt = performance.now();
-  await produce(stack, `${base}.activity`, generateActivity({ records, durationMs: hours * HOUR }), 3);
-  console.error(
-    `${records} records (${rate}/s over ${hours} h) produced in ${Math.round((performance.now() - producedAt) / 1_000)} s`,
-  );
+  if (adopt === undefined) {
+    await produce(stack, `${base}.activity`, generateActivity({ records, durationMs: hours * HOUR }), 3);
+    console.error(
+      `${records} records (${rate}/s over ${hours} h) produced in ${Math.round((performance.now() - producedAt) / 1_000)} s`,
+    );
+  }
   const result: Record<string, unknown> = { rate, hours, records };
   for (const [name, cwd] of [['run', undefined], ...(before ? [['before', before]] : [])] as [
     string,
@@ -255,9 +267,9 @@ async function runCase(
   ][]) {
     const groupId = `${base}.${name}.group`;
     const port = await freePort();
-    const first = spawnPipeline(stack, base, port, { groupId, cwd, env: runEnv(base) });
+    const first = adopt?.drainer ?? spawnPipeline(stack, base, port, { groupId, cwd, env: runEnv(base) });
     const drainStart = performance.now();
-    const memoryAfterDrain = await drained(first, records);
+    const memoryAfterDrain = await drained(first, records, Number(arg('--drain-minutes') ?? '60'));
     const alerts = await first.metric('mailbox_radar_alerts_total');
     const drainSeconds = (performance.now() - drainStart) / 1_000;
     await first.stop();
@@ -280,6 +292,36 @@ async function runCase(
   return result;
 }
 
+/** `--adopt <base>,<pid>,<port>`: an earlier invocation's first `run`, still draining. */
+function adopted(): { base: string; drainer: Drainer } | undefined {
+  const value = arg('--adopt');
+  if (value === undefined) return undefined;
+  const [base, pid, port] = value.split(',');
+  if (base === undefined || pid === undefined || port === undefined)
+    throw new Error('--adopt wants <base>,<pid>,<port>');
+  const scrape = async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const alive = () => {
+    try {
+      process.kill(Number(pid), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return {
+    base,
+    drainer: {
+      pid: Number(pid),
+      scrape,
+      metric: async (name) => sum(await scrape(), name),
+      stop: async () => {
+        if (alive()) process.kill(Number(pid), 'SIGTERM');
+        while (alive()) await sleep(200);
+      },
+    },
+  };
+}
+
 async function main() {
   const stack = stackEnv();
   const rates = (arg('--rates') ?? '300,5000').split(',').map(Number);
@@ -297,7 +339,7 @@ async function main() {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      results.push(await runCase(stack, kafka, admin, rate, hours, before));
+      results.push(await runCase(stack, kafka, admin, rate, hours, before, adopted()));
     } finally {
       await admin.disconnect();
     }
