@@ -218,28 +218,55 @@ function runEnv(base: string): Record<string, string> {
   };
 }
 
+/** Σ end offsets of a topic (0 if it does not exist yet). */
+async function endSum(admin: Admin, topic: string): Promise<number> {
+  if (!(await admin.listTopics()).includes(topic)) return 0;
+  let n = 0;
+  for (const end of await admin.fetchTopicOffsets(topic)) n += Number(end.high);
+  return n;
+}
+
 /**
- * The activity topic read to its end; then ten seconds for the sweep behind the repartition topic. Gives the
- * largest resident set and heap seen on the way (sampled every half second) and the memory at the end.
+ * The activity topic read to its end, then the repartition topic read to its end (the actor side behind it
+ * caught up: a stop before that leaves accesses the restart processes for the first time, and their alerts
+ * are new, not published again), then ten seconds. Gives the largest resident set and heap seen on the way
+ * (sampled every half second), the memory at the end, and how long the actor side took after the activity
+ * topic was read.
  */
-async function drained(drainer: Drainer, records: number, minutes: number) {
+async function drained(
+  drainer: Drainer,
+  admin: Admin,
+  groupId: string,
+  records: number,
+  minutes: number,
+) {
   const started = performance.now();
   let peakRssMB = 0;
   let peakHeapUsedMB = 0;
+  let activityReadAt: number | undefined;
+  let lastEnd = -1;
   for (;;) {
     await sleep(500);
     const page = await drainer.scrape().catch(() => '');
     const now = memory(page);
     peakRssMB = Math.max(peakRssMB, now.rssMB);
     peakHeapUsedMB = Math.max(peakHeapUsedMB, now.heapUsedMB);
-    if (sum(page, 'mailbox_radar_records_consumed_total') >= records) break;
+    if (activityReadAt === undefined && sum(page, 'mailbox_radar_records_consumed_total') >= records)
+      activityReadAt = performance.now();
+    if (activityReadAt !== undefined) {
+      // Every repartition message written so far consumed, and none written for a poll.
+      const end = await endSum(admin, repartitionTopic(groupId));
+      if (end === lastEnd && sum(page, 'mailbox_radar_repartition_records_consumed_total') >= end) break;
+      lastEnd = end;
+    }
     if (performance.now() - started > minutes * 60_000)
       throw new Error(
         `not drained within ${minutes} minutes (pid ${drainer.pid} goes on draining: --adopt takes it over)`,
       );
   }
+  const actorSideSeconds = Math.round((performance.now() - (activityReadAt ?? started)) / 100) / 10;
   await sleep(10_000);
-  return { peakRssMB, peakHeapUsedMB, ...memory(await drainer.scrape()) };
+  return { peakRssMB, peakHeapUsedMB, actorSideSeconds, ...memory(await drainer.scrape()) };
 }
 
 async function runCase(
@@ -269,7 +296,13 @@ async function runCase(
     const port = await freePort();
     const first = adopt?.drainer ?? spawnPipeline(stack, base, port, { groupId, cwd, env: runEnv(base) });
     const drainStart = performance.now();
-    const memoryAfterDrain = await drained(first, records, Number(arg('--drain-minutes') ?? '60'));
+    const memoryAfterDrain = await drained(
+      first,
+      admin,
+      groupId,
+      records,
+      Number(arg('--drain-minutes') ?? '60'),
+    );
     const alerts = await first.metric('mailbox_radar_alerts_total');
     const drainSeconds = (performance.now() - drainStart) / 1_000;
     await first.stop();
