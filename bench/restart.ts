@@ -233,13 +233,7 @@ async function endSum(admin: Admin, topic: string): Promise<number> {
  * (sampled every half second), the memory at the end, and how long the actor side took after the activity
  * topic was read.
  */
-async function drained(
-  drainer: Drainer,
-  admin: Admin,
-  groupId: string,
-  records: number,
-  minutes: number,
-) {
+async function drained(drainer: Drainer, admin: Admin, groupId: string, records: number, minutes: number) {
   const started = performance.now();
   let peakRssMB = 0;
   let peakHeapUsedMB = 0;

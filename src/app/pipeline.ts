@@ -31,7 +31,7 @@ import type { Logger } from 'pino';
 import { alertTopicOf } from '../config/alert-topics.js';
 import type { Config } from '../config/types.js';
 import { futureError } from '../detect/clock-skew.js';
-import { byTimeThenId } from '../detect/event-order.js';
+import { orderBatch, type OrderItem } from '../detect/event-order.js';
 import { parseRecord } from '../detect/parse-record.js';
 import type { ClassifiedInput, CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError } from '../errors.js';
@@ -85,6 +85,11 @@ import { SubTopology, needsActorSide, type Position, type Role } from './sub-top
 const HEARTBEAT_EVERY = 2_000; // records between heartbeats inside a long batch
 const REGISTRY_BACKOFF_MAX_MS = 30_000; // retries of an unavailable registry back off up to this
 const HEARTBEAT_WAIT_MS = 2_000; // waiting for the registry, heartbeat at least this often
+/** The timer's period: markers, watermarks on idleness, commits. */
+function tickMs(pipeline: { commitIntervalMs: number; partitionIdleMs: number }): number {
+  return Math.max(1_000, Math.min(pipeline.commitIntervalMs, pipeline.partitionIdleMs / 2));
+}
+
 const RESTORE_SLICE = 5_000; // a restore's entries between two turns of the event loop (~50–150 ms)
 // Committed repartition records are deleted every 30 s (Kafka Streams' default), or 10 commit intervals.
 const REPARTITION_PURGE_MS = 30_000;
@@ -360,6 +365,9 @@ export class Pipeline {
         config.pipeline.partitionIdleMs,
         hooks,
         sources,
+        // An idle mailbox partition vouches for a record once it has had the idle time to report it
+        // otherwise: its instance writes an idle marker every timer turn.
+        Math.max(2, Math.ceil(config.pipeline.partitionIdleMs / tickMs(config.pipeline))),
       );
     }
     // The windows' changelog: co-partitioned with the activity topic. Committed entries are deleted as the
@@ -419,7 +427,7 @@ export class Pipeline {
     // Idle topics still advance: watermark, state eviction, progress markers and commits move on a timer.
     this.tick = setInterval(
       () => void this.serialize(() => this.advance()).catch((error) => this.fail(error)),
-      Math.max(1_000, Math.min(config.pipeline.commitIntervalMs, config.pipeline.partitionIdleMs / 2)),
+      tickMs(config.pipeline),
     );
     this.tick.unref();
     logger.info(
@@ -693,10 +701,11 @@ export class Pipeline {
     const dead: Message[] = [];
     let maxEventTime = Number.NEGATIVE_INFINITY;
     let minEventTime = Number.POSITIVE_INFINITY;
+    const items: OrderItem[] = [];
     for (const message of messages) {
       const progress = markerOf(message.headers, message.value);
       if (progress !== undefined) {
-        order.progressOf(progress.source, progress.time);
+        items.push({ kind: 'progress', source: progress.source, time: progress.time });
         continue;
       }
       let record: ExchangeMailboxActivity;
@@ -709,9 +718,10 @@ export class Pipeline {
       }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
       if (record.creation_time < minEventTime) minEventTime = record.creation_time;
-      if (order.add(record, now)) this.toSweep(sub, partition, record);
+      items.push({ kind: 'record', record });
     }
-    this.release(sub, now);
+    for (const record of orderBatch(order, items)) this.toSweep(sub, partition, record);
+    this.heldForOrder(sub);
     this.endBatch(sub, batch, { min: minEventTime, max: maxEventTime, before: streamTimeBefore }, now);
     const first = Number(messages[0]!.offset);
     this.publishInBackground(sub, { partition, first, records: messages.length }, dead, []);
@@ -747,19 +757,8 @@ export class Pipeline {
     sub.feeding = undefined;
   }
 
-  /**
-   * What every mailbox partition has passed goes to the actor rules, in (event time, id) order across all
-   * of this instance's repartition partitions (a tenant-wide rule such as first_app_access's learning
-   * start must not depend on which partition was fetched first).
-   */
-  private release(sub: SubTopology, now: number): void {
-    let upTo = Number.POSITIVE_INFINITY;
-    for (const partition of sub.partitions) upTo = Math.min(upTo, sub.order(partition).complete(now));
-    const out: { partition: number; record: ExchangeMailboxActivity }[] = [];
-    for (const [partition, order] of sub.orders)
-      for (const record of order.release(now, upTo)) out.push({ partition, record });
-    out.sort((a, b) => byTimeThenId(a.record, b.record));
-    for (const { partition, record } of out) this.toSweep(sub, partition, record);
+  /** Accesses each repartition partition holds back for the event order (a metric). */
+  private heldForOrder(sub: SubTopology): void {
     let held = 0;
     for (const order of sub.orders.values()) held += order.size;
     this.metrics.heldForOrder.set(held);
@@ -787,7 +786,7 @@ export class Pipeline {
     );
   }
 
-  /** Timer turn: markers, released records, watermarks on idleness, what that emits, commits. */
+  /** Timer turn: markers, watermarks on idleness, what that emits, commits. */
   private async advance(): Promise<void> {
     if (this.stopping || !this.joined || this.restoring || this.registryDown) return;
     const now = Date.now();
@@ -795,7 +794,8 @@ export class Pipeline {
     this.mailbox.checkpoint(now, ++this.checkpointId);
     this.publishInBackground(this.mailbox, undefined, [], markers);
     if (this.actor) {
-      this.release(this.actor, now);
+      // Nothing is released here: only at the markers on the partitions (event-order.ts), so that what
+      // goes to the actor rules, in what order, follows from the partitions' content, not from this timer.
       this.actor.checkpoint(now, ++this.checkpointId);
       this.publishInBackground(this.actor, undefined, [], []);
     }

@@ -152,13 +152,15 @@ export class SubTopology {
     readonly role: Role,
     readonly topic: string,
     detection: DetectionConfig,
-    private readonly idleMs: number,
+    idleMs: number,
     private readonly hooks: {
       onError: (error: unknown) => void;
       onStats: (sub: SubTopology, stats: CoreStats, watermark: number) => void;
     },
     /** Actor role: how many mailbox partitions feed each repartition partition. */
     readonly sources = 0,
+    /** Actor role: idle markers an idle mailbox partition sends before it vouches for a record. */
+    private readonly graceMarkers = 0,
   ) {
     // Each rule runs where its key's records are: per mailbox on the activity side, per actor (user or
     // app) behind the repartition.
@@ -205,7 +207,7 @@ export class SubTopology {
   order(partition: number): EventOrder {
     let order = this.orders.get(partition);
     if (order === undefined) {
-      order = new EventOrder(this.sources, this.idleMs);
+      order = new EventOrder(this.sources, this.graceMarkers);
       this.orders.set(partition, order);
     }
     return order;
@@ -371,6 +373,7 @@ export class SubTopology {
       .pipe(
         detect(this.detection, {
           watermarks: 'external',
+          lateness: this.role === 'actor' ? 'upstream' : 'core',
           onAccess: this.role === 'mailbox' ? (access) => this.forwarded.push(access) : undefined,
         }),
       )

@@ -22,6 +22,14 @@ export interface DetectOptions {
    * windows' changelog (what a restart replays).
    */
   onAccess?: (access: Access) => void;
+  /**
+   * `core` (default): a record older than the watermark is dropped as late. `upstream`: lateness was
+   * decided before the core, and none is dropped here. The actor side of `run` takes its records from
+   * several repartition partitions, each put in order on its own markers (event-order.ts), so how far the
+   * watermark has got when a record arrives depends on how fetches interleaved those partitions; the
+   * mailbox side already judged each record against its own partition's stream time.
+   */
+  lateness?: 'core' | 'upstream';
 }
 
 /**
@@ -57,6 +65,7 @@ export function detect(
   options: DetectOptions = {},
 ): OperatorFunction<CoreInput, CoreOutput> {
   const mode = options.watermarks ?? 'records';
+  const judged = options.lateness === 'upstream';
   return (source) =>
     new Observable<CoreOutput>((subscriber) => {
       const clock = new WatermarkClock(config.allowedLatenessMs, mode);
@@ -86,7 +95,8 @@ export function detect(
           if (input.kind === 'record') {
             const record = input.record;
             const time = record.creation_time;
-            if (!clock.onTime(time)) return;
+            if (judged) clock.records++;
+            else if (!clock.onTime(time)) return;
             const access = tally.access(record);
             if (access !== null && (access.owner || ids.admit(access))) {
               options.onAccess?.(access);

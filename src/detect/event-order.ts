@@ -13,53 +13,77 @@ import type { ExchangeMailboxActivity } from '../model/activity.js';
  *
  * An idle source's +Infinity is stale the moment traffic resumes: the records of another source may reach
  * this buffer before the idle one has read (and reported) its own older records, written at the same
- * time. So idleness vouches for a record only once the record has waited `graceMs` here — the time a
- * resuming source has to report (Kafka Streams' `max.task.idle.ms`, which waits for an empty partition
- * before processing a task's others, is the same trade: latency while partitions are idle, for order).
- * While every source is active, nothing waits.
+ * time. So idleness vouches for a record only once the idle source has reported idle `graceMarkers` times
+ * since the record arrived: a source's instance writes a marker every timer turn, so that is about the
+ * time a resuming source has to report (Kafka Streams' `max.task.idle.ms`, which waits for an empty
+ * partition before processing a task's others, is the same trade: latency while partitions are idle, for
+ * order). While every source is active, nothing waits.
  *
- * The buffer holds no clock and no Kafka: the pipeline passes the time and reports progress from the
- * markers on the repartition topic.
+ * The buffer holds no clock and no Kafka: its only clock is the markers it is given, in the order they lie
+ * among the records of the partition. So what it releases, and when, follows from the partition's content
+ * alone, and a restart that reads the partition again decides as the live run did (see `orderBatch`).
  */
 export class EventOrder {
   private buffer: Held[] = [];
   private readonly progress = new Map<number, number>();
+  /** Per idle source, the sequence numbers of its latest idle markers (at most `graceMarkers`). */
+  private readonly idleMarks = new Map<number, number[]>();
+  /** Markers seen so far: the buffer's clock. */
+  private markers = 0;
   private released = Number.NEGATIVE_INFINITY;
 
   /**
    * @param sources how many sources feed this buffer (the mailbox partitions), numbered 0..n-1
-   * @param graceMs how long a record waits for sources that are idle (the pipeline's partition idle time)
+   * @param graceMarkers how many idle markers an idle source must have sent since a record arrived before
+   *   its idleness vouches for the record
    */
   constructor(
     private readonly sources: number,
-    private readonly graceMs = 0,
+    private readonly graceMarkers = 0,
   ) {}
 
   /** A source has read everything up to `streamTime` (+Infinity: it is idle, nothing is pending). */
   progressOf(source: number, streamTime: number): void {
+    this.markers++;
     this.progress.set(source, streamTime);
+    if (streamTime !== Number.POSITIVE_INFINITY) {
+      this.idleMarks.delete(source); // active: when it is idle again, its idleness counts anew
+      return;
+    }
+    let marks = this.idleMarks.get(source);
+    if (marks === undefined) this.idleMarks.set(source, (marks = []));
+    marks.push(this.markers);
+    if (marks.length > this.graceMarkers) marks.shift();
   }
 
   /**
-   * The time up to which every source has passed, at wall-clock `now`; −Infinity until each has reported.
-   * With a source idle, only up to the records that have waited the grace: just before the oldest one
-   * still waiting, or to the newest one that has waited when that is later (they go out in order).
+   * The time up to which every source has passed; −Infinity until each has reported. With a source idle,
+   * only up to the records its idleness vouches for: just before the oldest one still waiting, or to the
+   * newest one vouched for when that is later (they go out in order).
    */
-  complete(now: number): number {
+  complete(): number {
     if (this.progress.size < this.sources) return Number.NEGATIVE_INFINITY;
     let min = Number.POSITIVE_INFINITY;
+    // Records that arrived before marker number `vouched` have waited the grace of every idle source.
+    let vouched = Number.POSITIVE_INFINITY;
     let idle = false;
-    for (const time of this.progress.values()) {
-      if (time === Number.POSITIVE_INFINITY) idle = true;
-      else if (time < min) min = time;
+    for (const [source, time] of this.progress) {
+      if (time !== Number.POSITIVE_INFINITY) {
+        if (time < min) min = time;
+        continue;
+      }
+      idle = true;
+      if (this.graceMarkers === 0) continue;
+      const marks = this.idleMarks.get(source);
+      const since = marks !== undefined && marks.length >= this.graceMarkers ? marks[0]! : 0;
+      if (since < vouched) vouched = since;
     }
     if (!idle) return min;
     let waited = Number.NEGATIVE_INFINITY;
     let waiting = Number.POSITIVE_INFINITY;
-    const since = now - this.graceMs;
     for (const { record, arrived } of this.buffer) {
       const time = record.creation_time;
-      if (arrived <= since) {
+      if (arrived < vouched) {
         if (time > waited) waited = time;
       } else if (time < waiting) waiting = time;
     }
@@ -67,15 +91,15 @@ export class EventOrder {
     return Math.min(min, Math.max(waited, waiting - 1));
   }
 
-  /** Adds a record arrived at wall-clock `now`; true when it must go out at once (older than what was released). */
-  add(record: ExchangeMailboxActivity, now: number): boolean {
+  /** Adds a record; true when it must go out at once (older than what was released). */
+  add(record: ExchangeMailboxActivity): boolean {
     if (record.creation_time < this.released) return true;
-    this.buffer.push({ record, arrived: now });
+    this.buffer.push({ record, arrived: this.markers });
     return false;
   }
 
   /** The records now complete (or complete up to `upTo`, when given), in (event time, id) order. */
-  release(now: number, upTo = this.complete(now)): ExchangeMailboxActivity[] {
+  release(upTo = this.complete()): ExchangeMailboxActivity[] {
     if (this.buffer.length === 0 || upTo === Number.NEGATIVE_INFINITY) return [];
     this.buffer.sort((a, b) => byTimeThenId(a.record, b.record));
     let n = 0;
@@ -99,9 +123,32 @@ export class EventOrder {
   }
 }
 
+/** One item of a repartition partition, in offset order: an access, or a source's progress marker. */
+export type OrderItem =
+  { kind: 'record'; record: ExchangeMailboxActivity } | { kind: 'progress'; source: number; time: number };
+
+/**
+ * A fetched batch of one partition, in offset order, through its buffer: returns the records to process,
+ * in the order to process them. What is complete goes out at each progress marker, where the marker lies
+ * among the records, so what is released, and which records come too late for the ordering, follow from
+ * the partition's content in offset order alone: not from how the fetches cut it into batches (a restart
+ * re-reads in a few large fetches what came live in many small ones, and must decide as live did), and not
+ * from the other partitions (each releases on its own markers).
+ */
+export function orderBatch(order: EventOrder, items: Iterable<OrderItem>): ExchangeMailboxActivity[] {
+  const out: ExchangeMailboxActivity[] = [];
+  for (const item of items) {
+    if (item.kind === 'progress') {
+      order.progressOf(item.source, item.time);
+      for (const record of order.release()) out.push(record);
+    } else if (order.add(item.record)) out.push(item.record);
+  }
+  return out;
+}
+
 interface Held {
   record: ExchangeMailboxActivity;
-  /** Wall-clock ms it reached the buffer. */
+  /** How many markers the buffer had seen when it arrived. */
   arrived: number;
 }
 

@@ -108,6 +108,57 @@ test('15.1: a clean restart re-reads no activity and publishes no alert again', 
   assert.equal(await third.exit, 0);
 });
 
+test('15.1: a sweep one of whose reads came after it opened keeps its id across a clean restart', async (t) => {
+  // Live, the sweep's ten reads reach the actor side and open the alert before an older read of an eleventh
+  // mailbox comes: that one goes out to the sweep at once (too late for the ordering), into the open
+  // alert's episode. The restart reads all eleven again from the repartition topic in one fetch: sorted there, the
+  // eleventh would reach the threshold with the first nine and open an alert under another id.
+  const setup = await setUp(t, { MAILBOX_RADAR_PIPELINE__PARTITION_IDLE_MS: '2000' });
+  if (!setup) return;
+  const { stack, topics, start } = setup;
+  const from = Date.now() - minutes(30);
+  const actor = 'mallory@contoso.com';
+  const reads = sweep('ordered', 10, from, actor);
+  const older = burst('ordered-late', 1, from + 5_000, 0, {
+    actor,
+    owner: 'user10@contoso.com',
+    mailbox: '00000000-0000-4000-8000-000000000010',
+  });
+  const first = await start();
+  await produceActivity(stack, kafkaFor(stack), topics.activity, reads);
+  const opened = await readAlerts(stack, topics, { want: 1, timeoutMs: 60_000, quietMs: 2_000 });
+  assert.deepEqual(
+    opened.map((a) => [a.alert.rule, a.alert.status]),
+    [['mailbox_sweep', 'open']],
+  );
+  await produceActivity(stack, kafkaFor(stack), topics.activity, older);
+  await waitFor('the older read consumed', async () => (await metric(first, CONSUMED)) === 11);
+  await sleep(6_000); // idle markers: it goes out to the sweep, which takes it into the open alert's episode
+  const before = await readAlerts(stack, topics, { want: 2, timeoutMs: 5_000, quietMs: 2_000 });
+  assert.deepEqual(
+    before.map((a) => [a.key, a.alert.revision]),
+    [[opened[0]!.key, 0]],
+    'one alert (an update comes at twice the threshold)',
+  );
+  first.process.kill('SIGTERM');
+  assert.equal(await first.exit, 0);
+
+  const second = await start();
+  await waitFor(
+    'the repartition topic read again',
+    async () => (await metric(second, 'mailbox_radar_repartition_records_consumed_total')) > 0,
+  );
+  await sleep(6_000); // idle markers: what the re-read holds back for the event order goes out
+  const after = await readAlerts(stack, topics, { want: 3, timeoutMs: 10_000, quietMs: 3_000 });
+  assert.deepEqual(
+    after.map((a) => [a.key, a.alert.revision]),
+    before.map((a) => [a.key, a.alert.revision]),
+    'published after the restart',
+  );
+  second.process.kill('SIGTERM');
+  assert.equal(await second.exit, 0);
+});
+
 test('15.1: after kill -9, no alert acknowledged before the kill is published again', async (t) => {
   const setup = await setUp(t);
   if (!setup) return;

@@ -229,6 +229,42 @@ describe('first_app_access', () => {
     assert.equal(fifteen.length, 2); // day 31: 15 days after day 16
   });
 
+  it('learns from the earliest event time it sees, not from the first record to arrive', () => {
+    // Behind the repartition, which partition's records reach the rule first depends on the fetches.
+    const late = (app: string, ms: number) => appRead(1, start + ms, { client_app_id: app, user_key: app });
+    const { alerts, outputs } = run(config, [
+      late('app-a', 10 * MINUTE),
+      late('app-b', 0),
+      late('app-c', 14 * DAY + 5 * MINUTE),
+    ]);
+    assert.deepEqual(
+      alerts.map((a) => a.actor_user_id),
+      ['app-c'],
+      'learning ended 14 days after app-b, the earliest',
+    );
+    assert.deepEqual(
+      states(outputs)
+        .filter((s) => s.store === LEARNING_STORE)
+        .map((s) => s.value),
+      [start + 10 * MINUTE, start],
+    );
+  });
+
+  it('a read found new while learning is alerted on once an earlier record ends the learning before it', () => {
+    // app-x's read reaches the rule before app-b's earlier one (another repartition partition came first):
+    // judged against the learning then (from 12:10), it was learning; from 12:00 it is past it.
+    const late = (app: string, ms: number) => appRead(1, start + ms, { client_app_id: app, user_key: app });
+    const actorSide = { watermarks: 'external', lateness: 'upstream' } as const;
+    const [a, b, x] = [late('app-a', 10 * MINUTE), late('app-b', 0), late('app-x', 14 * DAY + 5 * MINUTE)];
+    const inOrder = run(config, [b, x], actorSide);
+    const outOfOrder = run(config, [a, x, b], actorSide);
+    assert.deepEqual(
+      outOfOrder.alerts.map((a) => [a.actor_user_id, a.alert_id, a.first_seen]),
+      inOrder.alerts.map((a) => [a.actor_user_id, a.alert_id, a.first_seen]),
+    );
+    assert.equal(outOfOrder.stats.alerts.first_app_access, 1);
+  });
+
   it('an allow-listed app: nothing', () => {
     const allowed = only('firstAppAccess', {}, { allowlist: { apps: ['APP-C'] } });
     assert.equal(run(allowed, [read(0), read(15, 'app-c')]).alerts.length, 0);

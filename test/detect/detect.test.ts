@@ -32,6 +32,23 @@ describe('detect', () => {
     assert.equal(stats.nonOwner, 0);
   });
 
+  it('with lateness judged upstream, drops nothing behind the watermark (the actor side of run)', () => {
+    // Behind the repartition, how far the watermark has got depends on how fetches interleaved partitions;
+    // each record was judged on time against its own mailbox partition before it got here.
+    const records = reads(20, at('12:00:00'), at('12:01:00'));
+    const inputs = [{ kind: 'watermark' as const, time: at('13:00:00') }, ...records];
+    const dropped = run(detection(), inputs, { watermarks: 'external' });
+    assert.equal(dropped.alerts.length, 0);
+    assert.equal(dropped.stats.late, 20);
+    const kept = run(detection(), inputs, { watermarks: 'external', lateness: 'upstream' });
+    assert.deepEqual(
+      kept.alerts.map((a) => a.rule),
+      ['non_owner_burst'],
+    );
+    assert.equal(kept.stats.late, 0);
+    assert.equal(kept.stats.records, 20);
+  });
+
   it('runs the three rules side by side', () => {
     const records = reads(20, at('12:00:00'), at('12:01:00'), {
       user_id: 'mallory@fabrikam.com',

@@ -111,7 +111,7 @@ export interface Run {
 export function run(
   config: DetectionConfig,
   items: readonly (ExchangeMailboxActivity | CoreInput)[],
-  options: { watermarks?: 'records' | 'external' } = {},
+  options: { watermarks?: 'records' | 'external'; lateness?: 'core' | 'upstream' } = {},
 ): Run {
   const inputs: CoreInput[] = items.map((item) => ('kind' in item ? item : { kind: 'record', record: item }));
   inputs.push({ kind: 'checkpoint', id: 999 });
