@@ -31,7 +31,7 @@ import type { Logger } from 'pino';
 import { alertTopicOf } from '../config/alert-topics.js';
 import type { Config } from '../config/types.js';
 import { futureError } from '../detect/clock-skew.js';
-import { orderBatch, type OrderItem } from '../detect/event-order.js';
+import { orderBatch, type OrderItem, type OrderState } from '../detect/event-order.js';
 import { parseRecord } from '../detect/parse-record.js';
 import type { ClassifiedInput, CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError } from '../errors.js';
@@ -697,6 +697,7 @@ export class Pipeline {
   ): Promise<void> {
     const { topic, partition } = batch;
     const order = sub.order(partition);
+    const orderBefore = order.state();
     const streamTimeBefore = sub.watermarks.streamTime(partition);
     const dead: Message[] = [];
     let maxEventTime = Number.NEGATIVE_INFINITY;
@@ -722,7 +723,10 @@ export class Pipeline {
     }
     for (const record of orderBatch(order, items)) this.toSweep(sub, partition, record);
     this.heldForOrder(sub);
-    this.endBatch(sub, batch, { min: minEventTime, max: maxEventTime, before: streamTimeBefore }, now);
+    this.endBatch(sub, batch, { min: minEventTime, max: maxEventTime, before: streamTimeBefore }, now, {
+      before: orderBefore,
+      after: order.state(),
+    });
     const first = Number(messages[0]!.offset);
     this.publishInBackground(sub, { partition, first, records: messages.length }, dead, []);
   }
@@ -737,6 +741,7 @@ export class Pipeline {
     batch: EachBatchPayload['batch'],
     times: { min: number; max: number; before: number },
     now: number,
+    order?: { before: OrderState; after: OrderState },
   ): void {
     const { partition, messages } = batch;
     const first = Number(messages[0]!.offset);
@@ -746,7 +751,7 @@ export class Pipeline {
     const after = sub.watermarks.streamTime(partition);
     if (Number.isFinite(after))
       this.metrics.streamTime.set({ topic: batch.topic, partition: String(partition) }, after / 1_000);
-    sub.tracker.track(partition, first, next, times.max, times.before, after, times.min, now);
+    sub.tracker.track(partition, first, next, times.max, times.before, after, times.min, now, order);
     sub.checkpoint(now, ++this.checkpointId);
   }
 
@@ -1059,7 +1064,7 @@ export class Pipeline {
         const floor = sub.sinceFloor.get(partition);
         if (floor !== undefined && point.offset < floor.until) since = Math.min(since, floor.since);
         let offset = point.offset;
-        let meta: CommitMetadata = { streamTime: point.streamTime, since };
+        let meta: CommitMetadata = { streamTime: point.streamTime, since, order: point.order };
         let log: number | undefined;
         if (positions !== undefined) {
           const position = positions.get(partition);
@@ -1376,6 +1381,8 @@ export class Pipeline {
     for (const sub of this.subs())
       for (const [partition, { meta, caughtUp, high }] of plan.commits.get(sub.role) ?? []) {
         sub.watermarks.assign(partition, now, meta.streamTime);
+        // The event order as it was at the committed offset: the re-read decides as live processing did.
+        if (meta.order !== undefined && sub.role === 'actor') sub.order(partition).restore(meta.order);
         if (meta.since !== undefined) sub.sinceFloor.set(partition, { until: high, since: meta.since });
         if (caughtUp) {
           sub.awaitingFirstFetch.delete(partition);

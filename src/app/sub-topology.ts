@@ -145,6 +145,9 @@ export class SubTopology {
   feeding: number | undefined;
   /** Mailbox side: where the changes made without a record (expiries) go (state-partitions.ts). */
   private readonly statePartitions = new StatePartitions();
+  /** Actor side: the core's watermark so far (see `watermark`). */
+  private actorWatermark = Number.NEGATIVE_INFINITY;
+  private readonly allowedLatenessMs: number;
   /** The shortest window of any rule: an episode that closed ended before watermark − its rule's T. */
   private readonly shortestWindowMs: number;
 
@@ -175,6 +178,7 @@ export class SubTopology {
       rule.enabled ? (RULE_STORES[name as keyof DetectionConfig['rules']] ?? []) : [],
     );
     this.watermarks = new PartitionWatermarks(detection.allowedLatenessMs, idleMs);
+    this.allowedLatenessMs = detection.allowedLatenessMs;
     this.shortestWindowMs = Math.min(
       ...Object.values(detection.rules).map((rule) =>
         'windowMs' in rule ? (rule.windowMs as number) : Number.POSITIVE_INFINITY,
@@ -199,6 +203,7 @@ export class SubTopology {
     this.unacked = new Map();
     this.alertSpans = [];
     this.orders.clear();
+    this.actorWatermark = Number.NEGATIVE_INFINITY;
     this.statePartitions.clear();
     this.partitions = partitions;
     this.awaitingFirstFetch = new Set(partitions);
@@ -242,8 +247,32 @@ export class SubTopology {
 
   /** Feed the watermark and a checkpoint marker; the core answers synchronously. */
   checkpoint(now: number, id: number): void {
-    this.core.input.next({ kind: 'watermark', time: this.watermarks.watermark(now) });
+    this.core.input.next({ kind: 'watermark', time: this.watermark(now) });
     this.core.input.next({ kind: 'checkpoint', id });
+  }
+
+  /**
+   * The core's watermark. Mailbox side: the partitions' stream times (`PartitionWatermarks`). Actor side:
+   * the least floor of the repartition partitions' event orders (the mailbox partitions' progress as their
+   * markers on each tell it), minus the lateness, and no later than a record they still hold back; never
+   * back. Each partition's records go to the core on
+   * that partition's markers, not in one order across partitions, so a watermark led by the records of
+   * one partition would run ahead of those another has yet to release; the markers' floor never does.
+   */
+  watermark(now: number): number {
+    if (this.role !== 'actor') return this.watermarks.watermark(now);
+    let floor = Number.POSITIVE_INFINITY;
+    let held = Number.POSITIVE_INFINITY;
+    for (const partition of this.partitions) {
+      const order = this.order(partition);
+      floor = Math.min(floor, order.floor());
+      held = Math.min(held, order.heldFrom());
+    }
+    // Nor past a record a partition still holds back: its window reaches back T from it.
+    const candidate = Math.min(floor - this.allowedLatenessMs, held);
+    if (floor !== Number.POSITIVE_INFINITY && candidate > this.actorWatermark)
+      this.actorWatermark = candidate;
+    return this.actorWatermark;
   }
 
   /** Alerts gathered since the last call. */

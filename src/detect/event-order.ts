@@ -31,6 +31,11 @@ export class EventOrder {
   /** Markers seen so far: the buffer's clock. */
   private markers = 0;
   private released = Number.NEGATIVE_INFINITY;
+  /** Whether `buffer` is in (event time, id) order; the earliest event time in it. */
+  private sorted = true;
+  private minHeld = Number.POSITIVE_INFINITY;
+  /** The largest stream time any source has reported (not idle). */
+  private lastActive = Number.NEGATIVE_INFINITY;
 
   /**
    * @param sources how many sources feed this buffer (the mailbox partitions), numbered 0..n-1
@@ -47,6 +52,7 @@ export class EventOrder {
     this.markers++;
     this.progress.set(source, streamTime);
     if (streamTime !== Number.POSITIVE_INFINITY) {
+      if (streamTime > this.lastActive) this.lastActive = streamTime;
       this.idleMarks.delete(source); // active: when it is idle again, its idleness counts anew
       return;
     }
@@ -91,36 +97,86 @@ export class EventOrder {
     return Math.min(min, Math.max(waited, waiting - 1));
   }
 
+  /**
+   * How far every source has got, for the watermark behind this buffer: the least advanced source that is
+   * not idle; when every source is idle, the most advanced one's last stream time (as `PartitionWatermarks`
+   * lets the most advanced partition lead); −Infinity until each source has reported. A record that reaches
+   * this buffer later was on time against its mailbox partition's stream time, which no marker before it
+   * exceeded, so it is never older than this floor minus the lateness.
+   */
+  floor(): number {
+    if (this.progress.size < this.sources) return Number.NEGATIVE_INFINITY;
+    let min = Number.POSITIVE_INFINITY;
+    for (const time of this.progress.values()) if (time < min) min = time;
+    return min === Number.POSITIVE_INFINITY ? this.lastActive : min;
+  }
+
   /** Adds a record; true when it must go out at once (older than what was released). */
   add(record: ExchangeMailboxActivity): boolean {
-    if (record.creation_time < this.released) return true;
+    const time = record.creation_time;
+    if (time < this.released) return true;
+    const last = this.buffer[this.buffer.length - 1];
+    if (last !== undefined && byTimeThenId(last.record, record) > 0) this.sorted = false;
     this.buffer.push({ record, arrived: this.markers });
+    if (time < this.minHeld) this.minHeld = time;
     return false;
   }
 
   /** The records now complete (or complete up to `upTo`, when given), in (event time, id) order. */
   release(upTo = this.complete()): ExchangeMailboxActivity[] {
-    if (this.buffer.length === 0 || upTo === Number.NEGATIVE_INFINITY) return [];
-    this.buffer.sort((a, b) => byTimeThenId(a.record, b.record));
+    // Called at every marker: nothing to do unless the oldest held record is complete.
+    if (this.buffer.length === 0 || upTo < this.minHeld) return [];
+    if (!this.sorted) {
+      this.buffer.sort((a, b) => byTimeThenId(a.record, b.record));
+      this.sorted = true;
+    }
     let n = 0;
     while (n < this.buffer.length && this.buffer[n]!.record.creation_time <= upTo) n++;
-    if (n === 0) return [];
     const out = this.buffer.slice(0, n).map((held) => held.record);
     this.buffer = this.buffer.slice(n);
+    this.minHeld = this.buffer[0]?.record.creation_time ?? Number.POSITIVE_INFINITY;
     this.released = out[out.length - 1]!.creation_time;
     return out;
   }
 
+  /**
+   * What the buffer knows beside the records it holds: each source's progress, and up to where it has
+   * released. A commit stores it with the offset (see `OrderState`), so that a restart reading the
+   * partition again from there decides as this buffer did.
+   */
+  state(): OrderState {
+    return { progress: [...this.progress], released: this.released, lastActive: this.lastActive };
+  }
+
+  /** Takes back a state from `state()` (a restart, before any record of the partition is read again). */
+  restore(state: OrderState): void {
+    this.progress.clear();
+    this.idleMarks.clear();
+    for (const [source, time] of state.progress) this.progressOf(source, time);
+    this.released = state.released;
+    this.lastActive = Math.max(this.lastActive, state.lastActive ?? Number.NEGATIVE_INFINITY);
+  }
+
   /** The earliest event time held back (+Infinity when none): commits must not pass it. */
   heldFrom(): number {
-    let min = Number.POSITIVE_INFINITY;
-    for (const { record } of this.buffer) if (record.creation_time < min) min = record.creation_time;
-    return min;
+    return this.minHeld;
   }
 
   get size(): number {
     return this.buffer.length;
   }
+}
+
+/**
+ * An `EventOrder`'s progress per source (+Infinity: idle), the event time up to which it has released
+ * (−Infinity: nothing yet), and the largest stream time a source reported while active. The idle markers counted towards the grace are left out: they vouch only for
+ * records held at the time, and a commit is never past a held record.
+ */
+export interface OrderState {
+  progress: [source: number, time: number][];
+  released: number;
+  /** The largest stream time any source reported while active (−Infinity: none). */
+  lastActive?: number;
 }
 
 /** One item of a repartition partition, in offset order: an access, or a source's progress marker. */

@@ -8,6 +8,8 @@
  * lateness horizon, not with records. A segment whose records are all older than `neededFrom` holds
  * nothing any window needs; the first segment that may hold such a record stops the commit.
  */
+import type { OrderState } from '../detect/event-order.js';
+
 interface Segment {
   first: number;
   next: number;
@@ -17,6 +19,8 @@ interface Segment {
   streamTimeBefore: number;
   /** Wall-clock time the segment was processed: alerts its records caused were published after it. */
   processedAt: number;
+  /** Actor side: the partition's event order before this segment's first record. */
+  orderBefore?: OrderState;
 }
 
 /** Where a partition may be committed, and its stream time at that offset. */
@@ -27,12 +31,14 @@ export interface CommitPoint {
   minEventTime: number;
   /** When the records from here on were first processed (+Infinity: none yet). */
   processedAt: number;
+  /** Actor side: the partition's event order at this offset (when the tracker was told it). */
+  order?: OrderState;
 }
 
 export class OffsetTracker {
   private readonly partitions = new Map<
     number,
-    { segments: Segment[]; head: number; next: number; streamTime: number }
+    { segments: Segment[]; head: number; next: number; streamTime: number; order?: OrderState }
   >();
 
   /**
@@ -48,16 +54,27 @@ export class OffsetTracker {
     streamTimeAfter = Math.max(streamTimeBefore, maxEventTime),
     minEventTime = maxEventTime,
     processedAt = Number.POSITIVE_INFINITY,
+    /** Actor side: the partition's event order before and after these records. */
+    order?: { before: OrderState; after: OrderState },
   ): void {
     let state = this.partitions.get(partition);
     if (state === undefined) {
-      state = { segments: [], head: 0, next: first, streamTime: streamTimeBefore };
+      state = { segments: [], head: 0, next: first, streamTime: streamTimeBefore, order: order?.before };
       this.partitions.set(partition, state);
     }
     if (next <= first) return;
-    state.segments.push({ first, next, maxEventTime, minEventTime, streamTimeBefore, processedAt });
+    state.segments.push({
+      first,
+      next,
+      maxEventTime,
+      minEventTime,
+      streamTimeBefore,
+      processedAt,
+      orderBefore: order?.before,
+    });
     state.next = Math.max(state.next, next);
     state.streamTime = Math.max(state.streamTime, streamTimeAfter);
+    if (order !== undefined) state.order = order.after;
   }
 
   /**
@@ -100,12 +117,14 @@ export class OffsetTracker {
               streamTime: state.streamTime,
               minEventTime: Number.POSITIVE_INFINITY,
               processedAt: Number.POSITIVE_INFINITY,
+              ...(state.order !== undefined ? { order: state.order } : {}),
             }
           : {
               offset: first.first,
               streamTime: first.streamTimeBefore,
               minEventTime: first.minEventTime,
               processedAt: first.processedAt,
+              ...(first.orderBefore !== undefined ? { order: first.orderBefore } : {}),
             },
       );
     }

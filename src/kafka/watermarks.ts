@@ -1,3 +1,5 @@
+import type { OrderState } from '../detect/event-order.js';
+
 /**
  * Event time per partition, as Kafka Streams keeps it: each partition's *stream time* is the largest
  * event time among the records read from it so far.
@@ -145,6 +147,39 @@ export interface CommitMetadata {
   restoreFrom?: number;
   logOffset?: number;
   since?: number;
+  /** Actor side: the partition's event order at the committed offset (event-order.ts). */
+  order?: OrderState;
+}
+
+/** Kafka's default `offset.metadata.max.bytes` is 4,096: an event order that would not fit is left out. */
+const MAX_ORDER_CHARS = 2_048;
+
+function encodeOrder(order: OrderState | undefined): { order?: unknown } {
+  if (order === undefined) return {};
+  const encoded = {
+    p: order.progress.map(([source, time]) => [source, Number.isFinite(time) ? time : null]),
+    ...(Number.isFinite(order.released) ? { r: order.released } : {}),
+    ...(order.lastActive !== undefined && Number.isFinite(order.lastActive) ? { a: order.lastActive } : {}),
+  };
+  return JSON.stringify(encoded).length <= MAX_ORDER_CHARS ? { order: encoded } : {};
+}
+
+/** An event order from commit metadata (null progress: idle); undefined when absent or malformed. */
+function decodeOrder(value: unknown): OrderState | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { p, r, a } = value as { p?: unknown; r?: unknown; a?: unknown };
+  if (!Array.isArray(p)) return undefined;
+  const progress: [number, number][] = [];
+  for (const entry of p) {
+    if (!Array.isArray(entry) || !Number.isInteger(entry[0])) return undefined;
+    if (entry[1] !== null && !finite(entry[1])) return undefined;
+    progress.push([entry[0] as number, entry[1] === null ? Number.POSITIVE_INFINITY : entry[1]]);
+  }
+  return {
+    progress,
+    released: finite(r) ? r : Number.NEGATIVE_INFINITY,
+    ...(finite(a) ? { lastActive: a } : {}),
+  };
 }
 
 const finite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n);
@@ -156,6 +191,7 @@ export function encodeCommitMetadata(meta: CommitMetadata): string {
     ...(finite(meta.restoreFrom) ? { restoreFrom: meta.restoreFrom } : {}),
     ...(finite(meta.logOffset) ? { logOffset: meta.logOffset } : {}),
     ...(finite(meta.since) ? { since: meta.since } : {}),
+    ...encodeOrder(meta.order),
   });
 }
 
@@ -166,11 +202,13 @@ export function decodeCommitMetadata(metadata: string | null | undefined): Commi
   try {
     const parsed = JSON.parse(metadata) as Record<string, unknown>;
     if (parsed.v !== 1) return none;
+    const order = decodeOrder(parsed.order);
     return {
       streamTime: finite(parsed.streamTime) ? parsed.streamTime : Number.NEGATIVE_INFINITY,
       ...(finite(parsed.restoreFrom) ? { restoreFrom: parsed.restoreFrom } : {}),
       ...(finite(parsed.logOffset) ? { logOffset: parsed.logOffset } : {}),
       ...(finite(parsed.since) ? { since: parsed.since } : {}),
+      ...(order !== undefined ? { order } : {}),
     };
   } catch {
     return none;

@@ -83,3 +83,40 @@ test('8.11: a restore replays entries with the watermark they met, not past what
   sub.feeding = undefined;
   assert.equal(sub.forwarded.length, 1, 'the rules took it: not behind a watermark of partition 0 alone');
 });
+
+test("actor side: the core's watermark follows the markers' floor minus the lateness, never past a held record", () => {
+  const detection = defaultConfig().detection; // lateness 2 h
+  const sub = new SubTopology('actor', 'repartition', detection, 30_000, hooks, 2, 2);
+  sub.reset([0, 1]);
+  const t = Date.UTC(2026, 10, 1, 8);
+  const h = 3_600_000;
+  assert.equal(sub.watermark(0), Number.NEGATIVE_INFINITY, 'no markers yet');
+  for (const partition of [0, 1]) {
+    sub.order(partition).progressOf(0, t + 3 * h);
+    sub.order(partition).progressOf(1, t + 5 * h);
+  }
+  assert.equal(sub.watermark(0), t + h, 'the least active source (3 h) minus 2 h');
+  // Partition 1 holds a read back (source 1 idle, not yet vouched for): the watermark stays at or before it.
+  const [read] = burst('held', 1, t + 90 * 60_000, 0, {
+    actor: 'a@contoso.com',
+    owner: 'b@contoso.com',
+    mailbox: 'm',
+  });
+  sub.order(1).progressOf(1, Number.POSITIVE_INFINITY);
+  assert.equal(sub.order(1).add(read!), false);
+  for (const partition of [0, 1]) {
+    sub.order(partition).progressOf(0, t + 6 * h);
+    sub.order(partition).progressOf(1, Number.POSITIVE_INFINITY);
+  }
+  assert.equal(sub.watermark(0), t + 90 * 60_000, 'held back at the read (90 min), not at 6 h − 2 h');
+  sub.order(1).progressOf(1, Number.POSITIVE_INFINITY);
+  assert.deepEqual(
+    sub
+      .order(1)
+      .release()
+      .map((r) => r.id),
+    [read!.id],
+  );
+  assert.equal(sub.watermark(0), t + 4 * h, 'released: source 0 (6 h) minus 2 h');
+  assert.equal(sub.watermark(0), t + 4 * h);
+});

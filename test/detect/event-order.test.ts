@@ -158,3 +158,41 @@ test('with idle sources too: the grace is counted in markers on the partition, s
     assert.deepEqual(out, ['a', 'older'], `cut ${JSON.stringify(sizes)}`);
   }
 });
+
+test('restored from its state at a point with nothing held, it releases the rest as the one that went on', () => {
+  const items: OrderItem[] = [
+    { kind: 'record', record: at('a', 10) },
+    { kind: 'progress', source: 0, time: 30 },
+    { kind: 'progress', source: 1, time: 30 },
+    // 'a' went out; the state is taken here (a commit's offset)
+    { kind: 'record', record: at('e', 25) },
+    { kind: 'progress', source: 0, time: 40 },
+    { kind: 'record', record: at('f', 22) },
+    { kind: 'progress', source: 1, time: 40 },
+  ];
+  const live = new EventOrder(2, 2);
+  assert.deepEqual(ids(orderBatch(live, items.slice(0, 3))), ['a']);
+  const restored = new EventOrder(2, 2);
+  restored.restore(live.state());
+  const fresh = new EventOrder(2, 2);
+  const rest = items.slice(3);
+  const expected = ids(orderBatch(live, rest));
+  assert.deepEqual(expected, ['e', 'f'], "'e' is complete at source 0's marker; 'f', older, comes after it");
+  assert.deepEqual(ids(orderBatch(restored, rest)), expected);
+  assert.deepEqual(ids(orderBatch(fresh, rest)), ['f', 'e'], 'without the state both wait, and are sorted');
+});
+
+test("floor: the least advanced active source; with all idle, the most advanced one's last stream time", () => {
+  const order = new EventOrder(3);
+  order.progressOf(0, 50);
+  order.progressOf(1, 20);
+  assert.equal(order.floor(), Number.NEGATIVE_INFINITY, 'source 2 has not reported');
+  order.progressOf(2, Number.POSITIVE_INFINITY);
+  assert.equal(order.floor(), 20, 'source 2 idle, source 1 behind');
+  order.progressOf(1, Number.POSITIVE_INFINITY);
+  order.progressOf(0, Number.POSITIVE_INFINITY);
+  assert.equal(order.floor(), 50, 'all idle: source 0 leads');
+  const restored = new EventOrder(3);
+  restored.restore(order.state());
+  assert.equal(restored.floor(), 50);
+});

@@ -80,3 +80,16 @@ test('8.1: an unacknowledged alert holds the commit at its first record, not at 
   const neededFrom = Math.min(start + 140 * 60_000 - 7_200_000, alertFirstSeen);
   assert.equal(t.commitPoints(neededFrom).get(0)?.offset, 0);
 });
+
+test("commit points carry the actor side's event order at their offset", () => {
+  const tracker = new OffsetTracker();
+  const at = (released: number) => ({ progress: [[0, released]] as [number, number][], released });
+  tracker.track(0, 0, 10, 100, 0, 100, 50, 1, { before: at(1), after: at(2) });
+  tracker.track(0, 10, 20, 200, 100, 200, 150, 2, { before: at(2), after: at(3) });
+  assert.deepEqual(tracker.commitPoints(120).get(0)?.order, at(2), 'at the second segment: before it');
+  assert.deepEqual(
+    tracker.commitPoints(Number.POSITIVE_INFINITY).get(0)?.order,
+    at(3),
+    'nothing held: after',
+  );
+});

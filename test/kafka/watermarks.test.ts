@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PartitionWatermarks, decodeStreamTime, encodeStreamTime } from '../../src/kafka/watermarks.js';
+import {
+  PartitionWatermarks,
+  decodeCommitMetadata,
+  decodeStreamTime,
+  encodeCommitMetadata,
+  encodeStreamTime,
+} from '../../src/kafka/watermarks.js';
 
 const H = 3_600_000;
 
@@ -83,4 +89,30 @@ test('commit metadata: stream time round-trips; foreign or empty metadata is unk
   assert.equal(decodeStreamTime(''), Number.NEGATIVE_INFINITY);
   assert.equal(decodeStreamTime(null), Number.NEGATIVE_INFINITY);
   assert.equal(decodeStreamTime('kafka-streams-binary'), Number.NEGATIVE_INFINITY);
+});
+
+test('commit metadata: the actor side event order round-trips (idle +Infinity, nothing released); too large or malformed is left out', () => {
+  const order = {
+    progress: [
+      [0, 1_700_000_000_000],
+      [1, Number.POSITIVE_INFINITY],
+    ] as [number, number][],
+    released: Number.NEGATIVE_INFINITY,
+  };
+  const meta = decodeCommitMetadata(encodeCommitMetadata({ streamTime: 5, since: 7, order }));
+  assert.deepEqual(meta, { streamTime: 5, since: 7, order });
+  const released = { progress: [[2, 10]] as [number, number][], released: 9 };
+  assert.deepEqual(
+    decodeCommitMetadata(encodeCommitMetadata({ streamTime: 5, order: released })).order,
+    released,
+  );
+  const huge = {
+    progress: Array.from({ length: 500 }, (_, i) => [i, 1_700_000_000_000 + i] as [number, number]),
+    released: 1,
+  };
+  const big = encodeCommitMetadata({ streamTime: 5, order: huge });
+  assert.ok(big.length < 4_096, `${big.length} characters`);
+  assert.equal(decodeCommitMetadata(big).order, undefined);
+  for (const bad of [{ p: 'x' }, { p: [['a', 1]] }, { p: [[0, 'soon']] }, 3])
+    assert.equal(decodeCommitMetadata(JSON.stringify({ v: 1, streamTime: 5, order: bad })).order, undefined);
 });
