@@ -255,9 +255,9 @@ export class SubTopology {
    * The core's watermark. Mailbox side: the partitions' stream times (`PartitionWatermarks`). Actor side:
    * the least floor of the repartition partitions' event orders (the mailbox partitions' progress as their
    * markers on each tell it), minus the lateness, and no later than a record they still hold back; never
-   * back. Each partition's records go to the core on
-   * that partition's markers, not in one order across partitions, so a watermark led by the records of
-   * one partition would run ahead of those another has yet to release; the markers' floor never does.
+   * back. Each partition's records go to the core on that partition's markers, not in one order across
+   * partitions, so a watermark led by the records of one partition would run ahead of those another has yet
+   * to release; the markers' floor never does.
    */
   watermark(now: number): number {
     if (this.role !== 'actor') return this.watermarks.watermark(now);
