@@ -14,6 +14,9 @@
  *
  *   6. bench/changelog-pack.ts  kafkajs's cost per windows' changelog entry, one record each against packed
  *
+ *   7. bench/held-path.ts  µs per held access: a restore's replay of the windows' changelog (mailbox side)
+ *                          and the actor side's re-read, without the broker
+ *
  * The Kafka parts need the local stack (`make stack-up`; `make bench` starts it). Results land in
  * .bench/*.json; BENCHMARKS.md quotes them with the command lines to reproduce each.
  *
@@ -65,3 +68,4 @@ run('bench/scale.ts', scale);
 run('bench/first-access.ts', quick ? ['--pairs', '200000'] : []);
 run('bench/held-memory.ts', quick ? ['--records', '200000'] : [], ['--expose-gc']);
 run('bench/changelog-pack.ts', quick ? ['--entries', '50000', '--runs', '1'] : []);
+run('bench/held-path.ts', quick ? ['--records', '500000', '--runs', '1'] : []);

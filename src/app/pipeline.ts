@@ -32,7 +32,7 @@ import { alertTopicOf } from '../config/alert-topics.js';
 import type { Config } from '../config/types.js';
 import { futureError } from '../detect/clock-skew.js';
 import { orderBatch, type OrderItem, type OrderState } from '../detect/event-order.js';
-import { parseRecord } from '../detect/parse-record.js';
+import { parseDecoded } from '../detect/parse-record.js';
 import type { ClassifiedInput, CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError } from '../errors.js';
 import { AvroCodec } from '../kafka/avro-codec.js';
@@ -639,7 +639,7 @@ export class Pipeline {
       }
       let record: ExchangeMailboxActivity;
       try {
-        record = parseRecord(this.codec.decode(message.value, raw?.walkedWhole === message.value));
+        record = parseDecoded(this.codec.decode(message.value, raw?.walkedWhole === message.value));
       } catch (error) {
         dead.push(this.deadLetter(topic, partition, message, error));
         continue;
@@ -712,7 +712,7 @@ export class Pipeline {
       let record: ExchangeMailboxActivity;
       try {
         if (message.error !== undefined) throw message.error;
-        record = parseRecord(this.codec.decode(message.value));
+        record = parseDecoded(this.codec.decode(message.value));
       } catch (error) {
         dead.push(this.deadLetter(topic, partition, message, error));
         continue;
@@ -1401,7 +1401,7 @@ export class Pipeline {
       (slice) => {
         for (const { partition, entry } of slice) {
           try {
-            const record = parseRecord(this.codec.decode(entry.value));
+            const record = parseDecoded(this.codec.decode(entry.value));
             entry.time = record.creation_time;
             items.push({ partition, watermark: entry.watermark, record });
           } catch (error) {

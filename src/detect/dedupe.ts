@@ -55,11 +55,12 @@ export class RememberedIds {
   /** True the first time an access's id is seen (and counts it); false for a repeat (counted as such). */
   admit(access: Access): boolean {
     const seen = this.seen;
-    if (seen.has(access.id)) {
+    const size = seen.size;
+    seen.add(access.id); // one lookup: a repeat leaves the size as it was
+    if (seen.size === size) {
       this.duplicates++;
       return false;
     }
-    seen.add(access.id);
     this.queue.push(access.id);
     this.times.push(access.time);
     if (access.app) this.app++;

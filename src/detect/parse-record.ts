@@ -39,6 +39,21 @@ export function parseRecords(): OperatorFunction<unknown, ExchangeMailboxActivit
   });
 }
 
+/**
+ * A record as the pipeline's codec gives it (avsc, the detection reader): checked as `parseRecord`'s typed
+ * path checks it, and returned as it is instead of copied. Held accesses keep their records for
+ * `allowedLateness` + the longest window, so the copy was a second object per access, and the one that
+ * survived (BENCHMARKS.md §6, bench/held-path.ts). The fields the detection reader leaves out
+ * (`FIELDS_NOT_READ_BY_DETECTION`) are absent rather than null: nothing in detection reads them. A value
+ * the checks refuse takes `parseRecord`'s general path, which converts or names the field.
+ */
+export function parseDecoded(value: unknown): ExchangeMailboxActivity {
+  const v = value as Record<string, unknown>;
+  if (v !== null && typeof v === 'object' && typeof v.client_ip === 'string' && isTypedSnakeCase(v))
+    return v as unknown as ExchangeMailboxActivity;
+  return parseRecord(value);
+}
+
 // Object literals below list the fields in schema order, so every record shares one hidden class.
 
 function fromSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity {
@@ -46,11 +61,10 @@ function fromSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity {
 }
 
 /**
- * The snake_case shape when every field already has its type, as the Avro decoder gives it (absent
- * fields read as null): type checks only, no conversions, no calls. Null when any field needs the general
- * path, which converts or reports. Both paths give the same record for the input this one accepts.
+ * Whether every field but `client_ip` already has its type, as the Avro decoder gives it (absent fields
+ * read as null or are left out): type checks only, no conversions, no calls. The callers check `client_ip`.
  */
-function fromTypedSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity | null {
+function isTypedSnakeCase(v: Record<string, unknown>): boolean {
   const id = v.id;
   const recordType = v.record_type;
   const time = v.creation_time;
@@ -59,7 +73,6 @@ function fromTypedSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity
   const userType = v.user_type;
   const userKey = v.user_key;
   const userId = v.user_id;
-  const clientIp = v.client_ip ?? v.client_ip_address;
   const logonType = v.logon_type;
   const internalLogonType = v.internal_logon_type;
   const externalAccess = v.external_access;
@@ -74,12 +87,11 @@ function fromTypedSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity
     !isInt32(userType) ||
     typeof userKey !== 'string' ||
     typeof userId !== 'string' ||
-    typeof clientIp !== 'string' ||
     !(logonType === undefined || logonType === null || isInt32(logonType)) ||
     !(internalLogonType === undefined || internalLogonType === null || isInt32(internalLogonType)) ||
     !(externalAccess === undefined || externalAccess === null || typeof externalAccess === 'boolean')
   )
-    return null;
+    return false;
   const workload = v.workload;
   const resultStatus = v.result_status;
   const objectId = v.object_id;
@@ -134,7 +146,55 @@ function fromTypedSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity
     (folderPaths === undefined || folderPaths === null || isTextList(folderPaths)) &&
     isOptionalText(uniqueTokenId)
   ))
-    return null;
+    return false;
+  return true;
+}
+
+/**
+ * The snake_case shape when every field already has its type, as the Avro decoder gives it (absent
+ * fields read as null): type checks only, no conversions, no calls. Null when any field needs the general
+ * path, which converts or reports. Both paths give the same record for the input this one accepts.
+ */
+function fromTypedSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity | null {
+  const clientIp = v.client_ip ?? v.client_ip_address;
+  if (typeof clientIp !== 'string' || !isTypedSnakeCase(v)) return null;
+  const id = v.id as string;
+  const recordType = v.record_type as number;
+  const time = v.creation_time as number;
+  const operation = v.operation as string;
+  const organizationId = v.organization_id as string;
+  const userType = v.user_type as number;
+  const userKey = v.user_key as string;
+  const userId = v.user_id as string;
+  const logonType = v.logon_type as number | null | undefined;
+  const internalLogonType = v.internal_logon_type as number | null | undefined;
+  const externalAccess = v.external_access as boolean | null | undefined;
+  const workload = text(v.workload);
+  const resultStatus = text(v.result_status);
+  const objectId = text(v.object_id);
+  const scope = text(v.scope);
+  const mailboxGuid = text(v.mailbox_guid);
+  const ownerUpn = text(v.mailbox_owner_upn);
+  const ownerSid = text(v.mailbox_owner_sid);
+  const masterSid = text(v.mailbox_owner_master_account_sid);
+  const logonSid = text(v.logon_user_sid);
+  const displayName = text(v.logon_user_display_name);
+  const server = text(v.originating_server);
+  const organizationName = text(v.organization_name);
+  const clientInfo = text(v.client_info_string);
+  const clientIpAddress = text(v.client_ip_address);
+  const machineName = text(v.client_machine_name);
+  const processName = text(v.client_process_name);
+  const clientVersion = text(v.client_version);
+  const appId = text(v.app_id);
+  const clientAppId = text(v.client_app_id);
+  const apiId = text(v.api_id);
+  const mailAccessType = text(v.mail_access_type);
+  const isThrottled = v.is_throttled as boolean | null | undefined;
+  const operationCount = v.operation_count as number | null | undefined;
+  const sessionId = text(v.session_id);
+  const folderPaths = v.folder_paths as string[] | null | undefined;
+  const uniqueTokenId = text(v.unique_token_id);
   return {
     id,
     record_type: recordType,
@@ -178,6 +238,11 @@ function fromTypedSnakeCase(v: Record<string, unknown>): ExchangeMailboxActivity
 }
 
 /** A whole number of accesses: non-negative, safe (Avro `long` as a JS number). */
+/** A field the typed checks have found to be text or absent. */
+function text(value: unknown): string | null | undefined {
+  return value as string | null | undefined;
+}
+
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }

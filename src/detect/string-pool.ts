@@ -75,12 +75,8 @@ function share(access: Access, like: Access, any: Access): void {
   record.operation = pick(record.operation, a.operation, b.operation);
   record.organization_id = pick(record.organization_id, a.organization_id, b.organization_id);
   record.user_key = pick(record.user_key, a.user_key, b.user_key);
-  record.workload = pick(record.workload, a.workload, b.workload);
-  record.result_status = pick(record.result_status, a.result_status, b.result_status);
-  record.object_id = pick(record.object_id, a.object_id, b.object_id);
   record.user_id = pick(record.user_id, a.user_id, b.user_id);
   record.client_ip = pick(record.client_ip, a.client_ip, b.client_ip);
-  record.scope = pick(record.scope, a.scope, b.scope);
   record.mailbox_guid = pick(record.mailbox_guid, a.mailbox_guid, b.mailbox_guid);
   record.mailbox_owner_upn = pick(record.mailbox_owner_upn, a.mailbox_owner_upn, b.mailbox_owner_upn);
   record.mailbox_owner_sid = pick(record.mailbox_owner_sid, a.mailbox_owner_sid, b.mailbox_owner_sid);
@@ -95,13 +91,33 @@ function share(access: Access, like: Access, any: Access): void {
     a.logon_user_display_name,
     b.logon_user_display_name,
   );
-  record.originating_server = pick(record.originating_server, a.originating_server, b.originating_server);
-  record.organization_name = pick(record.organization_name, a.organization_name, b.organization_name);
   record.client_info_string = pick(record.client_info_string, a.client_info_string, b.client_info_string);
   record.client_ip_address = pick(record.client_ip_address, a.client_ip_address, b.client_ip_address);
-  record.client_machine_name = pick(record.client_machine_name, a.client_machine_name, b.client_machine_name);
-  record.client_process_name = pick(record.client_process_name, a.client_process_name, b.client_process_name);
-  record.client_version = pick(record.client_version, a.client_version, b.client_version);
+  // Fields detection never reads: absent from records the pipeline's codec decodes (parseDecoded), and
+  // left absent; shared when present (replay's records, parsed with every field).
+  if (record.workload != null) record.workload = pick(record.workload, a.workload, b.workload);
+  if (record.result_status != null)
+    record.result_status = pick(record.result_status, a.result_status, b.result_status);
+  if (record.object_id != null) record.object_id = pick(record.object_id, a.object_id, b.object_id);
+  if (record.scope != null) record.scope = pick(record.scope, a.scope, b.scope);
+  if (record.originating_server != null)
+    record.originating_server = pick(record.originating_server, a.originating_server, b.originating_server);
+  if (record.organization_name != null)
+    record.organization_name = pick(record.organization_name, a.organization_name, b.organization_name);
+  if (record.client_machine_name != null)
+    record.client_machine_name = pick(
+      record.client_machine_name,
+      a.client_machine_name,
+      b.client_machine_name,
+    );
+  if (record.client_process_name != null)
+    record.client_process_name = pick(
+      record.client_process_name,
+      a.client_process_name,
+      b.client_process_name,
+    );
+  if (record.client_version != null)
+    record.client_version = pick(record.client_version, a.client_version, b.client_version);
   // Version 2 fields: absent (undefined) on records of a version 1 writer, and left absent.
   if (record.app_id != null) record.app_id = pick(record.app_id, a.app_id, b.app_id);
   if (record.client_app_id != null)

@@ -13,13 +13,17 @@ import { from, lastValueFrom, toArray } from 'rxjs';
 import { parseConfig } from '../../src/config/load.js';
 import { ClassTally, createClassifier, ownerCandidates } from '../../src/detect/classify.js';
 import { detect } from '../../src/detect/detect.js';
-import { parseRecord } from '../../src/detect/parse-record.js';
+import { parseDecoded, parseRecord } from '../../src/detect/parse-record.js';
 import type { CoreInput, DetectionConfig } from '../../src/detect/types.js';
 import { AvroCodec, frame } from '../../src/kafka/avro-codec.js';
 import { FALLBACK, OWNER, RawClassifier, SYSTEM } from '../../src/kafka/raw-classify.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
-import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
-import { activityDetectionType, activitySchema } from '../../src/model/schemas.js';
+import { ACTIVITY_FIELDS, type ExchangeMailboxActivity } from '../../src/model/activity.js';
+import {
+  activityDetectionType,
+  activitySchema,
+  FIELDS_NOT_READ_BY_DETECTION,
+} from '../../src/model/schemas.js';
 import { Random } from '../../src/simulate/random.js';
 import { Simulation } from '../../src/simulate/simulation.js';
 import { tenantDetectionSettings } from '../../src/simulate/tenant.js';
@@ -331,5 +335,88 @@ describe('RawClassifier', () => {
     tally.report(stats);
     assert.equal(stats.owner, 1);
     assert.equal(stats.system, 1);
+  });
+});
+
+/** What parseRecord or parseDecoded makes of a value: the record, or the error's message. */
+function attempt(parse: (value: unknown) => ExchangeMailboxActivity, value: unknown) {
+  try {
+    return { record: parse(value) };
+  } catch (error) {
+    return { error: (error as Error).message };
+  }
+}
+
+describe('parseDecoded (the records the pipeline decodes, taken as avsc gives them)', () => {
+  const codec = codecWithWriters();
+  const notRead = new Set<string>(FIELDS_NOT_READ_BY_DETECTION);
+  const read = ACTIVITY_FIELDS.filter((field) => !notRead.has(field));
+
+  it('is the decoded object itself, with the value parseRecord gives in every field detection reads', () => {
+    let accepted = 0;
+    let refused = 0;
+    for (const { buffer } of cases('parse-decoded', 300)) {
+      const decoded = attempt((b) => codec.decode(b as Buffer), buffer);
+      if ('error' in decoded) continue;
+      const copied = attempt(parseRecord, codec.decode(buffer));
+      const taken = attempt(parseDecoded, decoded.record);
+      if ('error' in copied) {
+        refused++;
+        assert.deepEqual(taken, copied);
+        continue;
+      }
+      accepted++;
+      assert.ok('record' in taken, `parseDecoded refused what parseRecord took: ${taken.error}`);
+      assert.equal(taken.record, decoded.record, 'a copy, not the decoded object');
+      const record = taken.record as unknown as Record<string, unknown>;
+      const expected = copied.record as unknown as Record<string, unknown>;
+      for (const field of read) assert.deepEqual(record[field], expected[field], field);
+      for (const field of notRead) {
+        assert.equal(field in record, false, `${field} is decoded`);
+        assert.equal(expected[field], null, field);
+      }
+    }
+    assert.ok(accepted > 1_000, `accepted ${accepted}`);
+    assert.ok(refused > 0, 'no case parseRecord refuses (an empty id)');
+  });
+
+  it("takes parseRecord's general path for what the typed checks refuse", () => {
+    const { buffer } = cases('parse-decoded-general', 300)[0]!;
+    const decoded = codec.decode(buffer) as unknown as Record<string, unknown>;
+    const iso = { ...decoded, creation_time: '2026-11-25T10:00:00Z' };
+    const fromIso = parseDecoded(iso);
+    assert.notEqual(fromIso, iso);
+    assert.equal(fromIso.creation_time, Date.UTC(2026, 10, 25, 10));
+    const noIp = parseDecoded({ ...decoded, client_ip: null, client_ip_address: '10.1.2.3' });
+    assert.equal(noIp.client_ip, '10.1.2.3');
+    assert.throws(() => parseDecoded({ ...decoded, user_type: 'nobody' }), /user_type/);
+  });
+
+  it('gives the core the same alerts as parseRecord, and held records gain none of the fields not read', async () => {
+    const config = detection();
+    const buffers = cases('parse-decoded-core', 400).map((c) => c.buffer);
+    const run = async (parse: (value: unknown) => ExchangeMailboxActivity) => {
+      const inputs: CoreInput[] = [];
+      const records: ExchangeMailboxActivity[] = [];
+      for (const buffer of buffers) {
+        let record: ExchangeMailboxActivity;
+        try {
+          record = parse(codec.decode(buffer));
+        } catch {
+          continue;
+        }
+        records.push(record);
+        inputs.push({ kind: 'record', record });
+      }
+      inputs.push({ kind: 'checkpoint', id: 1 });
+      const outputs = await lastValueFrom(from(inputs).pipe(detect(config), toArray()));
+      return { outputs, records };
+    };
+    const copied = await run(parseRecord);
+    const taken = await run(parseDecoded);
+    assert.ok(copied.outputs.some((o) => o.kind === 'alert'));
+    assert.deepEqual(taken.outputs, copied.outputs);
+    for (const record of taken.records)
+      for (const field of notRead) assert.equal(field in record, false, `${field} added to a held record`);
   });
 });

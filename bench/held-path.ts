@@ -1,0 +1,116 @@
+/**
+ * The cost of one held access, without the broker: what a restore pays per windows' changelog entry (decode →
+ * parseRecord → the mailbox-side core, watermark 2 h behind, so every access stays held), and what the
+ * actor side pays per repartition record (decode → parseRecord → the actor-side core). Only the non-owner
+ * accesses of bench/generate.ts traffic at 5,000 records/s are timed (the changelog and the repartition topic
+ * hold nothing else); encoding is not timed.
+ *
+ *   node --import tsx bench/held-path.ts [--records 2000000] [--runs 3]
+ *
+ * Prints µs per access (wall, and CPU of every thread: GC helpers included) for each side and run, the
+ * accesses held at the end and the heap then; writes .bench/held-path.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import avro from 'avsc';
+import { Subject } from 'rxjs';
+import { defaultConfig } from '../src/config/load.js';
+import { createClassifier } from '../src/detect/classify.js';
+import { detect } from '../src/detect/detect.js';
+import * as parsing from '../src/detect/parse-record.js';
+import type { CoreInput, DetectionConfig } from '../src/detect/types.js';
+import { AvroCodec, frame } from '../src/kafka/avro-codec.js';
+import { RegistryClient } from '../src/kafka/registry.js';
+import type { ExchangeMailboxActivity } from '../src/model/activity.js';
+import { activityDetectionType, activitySchema, activityType } from '../src/model/schemas.js';
+import { RULE_ROLE } from '../src/app/sub-topology.js';
+import { generateActivity } from './generate.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? fallback : Number(process.argv[i + 1]);
+}
+
+const SCHEMA_ID = 1;
+// What the pipeline parses its codec's records with (parseDecoded; parseRecord before it existed).
+const parse: (value: unknown) => ExchangeMailboxActivity =
+  (parsing as { parseDecoded?: (value: unknown) => ExchangeMailboxActivity }).parseDecoded ??
+  parsing.parseRecord;
+const records = arg('--records', 2_000_000);
+const runs = arg('--runs', 3);
+
+function codec(): AvroCodec<ExchangeMailboxActivity> {
+  const c = new AvroCodec<ExchangeMailboxActivity>(
+    new RegistryClient({ url: 'http://unused.invalid' }),
+    activityDetectionType,
+  );
+  c.addWriter(SCHEMA_ID, avro.Type.forSchema(activitySchema as avro.Schema));
+  return c;
+}
+
+/** The detection config of one side: the rules of the other side disabled. */
+function side(detection: DetectionConfig, role: 'mailbox' | 'actor'): DetectionConfig {
+  const rules = Object.fromEntries(
+    Object.entries(detection.rules).map(([name, rule]) => [
+      name,
+      { ...rule, enabled: rule.enabled && RULE_ROLE[name as keyof typeof RULE_ROLE] === role },
+    ]),
+  );
+  return { ...detection, rules } as DetectionConfig;
+}
+
+const detection = defaultConfig().detection;
+const classify = createClassifier(detection);
+const buffers: Buffer[] = [];
+for (const record of generateActivity({ records, durationMs: (records / 5_000) * 1_000 })) {
+  const verdict = classify(record);
+  if (typeof verdict === 'object' && !verdict.owner)
+    buffers.push(frame(SCHEMA_ID, activityType.toBuffer(record)));
+}
+
+function once(role: 'mailbox' | 'actor') {
+  const c = codec();
+  const config = side(detection, role);
+  const input = new Subject<CoreInput>();
+  let held = 0;
+  const subscription = input
+    .pipe(detect(config, { watermarks: 'external', lateness: role === 'actor' ? 'upstream' : 'core' }))
+    .subscribe((out) => {
+      if (out.kind === 'checkpoint') held = out.stats.retainedRecords;
+    });
+  const cpu = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  let max = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < buffers.length; i++) {
+    const record = parse(c.decode(buffers[i]!));
+    if (record.creation_time > max) max = record.creation_time;
+    input.next({ kind: 'record', record });
+    if (i % 250 === 249) input.next({ kind: 'watermark', time: max - config.allowedLatenessMs });
+  }
+  input.next({ kind: 'checkpoint', id: 1 });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  const used = process.cpuUsage(cpu);
+  const heapMb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+  subscription.unsubscribe();
+  return {
+    role,
+    usPerAccess: +((ms * 1_000) / buffers.length).toFixed(2),
+    cpuUsPerAccess: +((used.user + used.system) / buffers.length).toFixed(2),
+    held,
+    heapMb,
+  };
+}
+
+console.log(JSON.stringify({ records, accesses: buffers.length }));
+const results: unknown[] = [];
+for (let run = 1; run <= runs; run++)
+  for (const role of ['mailbox', 'actor'] as const) {
+    globalThis.gc?.();
+    const result = { run, ...once(role) };
+    results.push(result);
+    console.log(JSON.stringify(result));
+  }
+mkdirSync('.bench', { recursive: true });
+writeFileSync(
+  '.bench/held-path.json',
+  `${JSON.stringify({ records, accesses: buffers.length, results }, null, 2)}\n`,
+);
