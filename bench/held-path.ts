@@ -7,6 +7,9 @@
  *
  *   node --import tsx bench/held-path.ts [--records 2000000] [--runs 3]
  *
+ * A third case, `restore, decoded first`, is the mailbox side as a restore fed it before 2026-11-28: every
+ * entry decoded, then all of them fed to the core (the strings a record repeats lived until the end).
+ *
  * Prints µs per access (wall, and CPU of every thread: GC helpers included) for each side and run, the
  * accesses held at the end and the heap then; writes .bench/held-path.json.
  */
@@ -67,7 +70,7 @@ for (const record of generateActivity({ records, durationMs: (records / 5_000) *
     buffers.push(frame(SCHEMA_ID, activityType.toBuffer(record)));
 }
 
-function once(role: 'mailbox' | 'actor') {
+function once(role: 'mailbox' | 'actor', decodeFirst = false) {
   const c = codec();
   const config = side(detection, role);
   const input = new Subject<CoreInput>();
@@ -80,8 +83,9 @@ function once(role: 'mailbox' | 'actor') {
   const cpu = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   let max = Number.NEGATIVE_INFINITY;
+  const decoded = decodeFirst ? buffers.map((buffer) => parse(c.decode(buffer))) : [];
   for (let i = 0; i < buffers.length; i++) {
-    const record = parse(c.decode(buffers[i]!));
+    const record = decodeFirst ? decoded[i]! : parse(c.decode(buffers[i]!));
     if (record.creation_time > max) max = record.creation_time;
     input.next({ kind: 'record', record });
     if (i % 250 === 249) input.next({ kind: 'watermark', time: max - config.allowedLatenessMs });
@@ -103,9 +107,13 @@ function once(role: 'mailbox' | 'actor') {
 console.log(JSON.stringify({ records, accesses: buffers.length }));
 const results: unknown[] = [];
 for (let run = 1; run <= runs; run++)
-  for (const role of ['mailbox', 'actor'] as const) {
+  for (const [role, decodeFirst] of [
+    ['mailbox', false],
+    ['actor', false],
+    ['mailbox', true],
+  ] as const) {
     globalThis.gc?.();
-    const result = { run, ...once(role) };
+    const result = { run, ...once(role, decodeFirst) };
     results.push(result);
     console.log(JSON.stringify(result));
   }

@@ -91,6 +91,7 @@ function tickMs(pipeline: { commitIntervalMs: number; partitionIdleMs: number })
 }
 
 const RESTORE_SLICE = 5_000; // a restore's entries between two turns of the event loop (~50–150 ms)
+const REPLAY_RUN = 64; // entries decoded before they go to the core together
 // Committed repartition records are deleted every 30 s (Kafka Streams' default), or 10 commit intervals.
 const REPARTITION_PURGE_MS = 30_000;
 /** A backpressure pause this long is logged as a warning (shorter ones are how a drain paces itself). */
@@ -1394,31 +1395,41 @@ export class Pipeline {
       this.logger.info({ store, partitions, keys: state.size }, 'state store restored');
     }
     const mailbox = this.mailbox;
-    const items: { partition: number; watermark: number; record: ExchangeMailboxActivity }[] = [];
-    const decoded = await inSlices(
-      [...replayOrder(plan.entries)],
-      RESTORE_SLICE,
-      (slice) => {
-        for (const { partition, entry } of slice) {
-          try {
-            const record = parseDecoded(this.codec.decode(entry.value));
-            entry.time = record.creation_time;
-            items.push({ partition, watermark: entry.watermark, record });
-          } catch (error) {
-            this.logger.warn(
-              { partition, offset: entry.offset, err: error },
-              "a windows' changelog entry no longer decodes; left out of the restore",
-            );
-          }
-        }
-      },
-      stale,
-    );
-    if (!decoded) return undefined;
+    // Each entry is decoded and fed to the core at once, a few at a time: the strings a decoded record
+    // repeats die young once the core's string pool has shared them. Decoding every entry first held them
+    // all through the collections of the whole restore, to be dropped from the old generation afterwards.
+    let replayed = 0;
+    const run: { partition: number; watermark: number; record: ExchangeMailboxActivity }[] = [];
     this.baseline = true;
     try {
-      const replayed = await inSlices(items, RESTORE_SLICE, (slice) => mailbox.replay(slice, now), stale);
-      if (!replayed) return undefined;
+      const done = await inSlices(
+        [...replayOrder(plan.entries)],
+        RESTORE_SLICE,
+        (slice) => {
+          for (const { partition, entry } of slice) {
+            try {
+              const record = parseDecoded(this.codec.decode(entry.value));
+              entry.time = record.creation_time;
+              run.push({ partition, watermark: entry.watermark, record });
+            } catch (error) {
+              this.logger.warn(
+                { partition, offset: entry.offset, err: error },
+                "a windows' changelog entry no longer decodes; left out of the restore",
+              );
+            }
+            if (run.length === REPLAY_RUN) {
+              mailbox.replay(run, now);
+              replayed += run.length;
+              run.length = 0;
+            }
+          }
+          mailbox.replay(run, now);
+          replayed += run.length;
+          run.length = 0;
+        },
+        stale,
+      );
+      if (!done) return undefined;
       mailbox.checkpoint(now, ++this.checkpointId);
     } finally {
       this.baseline = false;
@@ -1466,8 +1477,8 @@ export class Pipeline {
       }
       mailbox.tracker.track(partition, offset, offset, Number.NEGATIVE_INFINITY, meta.streamTime);
     }
-    this.metrics.restoredRecords.inc(items.length);
-    return items.length;
+    this.metrics.restoredRecords.inc(replayed);
+    return replayed;
   }
 
   private healthSource() {

@@ -95,7 +95,7 @@ export function detect(
           if (input.kind === 'record') {
             const record = input.record;
             const time = record.creation_time;
-            if (judged) clock.records++;
+            if (judged) clock.admitted();
             else if (!clock.onTime(time)) return;
             const access = tally.access(record);
             if (access !== null && (access.owner || ids.admit(access))) {

@@ -91,6 +91,11 @@ export class WatermarkClock {
     return true;
   }
 
+  /** Counts a record whose lateness was judged before the core (`detect`'s `lateness: 'upstream'`). */
+  admitted(): void {
+    this.records++;
+  }
+
   /** After an on-time record has gone downstream: in `records` mode, its event time moves the watermark. */
   afterRecord(time: number): number {
     if (this.mode !== 'records' || time <= this.maxEventTime) return NaN;

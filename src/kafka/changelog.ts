@@ -13,8 +13,6 @@ import type { Admin, Kafka, KafkaMessage, Message } from 'kafkajs';
 import { partitionOfKey } from './murmur2.js';
 import { readRanges } from './partition-reader.js';
 
-export { partitionOfKey };
-
 export function changelogTopic(groupId: string, store: string): string {
   return `${groupId}-${store}-changelog`;
 }

@@ -14,7 +14,7 @@
  * record of the earlier format (one access a message, keyed by actor) is still read.
  */
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
-import { partitionOfKey } from './changelog.js';
+import { partitionOfKey } from './murmur2.js';
 import { packMessages, unpackMessage } from './pack.js';
 
 export const MARKER_HEADER = 'mailbox-radar.progress';

@@ -31,7 +31,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { defaultConfig } from '../../src/config/load.js';
 import { frame } from '../../src/kafka/avro-codec.js';
-import { partitionOfKey } from '../../src/kafka/changelog.js';
+import { partitionOfKey } from '../../src/kafka/murmur2.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import type { MailboxAccessAlert } from '../../src/model/alert.js';

@@ -10,7 +10,7 @@ import { defaultConfig } from '../../src/config/load.js';
 import { detect } from '../../src/detect/detect.js';
 import type { CoreInput } from '../../src/detect/types.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
-import { partitionOfKey } from '../../src/kafka/changelog.js';
+import { partitionOfKey } from '../../src/kafka/murmur2.js';
 import { windowsChangelogTopic } from '../../src/kafka/record-log.js';
 import { repartitionTopic } from '../../src/kafka/repartition.js';
 import { createTopics, kafkaFor, requireStack } from '../support/stack.js';

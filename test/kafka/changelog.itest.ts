@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { changeMessage, partitionOfKey, readChangelog } from '../../src/kafka/changelog.js';
+import { changeMessage, readChangelog } from '../../src/kafka/changelog.js';
+import { partitionOfKey } from '../../src/kafka/murmur2.js';
 import { Partitioners } from 'kafkajs';
 import { readTopics } from '../support/pipeline.js';
 import { createTopics, kafkaFor, requireStack, uniqueName } from '../support/stack.js';

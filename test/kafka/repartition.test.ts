@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KafkaMessage, Message } from 'kafkajs';
-import { partitionOfKey } from '../../src/kafka/changelog.js';
+import { partitionOfKey } from '../../src/kafka/murmur2.js';
 import { markerMessage, markerOf, openRepartition, packRepartition } from '../../src/kafka/repartition.js';
 
 /** Produced messages as one partition's consumer reads them back, from `offset` on. */
