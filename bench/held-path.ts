@@ -96,7 +96,7 @@ function once(role: 'mailbox' | 'actor', decodeFirst = false) {
   const heapMb = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
   subscription.unsubscribe();
   return {
-    role,
+    role: decodeFirst ? 'restore, decoded first' : role,
     usPerAccess: +((ms * 1_000) / buffers.length).toFixed(2),
     cpuUsPerAccess: +((used.user + used.system) / buffers.length).toFixed(2),
     held,
