@@ -1,7 +1,7 @@
 /**
  * The cost of one held access, without the broker: what a restore pays per windows' changelog entry (decode →
- * parseRecord → the mailbox-side core, watermark 2 h behind, so every access stays held), and what the
- * actor side pays per repartition record (decode → parseRecord → the actor-side core). Only the non-owner
+ * parseDecoded → the mailbox-side core, watermark 2 h behind, so every access stays held), and what the
+ * actor side pays per repartition record (decode → parseDecoded → the actor-side core). Only the non-owner
  * accesses of bench/generate.ts traffic at 5,000 records/s are timed (the changelog and the repartition topic
  * hold nothing else); encoding is not timed.
  *

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Partitioners } from 'kafkajs';
-import { partitionOfKey } from '../../src/kafka/murmur2.js';
-import { murmur2 } from '../../src/kafka/murmur2.js';
+import { murmur2, partitionOfKey } from '../../src/kafka/murmur2.js';
 
 test("murmur2 gives the Java client's hashes (Kafka's own UtilsTest cases)", () => {
   const cases: [string, number][] = [
