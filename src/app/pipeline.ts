@@ -1408,7 +1408,8 @@ export class Pipeline {
         (slice) => {
           for (const { partition, entry } of slice) {
             try {
-              const record = parseDecoded(this.codec.decode(entry.value));
+              // The bytes of a record that decoded when it was first processed: its blocks were checked then.
+              const record = parseDecoded(this.codec.decode(entry.value, true));
               entry.time = record.creation_time;
               run.push({ partition, watermark: entry.watermark, record });
             } catch (error) {

@@ -237,7 +237,7 @@ export class SubTopology {
       const watermark = Math.min(item.watermark, cap);
       if (Number.isFinite(watermark)) input.next({ kind: 'watermark', time: watermark });
       this.feeding = item.partition;
-      input.next({ kind: 'record', record: item.record });
+      input.next({ kind: 'record', record: item.record, replayed: true });
       this.feeding = undefined;
       this.forwarded.length = 0;
     }

@@ -47,6 +47,8 @@ export interface DetectOptions {
  * Rules with state beyond their windows (first_app_access, bulk_mail_access's blind mailboxes) report each
  * change as a `{kind: 'state'}` output, after the alert of the same record, and take `{kind: 'restore'}`
  * inputs back (before any record, after a restart): the core stays pure, the caller keeps the changelog.
+ * A record input marked `replayed` (a restore feeding back records processed before the commit) skips the
+ * rules whose whole state is in their stores (`storeOnly`: first_access): it would change nothing there.
  *
  * Alerts leave as soon as a threshold is reached. A `{kind: 'checkpoint', id}` input is answered, after
  * every alert its preceding records caused, with the watermark, `neededFrom` (the earliest event time any
@@ -74,6 +76,8 @@ export function detect(
       const changes: StateChange[] = [];
       const policies = PolicyBook.of(config.policies);
       const { engines, bulk } = createEngines(config, changes, policies);
+      // What a restore's replayed records go to: not the rules whose whole state the stores restored.
+      const replayEngines = engines.filter((engine) => engine.storeOnly !== true);
       const drain = (): void => {
         if (changes.length === 0) return;
         for (const change of changes) subscriber.next(change);
@@ -100,8 +104,9 @@ export function detect(
             const access = tally.access(record);
             if (access !== null && (access.owner || ids.admit(access))) {
               options.onAccess?.(access);
-              for (let i = 0; i < engines.length; i++) {
-                const engine = engines[i] as RuleEngine;
+              const to = input.replayed === true ? replayEngines : engines;
+              for (let i = 0; i < to.length; i++) {
+                const engine = to[i] as RuleEngine;
                 const alert = engine.add(access);
                 if (alert !== null) subscriber.next({ kind: 'alert', alert: markBlind(alert, bulk) });
                 for (const revision of engine.take?.() ?? [])

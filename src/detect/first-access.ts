@@ -129,6 +129,11 @@ export function createFirstAccessEngine(
   };
 
   return {
+    // A pair's last-seen is kept as it was written to SEEN_STORE: a record processed before the commit
+    // that the store was read back at changes nothing (it is older than what the store holds, or within
+    // REFRESH_MS of it). So a restore's replay skips this rule (detect.ts).
+    storeOnly: true,
+
     get remembered(): number {
       return remembered;
     },

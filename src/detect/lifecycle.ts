@@ -48,6 +48,8 @@ export class EpisodeAlert {
   private readonly firstIds: string[] = [];
   private readonly latestIds: string[] = [];
   private readonly ips = new Set<string>();
+  /** The client address of the last record tallied, as it came (see `tally`). */
+  private lastRawIp: string | null | undefined = undefined;
   private readonly operations = new Map<string, number>();
   private readonly mailboxes = new Map<string, string>();
 
@@ -120,8 +122,13 @@ export class EpisodeAlert {
     if (access.time > this.lastSeen) this.lastSeen = access.time;
     const record = access.record;
     if (record.external_access === true) this.external = true;
-    const ip = normaliseClientIp(record.client_ip === '' ? record.client_ip_address : record.client_ip);
-    if (ip !== '' && this.ips.size < MAX_CLIENT_IPS) this.ips.add(ip);
+    const raw = record.client_ip === '' ? record.client_ip_address : record.client_ip;
+    // An actor's reads mostly come from one address: the last one's normal form is in the set already.
+    if (raw !== this.lastRawIp && this.ips.size < MAX_CLIENT_IPS) {
+      this.lastRawIp = raw;
+      const ip = normaliseClientIp(raw);
+      if (ip !== '') this.ips.add(ip);
+    }
     this.operations.set(record.operation, (this.operations.get(record.operation) ?? 0) + 1);
     if (!this.mailboxes.has(access.mailbox))
       this.mailboxes.set(access.mailbox, access.ownerUpn ?? access.mailbox);

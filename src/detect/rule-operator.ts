@@ -18,6 +18,11 @@ export interface RuleEngine {
   clear(): void;
   /** Rules with state beyond their windows: takes a stored entry back (other stores are ignored). */
   restore?(store: string, key: string, value: number | null): void;
+  /**
+   * The rule keeps all its state in its stores (first_access): a replayed record, whose changes the restored
+   * stores already hold and whose alerts were published before, would change nothing, and is not fed to it.
+   */
+  readonly storeOnly?: boolean;
 }
 
 /**

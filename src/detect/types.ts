@@ -23,7 +23,11 @@ export type { RuleName } from '../model/alert.js';
 
 /** What the detection core consumes. */
 export type CoreInput =
-  | { kind: 'record'; record: ExchangeMailboxActivity } // already parsed/validated
+  /**
+   * Already parsed and validated. `replayed`: processed before a restart, its state changes already in the
+   * stores the core was restored from (a restore's replay): rules whose whole state is in their stores skip it.
+   */
+  | { kind: 'record'; record: ExchangeMailboxActivity; replayed?: boolean }
   | ClassifiedInput
   | { kind: 'watermark'; time: number } // external watermark (event-time ms)
   | { kind: 'checkpoint'; id: number } // marker: answer with a checkpoint output

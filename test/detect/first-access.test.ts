@@ -214,6 +214,52 @@ describe('first_access', () => {
     assert.deepEqual(pairs(forgotten.alerts), ['eve@contoso.com → ceo@contoso.com']);
   });
 
+  it("skips a restore's replayed records, whose changes its stores already hold; live ones as before", () => {
+    const config = only({ learnFor: 0 });
+    const record = open('bob@contoso.com', 'cfo@contoso.com', 1);
+    const live = run(config, [{ kind: 'record', record }]);
+    assert.equal(states(live.outputs).length, 2, 'learning starts, the pair is remembered');
+    assert.equal(live.alerts.length, 1);
+    // Replayed: processed before the commit the stores were read back at — nothing to learn again.
+    const replayed = run(config, [{ kind: 'record', record, replayed: true }]);
+    assert.deepEqual(states(replayed.outputs), [], 'a replayed record changes no store');
+    assert.deepEqual(replayed.alerts, []);
+
+    // A restart: the stores restored, the records before the commit replayed, then the same live records
+    // as the core that never stopped — the same alerts and changes.
+    const before = [
+      FIRST(),
+      open('eve@contoso.com', 'ceo@contoso.com', 10),
+      open('bob@contoso.com', 'cfo@contoso.com', 40),
+    ];
+    const after = [
+      open('bob@contoso.com', 'cfo@contoso.com', 40.5),
+      open('eve@contoso.com', 'ceo@contoso.com', 45),
+      open('kim@contoso.com', 'cfo@contoso.com', 46),
+    ];
+    const learning = only();
+    const through = run(learning, [...before, ...after]);
+    const stopped = run(learning, before);
+    const restore: CoreInput[] = states(stopped.outputs).map((s) => ({
+      kind: 'restore',
+      store: s.store,
+      key: s.key,
+      value: s.value,
+    }));
+    const restarted = run(learning, [
+      ...restore,
+      ...before.map((r): CoreInput => ({ kind: 'record', record: r, replayed: true })),
+    ]);
+    assert.deepEqual(states(restarted.outputs), [], 'the replay changes nothing');
+    const resumed = run(learning, [
+      ...restore,
+      ...before.map((r): CoreInput => ({ kind: 'record', record: r, replayed: true })),
+      ...after,
+    ]);
+    assert.deepEqual(pairs(resumed.alerts), pairs(through.alerts.slice(stopped.alerts.length)));
+    assert.deepEqual(states(resumed.outputs), states(through.outputs).slice(states(stopped.outputs).length));
+  });
+
   it('takes its policy: severity high on executives, off for the helpdesk (not even remembered)', () => {
     const config = only(
       { learnFor: 0 },
