@@ -341,6 +341,10 @@ function adopted(): { base: string; drainer: Drainer } | undefined {
       pid: Number(pid),
       scrape,
       metric: async (name) => sum(await scrape(), name),
+      total: async (names) => {
+        const page = await scrape();
+        return names.reduce((n, name) => n + sum(page, name), 0);
+      },
       stop: async () => {
         if (alive()) process.kill(Number(pid), 'SIGTERM');
         while (alive()) await sleep(200);

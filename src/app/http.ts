@@ -30,7 +30,18 @@ export async function startHttp(
       const ok = health.ready();
       reply(ok ? 200 : 503, JSON.stringify({ status: ok ? 'ready' : 'not ready', ...health.describe() }));
     } else if (path === '/metrics') {
-      registry.metrics().then(
+      // `?name[]=a&name[]=b`: those metrics alone (as Prometheus's federation endpoint selects), for a poller
+      // that needs a counter or two many times a second; unknown names are left out.
+      const names = new URL(req.url ?? '/', 'http://localhost').searchParams.getAll('name[]');
+      const page =
+        names.length === 0
+          ? registry.metrics()
+          : Promise.all(
+              names
+                .filter((name) => registry.getSingleMetric(name) !== undefined)
+                .map((name) => registry.getSingleMetricAsString(name)),
+            ).then((parts) => parts.map((part) => `${part}\n`).join(''));
+      page.then(
         (text) => reply(200, text, registry.contentType),
         (error: Error) => reply(500, JSON.stringify({ error: error.message })),
       );
