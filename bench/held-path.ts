@@ -16,41 +16,31 @@
  * accesses held at the end and the heap then; writes .bench/held-path.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import avro from 'avsc';
 import { Subject } from 'rxjs';
 import { defaultConfig } from '../src/config/load.js';
 import { createClassifier } from '../src/detect/classify.js';
 import { detect } from '../src/detect/detect.js';
 import * as parsing from '../src/detect/parse-record.js';
 import type { CoreInput, DetectionConfig } from '../src/detect/types.js';
-import { AvroCodec, frame } from '../src/kafka/avro-codec.js';
-import { RegistryClient } from '../src/kafka/registry.js';
+import { frame } from '../src/kafka/avro-codec.js';
 import type { ExchangeMailboxActivity } from '../src/model/activity.js';
-import { activityDetectionType, activitySchema, activityType } from '../src/model/schemas.js';
+import { activityType } from '../src/model/schemas.js';
 import { RULE_ROLE } from '../src/app/sub-topology.js';
 import { generateActivity } from './generate.js';
+import { OFFLINE_SCHEMA_ID, offlineCodec } from './offline-codec.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   return i < 0 ? fallback : Number(process.argv[i + 1]);
 }
 
-const SCHEMA_ID = 1;
+const SCHEMA_ID = OFFLINE_SCHEMA_ID;
 // What the pipeline parses its codec's records with (parseDecoded; parseRecord before it existed).
 const parse: (value: unknown) => ExchangeMailboxActivity =
   (parsing as { parseDecoded?: (value: unknown) => ExchangeMailboxActivity }).parseDecoded ??
   parsing.parseRecord;
 const records = arg('--records', 2_000_000);
 const runs = arg('--runs', 3);
-
-function codec(): AvroCodec<ExchangeMailboxActivity> {
-  const c = new AvroCodec<ExchangeMailboxActivity>(
-    new RegistryClient({ url: 'http://unused.invalid' }),
-    activityDetectionType,
-  );
-  c.addWriter(SCHEMA_ID, avro.Type.forSchema(activitySchema as avro.Schema));
-  return c;
-}
 
 /** The detection config of one side: the rules of the other side disabled. */
 function side(detection: DetectionConfig, role: 'mailbox' | 'actor'): DetectionConfig {
@@ -77,7 +67,7 @@ for (const record of generateActivity({ records, durationMs: (records / 5_000) *
  * restore reads them back before it replays the windows' changelog, so the replay meets the pairs known.
  */
 function mailboxStores(): CoreInput[] {
-  const c = codec();
+  const c = offlineCodec();
   const latest = new Map<string, CoreInput>();
   const input = new Subject<CoreInput>();
   const subscription = input
@@ -91,7 +81,7 @@ function mailboxStores(): CoreInput[] {
 }
 
 function once(role: 'mailbox' | 'actor', decodeFirst = false) {
-  const c = codec();
+  const c = offlineCodec();
   const config = side(detection, role);
   const input = new Subject<CoreInput>();
   let held = 0;

@@ -63,9 +63,10 @@ import {
   type Stack,
 } from './broker.js';
 import { generateActivity } from './generate.js';
+import { OFFLINE_SCHEMA_ID, offlineCodec } from './offline-codec.js';
 
 const CHUNK = 20_000;
-const SCHEMA_ID = 1;
+const SCHEMA_ID = OFFLINE_SCHEMA_ID;
 
 // ───────────────────────────── child cases ─────────────────────────────
 
@@ -111,15 +112,6 @@ function hotDecode(records: number, readerName: string) {
 }
 
 /** The pipeline's codec (detection reader) with the bench's writer schema known: no registry needed. */
-function offlineCodec(): AvroCodec<ExchangeMailboxActivity> {
-  const codec = new AvroCodec<ExchangeMailboxActivity>(
-    new RegistryClient({ url: 'http://unused.invalid' }),
-    activityDetectionType,
-  );
-  codec.addWriter(SCHEMA_ID, avro.Type.forSchema(activitySchema as avro.Schema));
-  return codec;
-}
-
 /**
  * The pipeline's per-record work, as src/app/pipeline.ts does it: codec with the detection reader
  * (framing checks, resolver) → parseRecord → the core with external watermarks; per chunk (a batch) a

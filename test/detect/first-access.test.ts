@@ -46,6 +46,9 @@ const FIRST = () => open('first@contoso.com', 'someone@contoso.com', 0);
 
 const states = (outputs: readonly CoreOutput[]) =>
   outputs.filter((o): o is StateChange => o.kind === 'state');
+/** A core's state changes as the restore inputs a restart would feed back. */
+const restoring = (outputs: readonly CoreOutput[]): CoreInput[] =>
+  states(outputs).map((s) => ({ kind: 'restore', store: s.store, key: s.key, value: s.value }));
 const pairs = (alerts: readonly { actor_user_id: string; mailbox_owner_upn: string | null }[]) =>
   alerts.map((a) => `${a.actor_user_id} → ${a.mailbox_owner_upn}`);
 
@@ -187,12 +190,7 @@ describe('first_access', () => {
     ];
     const first = run(config, history);
     assert.deepEqual(pairs(first.alerts), ['bob@contoso.com → cfo@contoso.com']);
-    const restore: CoreInput[] = states(first.outputs).map((s) => ({
-      kind: 'restore',
-      store: s.store,
-      key: s.key,
-      value: s.value,
-    }));
+    const restore = restoring(first.outputs);
     // After a restart (kill -9) the core re-reads bob's record: no second alert. eve is still known.
     const again = run(config, [
       ...restore,
@@ -240,12 +238,7 @@ describe('first_access', () => {
     const learning = only();
     const through = run(learning, [...before, ...after]);
     const stopped = run(learning, before);
-    const restore: CoreInput[] = states(stopped.outputs).map((s) => ({
-      kind: 'restore',
-      store: s.store,
-      key: s.key,
-      value: s.value,
-    }));
+    const restore = restoring(stopped.outputs);
     const restarted = run(learning, [
       ...restore,
       ...before.map((r): CoreInput => ({ kind: 'record', record: r, replayed: true })),
