@@ -122,9 +122,12 @@ export function spawnPipeline(
     nodeArgs?: string[];
     /** A file descriptor for the process's log (stderr, where it logs); by default the bench's stderr. */
     logFd?: number;
+    /** The compiled CLI (`dist/`, as `npm run build` and the image make it) instead of the sources via tsx. */
+    built?: boolean;
   } = {},
 ): Drainer {
-  const args = [...(options.nodeArgs ?? []), '--import', 'tsx', 'src/cli/main.ts', 'run'];
+  const main = options.built === true ? ['dist/src/cli/main.js'] : ['--import', 'tsx', 'src/cli/main.ts'];
+  const args = [...(options.nodeArgs ?? []), ...main, 'run'];
   const p = spawn(process.execPath, args, {
     cwd: options.cwd ?? ROOT,
     stdio: ['ignore', 'ignore', options.logFd ?? 'inherit'],
