@@ -309,6 +309,8 @@ async function broker(stack: Stack, options: BrokerOptions) {
       batches: sumOf(page, 'mailbox_radar_batch_duration_seconds_count'),
       repartitionMessagesConsumed: sumOf(page, 'mailbox_radar_repartition_records_consumed_total'),
       repartitionProduced: sumOf(page, 'mailbox_radar_repartition_records_produced_total'),
+      // Of those, read back and taken as the mailbox side held them (sent-packs.ts), not decoded again.
+      repartitionShared: sumOf(page, 'mailbox_radar_repartition_accesses_shared_total'),
     };
   }
   const sameAlerts: Record<string, boolean> = {};
@@ -563,7 +565,7 @@ async function main() {
       );
       for (const [name, c] of Object.entries(b.cases) as [string, Record<string, number>][])
         console.log(
-          `  ${name}: ${c.recordsPerSecond}/s, ÷ bare ${c.ratio}, ÷ bare + decode ${c.ratioVsBareDecode}, alerts ${c.alerts} (${c.alertMessages} messages), classified on bytes ${c.classifiedOnBytes}, peak RSS ${c.peakRssMb} MB`,
+          `  ${name}: ${c.recordsPerSecond}/s, ÷ bare ${c.ratio}, ÷ bare + decode ${c.ratioVsBareDecode}, alerts ${c.alerts} (${c.alertMessages} messages), classified on bytes ${c.classifiedOnBytes}, repartition shared ${c.repartitionShared} of ${c.repartitionProduced}, peak RSS ${c.peakRssMb} MB`,
         );
       if (Object.keys(b.sameAlerts).length > 0)
         console.log(`  alerts identical to before: ${JSON.stringify(b.sameAlerts)}`);

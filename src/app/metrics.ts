@@ -140,6 +140,11 @@ export function createMetrics() {
       help: 'Messages read from the internal repartition topic (packs of accesses, progress markers)',
       registers: [registry],
     }),
+    repartitionShared: new Counter({
+      name: 'mailbox_radar_repartition_accesses_shared_total',
+      help: 'Accesses the actor side read back from packs this process wrote and took as the mailbox side held them, without decoding them again',
+      registers: [registry],
+    }),
     repartitionProduced: new Counter({
       name: 'mailbox_radar_repartition_records_produced_total',
       help: 'Accesses written to the internal repartition topic (progress markers not counted)',

@@ -61,7 +61,9 @@ import {
   openRepartition,
   packRepartition,
   repartitionTopic,
+  type OpenedAccess,
 } from '../kafka/repartition.js';
+import { SentPacks } from '../kafka/sent-packs.js';
 import { ensureTopics } from '../kafka/topics.js';
 import { decodeCommitMetadata, encodeCommitMetadata, type CommitMetadata } from '../kafka/watermarks.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
@@ -89,6 +91,9 @@ const HEARTBEAT_WAIT_MS = 2_000; // waiting for the registry, heartbeat at least
 function tickMs(pipeline: { commitIntervalMs: number; partitionIdleMs: number }): number {
   return Math.max(1_000, Math.min(pipeline.commitIntervalMs, pipeline.partitionIdleMs / 2));
 }
+
+/** An access on its way to the repartition topic, with the record it was encoded from (sent-packs.ts). */
+type Onward = Message & { record?: ExchangeMailboxActivity };
 
 const RESTORE_SLICE = 5_000; // a restore's entries between two turns of the event loop (~50–150 ms)
 const REPLAY_RUN = 64; // entries decoded before they go to the core together
@@ -195,6 +200,8 @@ export class Pipeline {
   /** The batches' own output (changelog entries, dead letters, repartition records), coalesced. */
   private readonly ownOutput: CoalescingSender;
   private readonly sends = new Set<Promise<void>>();
+  /** Repartition packs written to partitions this instance's actor side reads, with their records. */
+  private readonly sentPacks = new SentPacks();
   private paused = false;
   /** When consumption paused for backpressure (Date.now()). */
   private pausedAt = 0;
@@ -578,7 +585,12 @@ export class Pipeline {
       await payload.heartbeat();
     }
     // The actor side's packs opened once, before the writer schemas of their accesses are fetched.
-    const opened = sub.role === 'actor' ? openRepartition(batch.messages) : undefined;
+    const opened =
+      sub.role === 'actor'
+        ? openRepartition(batch.messages, (message) =>
+            this.sentPacks.take(batch.partition, Number(message.offset), message.value),
+          )
+        : undefined;
     if (!(await this.prepare(opened ?? batch.messages, payload.heartbeat, isRunning))) return;
     const now = Date.now();
     if (opened === undefined) await this.mailboxBatch(sub, payload, now);
@@ -674,7 +686,8 @@ export class Pipeline {
               onward.push({
                 key: access.actor,
                 value: this.repartition.writer.encode(this.repartition.schemaId, access.record),
-              });
+                record: access.record,
+              } as Onward);
         sub.forwarded.length = 0;
       }
       if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
@@ -693,11 +706,12 @@ export class Pipeline {
   private async actorBatch(
     sub: SubTopology,
     { batch }: EachBatchPayload,
-    messages: (KafkaMessage & { error?: Error })[],
+    messages: OpenedAccess[],
     now: number,
   ): Promise<void> {
     const { topic, partition } = batch;
     const order = sub.order(partition);
+    let shared = 0;
     const orderBefore = order.state();
     const streamTimeBefore = sub.watermarks.streamTime(partition);
     const dead: Message[] = [];
@@ -713,7 +727,10 @@ export class Pipeline {
       let record: ExchangeMailboxActivity;
       try {
         if (message.error !== undefined) throw message.error;
-        record = parseDecoded(this.codec.decode(message.value));
+        if (message.record !== undefined) {
+          record = message.record; // as the mailbox side held it (sent-packs.ts)
+          shared++;
+        } else record = parseDecoded(this.codec.decode(message.value));
       } catch (error) {
         dead.push(this.deadLetter(topic, partition, message, error));
         continue;
@@ -722,6 +739,7 @@ export class Pipeline {
       if (record.creation_time < minEventTime) minEventTime = record.creation_time;
       items.push({ kind: 'record', record });
     }
+    if (shared > 0) this.metrics.repartitionShared.inc(shared);
     for (const record of orderBatch(order, items)) this.toSweep(sub, partition, record);
     this.heldForOrder(sub);
     this.endBatch(sub, batch, { min: minEventTime, max: maxEventTime, before: streamTimeBefore }, now, {
@@ -972,6 +990,24 @@ export class Pipeline {
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
 
+  /** Where the acknowledged packs of `local` went (the submission's base offsets): into `sentPacks`. */
+  private rememberPacks(
+    messages: readonly Message[],
+    local: Map<Message, readonly ExchangeMailboxActivity[]>,
+    bases: Map<string, number>,
+  ): void {
+    const topic = this.repartition!.topic;
+    const next = new Map<number, number>();
+    for (const message of messages) {
+      const partition = message.partition!;
+      const offset = next.get(partition) ?? bases.get(baseKey(topic, partition));
+      if (offset === undefined) continue;
+      next.set(partition, offset + 1);
+      const records = local.get(message);
+      if (records !== undefined) this.sentPacks.add(partition, offset, message.value as Buffer, records);
+    }
+  }
+
   /** Alerts, dead letters and repartition records, sent and acknowledged (acks = all). */
   private async publish(
     alerts: MailboxAccessAlert[],
@@ -989,14 +1025,26 @@ export class Pipeline {
     const packed = log !== undefined && sub !== undefined ? packEntries(log.partition, log.entries) : [];
     if (packed.length > 0) own.push({ topic: this.windowsLog, messages: packed });
     if (dead.length > 0) own.push({ topic: this.config.topics.deadLetter, messages: dead });
-    if (repartition.length > 0 && this.repartition)
-      own.push({
-        topic: this.repartition.topic,
-        messages: packRepartition(repartition, this.repartition.partitions),
-      });
+    // The packs for partitions this instance's actor side reads, with the records they hold: once the broker
+    // says where they went, the actor side can take those records instead of decoding them again.
+    const local = new Map<Message, readonly ExchangeMailboxActivity[]>();
+    const readHere = new Set(this.actor?.partitions ?? []);
+    const repartitionMessages =
+      repartition.length > 0 && this.repartition
+        ? packRepartition(repartition, this.repartition.partitions, (pack, sources) => {
+            if (readHere.has(pack.partition!))
+              local.set(
+                pack,
+                sources.map((source) => (source as Onward).record!),
+              );
+          })
+        : [];
+    if (repartitionMessages.length > 0)
+      own.push({ topic: this.repartition!.topic, messages: repartitionMessages });
     if (own.length > 0)
       sends.push(
         this.ownOutput.submit(own).then((bases) => {
+          if (local.size > 0) this.rememberPacks(repartitionMessages, local, bases);
           if (log === undefined || sub === undefined) return;
           const base = bases.get(baseKey(this.windowsLog, log.partition));
           if (base !== undefined) sub.logPositions.written(log.partition, log.offsets, base, packed.length);
@@ -1173,6 +1221,7 @@ export class Pipeline {
   private onGroupJoin(assignment: Record<string, number[]>): void {
     this.metrics.rebalances.inc();
     this.reported.clear();
+    this.sentPacks.clear();
     for (const sub of this.subs()) {
       sub.reset(assignment[sub.topic] ?? []);
       this.metrics.assigned.set({ sub_topology: sub.role, topic: sub.topic }, sub.partitions.length);

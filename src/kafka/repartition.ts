@@ -16,6 +16,10 @@
 import type { IHeaders, KafkaMessage, Message } from 'kafkajs';
 import { partitionOfKey } from './murmur2.js';
 import { packMessages, unpackMessage } from './pack.js';
+import type { ExchangeMailboxActivity } from '../model/activity.js';
+
+/** A repartition message as the actor side reads it: a pack opened, or its error; `record` when known. */
+export type OpenedAccess = KafkaMessage & { error?: Error; record?: ExchangeMailboxActivity };
 
 export const MARKER_HEADER = 'mailbox-radar.progress';
 
@@ -59,8 +63,13 @@ const ACCESSES = 'radar.accesses';
  * A batch's repartition output as it goes out: its accesses (keyed by actor) packed per partition of the
  * actor, and behind them that partition's progress markers, in the order they came.
  */
-export function packRepartition(onward: readonly Message[], partitions: number): Message[] {
-  const accesses = new Map<number, { numbers: never[]; key: null; value: Buffer }[]>();
+export function packRepartition(
+  onward: readonly Message[],
+  partitions: number,
+  /** Told each pack, with the onward messages it holds, in order. */
+  packed?: (pack: Message, sources: readonly Message[]) => void,
+): Message[] {
+  const accesses = new Map<number, { numbers: never[]; key: null; value: Buffer; source: Message }[]>();
   const markers = new Map<number, Message[]>();
   for (const message of onward) {
     if (message.key === null || message.key === undefined) {
@@ -71,7 +80,7 @@ export function packRepartition(onward: readonly Message[], partitions: number):
       continue;
     }
     const partition = partitionOfKey(String(message.key), partitions);
-    const item = { numbers: [] as never[], key: null, value: message.value as Buffer };
+    const item = { numbers: [] as never[], key: null, value: message.value as Buffer, source: message };
     const list = accesses.get(partition);
     if (list === undefined) accesses.set(partition, [item]);
     else list.push(item);
@@ -79,7 +88,20 @@ export function packRepartition(onward: readonly Message[], partitions: number):
   const out: Message[] = [];
   for (let partition = 0; partition < partitions; partition++) {
     const items = accesses.get(partition);
-    if (items !== undefined) out.push(...packMessages(partition, items, ACCESSES));
+    if (items !== undefined) {
+      const packs = packMessages(partition, items, ACCESSES);
+      out.push(...packs);
+      let next = 0;
+      if (packed !== undefined)
+        for (const pack of packs) {
+          const count = Number((pack.headers as Record<string, string>)[ACCESSES]);
+          packed(
+            pack,
+            items.slice(next, next + count).map((item) => item.source),
+          );
+          next += count;
+        }
+    }
     const behind = markers.get(partition);
     if (behind !== undefined) out.push(...behind);
   }
@@ -91,8 +113,15 @@ export function packRepartition(onward: readonly Message[], partitions: number):
  * own (the pack's offset and timestamp, no key). A pack that does not parse stays whole, with the error, to
  * be dead-lettered. Markers and records of the earlier format pass as they are.
  */
-export function openRepartition(messages: readonly KafkaMessage[]): (KafkaMessage & { error?: Error })[] {
-  const out: (KafkaMessage & { error?: Error })[] = [];
+export function openRepartition(
+  messages: readonly KafkaMessage[],
+  /**
+   * The records of a pack this process wrote, as it held them when it wrote them (sent-packs.ts): they are
+   * given as the accesses' `record`, which then need no decoding.
+   */
+  sent?: (message: KafkaMessage) => readonly ExchangeMailboxActivity[] | undefined,
+): OpenedAccess[] {
+  const out: OpenedAccess[] = [];
   for (const message of messages) {
     const packed = message.headers?.[ACCESSES];
     if (packed === undefined) {
@@ -100,6 +129,20 @@ export function openRepartition(messages: readonly KafkaMessage[]): (KafkaMessag
       continue;
     }
     const count = Number((Array.isArray(packed) ? packed[0] : packed)?.toString());
+    const records = sent?.(message);
+    if (records !== undefined && records.length === count) {
+      for (const record of records)
+        out.push({
+          key: null,
+          value: null,
+          headers: {},
+          timestamp: message.timestamp,
+          attributes: message.attributes,
+          offset: message.offset,
+          record,
+        } as OpenedAccess);
+      continue;
+    }
     try {
       const where = `a packed repartition message at offset ${message.offset}`;
       for (const { value } of unpackMessage(message.value, count, 0, where))

@@ -109,3 +109,37 @@ test('15.5: fetch lag 0 once caught up; commit lag = high watermark − committe
   pipeline.process.kill('SIGTERM');
   assert.equal(await pipeline.exit, 0);
 });
+
+test('12: the actor side takes the accesses its own mailbox side wrote as that side holds them, not decoding them again', async (t) => {
+  const stack = await requireStack(t);
+  if (!stack) return;
+  const topics = uniqueTopics();
+  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
+  t.after(cleanup);
+  const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
+  t.after(() => pipeline.process.kill('SIGKILL'));
+  await waitReady(pipeline);
+  const start = Date.now() - minutes(30);
+  // Five batches of non-owner reads, each written to the repartition topic and read back by this instance.
+  for (let round = 0; round < 5; round++) {
+    const reads = burst(`shared-${round}`, 10, start + round * minutes(1), 1_000, {
+      actor: `reader${round}@contoso.com`,
+      owner: 'cfo@contoso.com',
+      mailbox: 'mbx-shared',
+    });
+    await produceActivity(stack, kafkaFor(stack), topics.activity, reads);
+    await waitFor(
+      `round ${round} read back from the repartition topic`,
+      async () =>
+        (await metric(pipeline, 'mailbox_radar_repartition_records_produced_total')) === 10 * (round + 1),
+    );
+  }
+  let shared = 0;
+  await waitFor('accesses taken as the mailbox side held them', async () => {
+    shared = await metric(pipeline, 'mailbox_radar_repartition_accesses_shared_total');
+    return shared > 0;
+  });
+  assert.ok(shared <= 50, `${shared} shared of 50 written`);
+  pipeline.process.kill('SIGTERM');
+  assert.equal(await pipeline.exit, 0);
+});

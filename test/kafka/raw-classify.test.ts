@@ -16,10 +16,12 @@ import { detect } from '../../src/detect/detect.js';
 import { parseDecoded, parseRecord } from '../../src/detect/parse-record.js';
 import type { CoreInput, DetectionConfig } from '../../src/detect/types.js';
 import { AvroCodec, frame } from '../../src/kafka/avro-codec.js';
+import { AvroTopicWriter } from '../../src/kafka/avro-producer.js';
 import { FALLBACK, OWNER, RawClassifier, SYSTEM } from '../../src/kafka/raw-classify.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import { ACTIVITY_FIELDS, type ExchangeMailboxActivity } from '../../src/model/activity.js';
 import {
+  activityDetectionSchema,
   activityDetectionType,
   activitySchema,
   FIELDS_NOT_READ_BY_DETECTION,
@@ -418,5 +420,57 @@ describe('parseDecoded (the records the pipeline decodes, taken as avsc gives th
     assert.deepEqual(taken.outputs, copied.outputs);
     for (const record of taken.records)
       for (const field of notRead) assert.equal(field in record, false, `${field} added to a held record`);
+  });
+  it("the actor side may take the mailbox side's records instead of decoding their repartition bytes (sent-packs.ts)", async () => {
+    // The pipeline writes a record to the repartition topic in the detection schema; the actor side, reading
+    // back a pack it wrote, takes the records as the mailbox side held them (after that side's core pooled
+    // their strings). Every case: the same value in every field detection reads (null and absent alike),
+    // and the core's outputs the same either way.
+    const REPARTITION_ID = 99;
+    const writer = new AvroTopicWriter<ExchangeMailboxActivity>(
+      undefined as never,
+      undefined as never,
+      'repartition',
+      activityDetectionType,
+      activityDetectionSchema,
+    );
+    const reader = codecWithWriters();
+    reader.addWriter(REPARTITION_ID, avro.Type.forSchema(activityDetectionSchema as avro.Schema));
+    const config = detection();
+    const held: ExchangeMailboxActivity[] = [];
+    const readBack: ExchangeMailboxActivity[] = [];
+    for (const { buffer } of cases('sent-packs', 400)) {
+      let record: ExchangeMailboxActivity;
+      try {
+        record = parseDecoded(codec.decode(buffer));
+      } catch {
+        continue;
+      }
+      held.push(record);
+      readBack.push(parseDecoded(reader.decode(writer.encode(REPARTITION_ID, record))));
+    }
+    const mailboxSide = (records: ExchangeMailboxActivity[]) =>
+      lastValueFrom(
+        from(records.map((record): CoreInput => ({ kind: 'record', record }))).pipe(
+          detect(config),
+          toArray(),
+        ),
+      );
+    await mailboxSide(held); // pools their strings, as the mailbox side's core does before they leave
+    const actorSide = async (records: ExchangeMailboxActivity[]) =>
+      lastValueFrom(
+        from([
+          ...records.map((record): CoreInput => ({ kind: 'record', record })),
+          { kind: 'checkpoint', id: 1 } as CoreInput,
+        ]).pipe(detect(config), toArray()),
+      );
+    held.forEach((record, i) => {
+      const a = record as unknown as Record<string, unknown>;
+      const b = readBack[i] as unknown as Record<string, unknown>;
+      for (const field of read) assert.deepEqual(a[field] ?? null, b[field] ?? null, field);
+    });
+    const taken = await actorSide(held);
+    assert.ok(taken.some((o) => o.kind === 'alert'));
+    assert.deepEqual(taken, await actorSide(readBack));
   });
 });
