@@ -39,7 +39,7 @@ import { AvroCodec } from '../kafka/avro-codec.js';
 import { AvroTopicWriter } from '../kafka/avro-producer.js';
 import { awaitKafka, createKafka } from '../kafka/client.js';
 import { deadLetter } from '../kafka/dead-letter.js';
-import { CoalescingSender, baseKey } from '../kafka/coalescing-sender.js';
+import { CoalescingSender } from '../kafka/coalescing-sender.js';
 import { applyChange, changeMessage, changelogTopic } from '../kafka/changelog.js';
 import { offsetsAtTime, readRanges, type PartitionRange } from '../kafka/partition-reader.js';
 import {
@@ -616,7 +616,7 @@ export class Pipeline {
     if (!before.has(partition))
       before.set(partition, { offset: Number(messages[0]!.offset), streamTime: streamTimeBefore });
     const dead: Message[] = [];
-    const onward: Message[] = [];
+    const onward: Onward[] = [];
     const log: WindowsLogBatch = { partition, offsets: [], entries: [] };
     let maxEventTime = Number.NEGATIVE_INFINITY;
     let minEventTime = Number.POSITIVE_INFINITY;
@@ -687,7 +687,7 @@ export class Pipeline {
                 key: access.actor,
                 value: this.repartition.writer.encode(this.repartition.schemaId, access.record),
                 record: access.record,
-              } as Onward);
+              });
         sub.forwarded.length = 0;
       }
       if (i % HEARTBEAT_EVERY === HEARTBEAT_EVERY - 1) await heartbeat();
@@ -896,7 +896,7 @@ export class Pipeline {
     sub: SubTopology,
     batch: { partition: number; first: number; records: number } | undefined,
     dead: Message[],
-    onward: Message[],
+    onward: Onward[],
     log?: WindowsLogBatch,
     before?: Map<number, Position>,
   ): void {
@@ -990,29 +990,11 @@ export class Pipeline {
     return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
   }
 
-  /** Where the acknowledged packs of `local` went (the submission's base offsets): into `sentPacks`. */
-  private rememberPacks(
-    messages: readonly Message[],
-    local: Map<Message, readonly ExchangeMailboxActivity[]>,
-    bases: Map<string, number>,
-  ): void {
-    const topic = this.repartition!.topic;
-    const next = new Map<number, number>();
-    for (const message of messages) {
-      const partition = message.partition!;
-      const offset = next.get(partition) ?? bases.get(baseKey(topic, partition));
-      if (offset === undefined) continue;
-      next.set(partition, offset + 1);
-      const records = local.get(message);
-      if (records !== undefined) this.sentPacks.add(partition, offset, message.value as Buffer, records);
-    }
-  }
-
   /** Alerts, dead letters and repartition records, sent and acknowledged (acks = all). */
   private async publish(
     alerts: MailboxAccessAlert[],
     dead: Message[],
-    repartition: Message[],
+    repartition: Onward[],
     changes: { topic: string; messages: Message[] }[] = [],
     sub?: SubTopology,
     log?: WindowsLogBatch,
@@ -1028,14 +1010,14 @@ export class Pipeline {
     // The packs for partitions this instance's actor side reads, with the records they hold: once the broker
     // says where they went, the actor side can take those records instead of decoding them again.
     const local = new Map<Message, readonly ExchangeMailboxActivity[]>();
-    const readHere = new Set(this.actor?.partitions ?? []);
+    const readHere = this.actor?.reads;
     const repartitionMessages =
       repartition.length > 0 && this.repartition
         ? packRepartition(repartition, this.repartition.partitions, (pack, sources) => {
-            if (readHere.has(pack.partition!))
+            if (readHere?.has(pack.partition!) === true)
               local.set(
                 pack,
-                sources.map((source) => (source as Onward).record!),
+                sources.map((source) => source.record!),
               );
           })
         : [];
@@ -1043,10 +1025,14 @@ export class Pipeline {
       own.push({ topic: this.repartition!.topic, messages: repartitionMessages });
     if (own.length > 0)
       sends.push(
-        this.ownOutput.submit(own).then((bases) => {
-          if (local.size > 0) this.rememberPacks(repartitionMessages, local, bases);
+        this.ownOutput.submit(own).then((written) => {
+          for (const [pack, records] of local) {
+            const offset = written.offsetOf(pack);
+            if (offset !== undefined)
+              this.sentPacks.add(pack.partition!, offset, pack.value as Buffer, records);
+          }
           if (log === undefined || sub === undefined) return;
-          const base = bases.get(baseKey(this.windowsLog, log.partition));
+          const base = written.base(this.windowsLog, log.partition);
           if (base !== undefined) sub.logPositions.written(log.partition, log.offsets, base, packed.length);
         }),
       );

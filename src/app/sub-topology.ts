@@ -129,6 +129,8 @@ export class SubTopology {
    */
   positionHolds: (Held & { positions: Map<number, Position> })[] = [];
   partitions: number[] = [];
+  /** The partitions assigned, as a set (kept at each join). */
+  reads: ReadonlySet<number> = new Set();
   awaitingFirstFetch = new Set<number>();
   /** Actor role: per repartition partition, records waiting for every mailbox partition to pass them. */
   readonly orders = new Map<number, EventOrder>();
@@ -206,6 +208,7 @@ export class SubTopology {
     this.actorWatermark = Number.NEGATIVE_INFINITY;
     this.statePartitions.clear();
     this.partitions = partitions;
+    this.reads = new Set(partitions);
     this.awaitingFirstFetch = new Set(partitions);
   }
 

@@ -15,17 +15,37 @@
  */
 import type { Message, RecordMetadata, TopicMessages } from 'kafkajs';
 
-/** Where a submission's messages with an explicit partition went: base offset per topic and partition. */
-export type BaseOffsets = Map<string, number>;
-
-export function baseKey(topic: string, partition: number): string {
+function baseKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
+}
+
+/** Where a submission's messages with an explicit partition went, once acknowledged. */
+export class Written {
+  private readonly bases = new Map<string, number>();
+  private readonly offsets = new Map<Message, number>();
+
+  /** Records that `message` (the next of its topic and partition in this submission) went to `offset`. */
+  add(topic: string, message: Message & { partition: number }, offset: number): void {
+    const key = baseKey(topic, message.partition);
+    if (!this.bases.has(key)) this.bases.set(key, offset);
+    this.offsets.set(message, offset);
+  }
+
+  /** The offset of this submission's first message on (topic, partition). */
+  base(topic: string, partition: number): number | undefined {
+    return this.bases.get(baseKey(topic, partition));
+  }
+
+  /** The offset `message` (one of this submission's, with its partition set) went to. */
+  offsetOf(message: Message): number | undefined {
+    return this.offsets.get(message);
+  }
 }
 
 interface Submission {
   topicMessages: TopicMessages[];
   bytes: number;
-  resolve: (bases: BaseOffsets) => void;
+  resolve: (written: Written) => void;
   reject: (error: unknown) => void;
 }
 
@@ -49,11 +69,11 @@ export class CoalescingSender {
   ) {}
 
   /**
-   * Sends `topicMessages` with the next request; resolves, once it is acknowledged, with the base offset
-   * of this submission's messages per (topic, partition) for those whose partition was set.
+   * Sends `topicMessages` with the next request; resolves, once it is acknowledged, with where this
+   * submission's messages whose partition was set went.
    */
-  submit(topicMessages: TopicMessages[]): Promise<BaseOffsets> {
-    return new Promise<BaseOffsets>((resolve, reject) => {
+  submit(topicMessages: TopicMessages[]): Promise<Written> {
+    return new Promise<Written>((resolve, reject) => {
       this.pending.push({ topicMessages, bytes: bytesOf(topicMessages), resolve, reject });
       if (!this.inFlight) this.flush();
     });
@@ -82,17 +102,17 @@ export class CoalescingSender {
         const next = new Map<string, number>();
         for (const w of written) next.set(baseKey(w.topicName, w.partition), Number(w.baseOffset));
         for (const submission of taken) {
-          const bases: BaseOffsets = new Map();
+          const done = new Written();
           for (const { topic, messages } of submission.topicMessages)
             for (const message of messages) {
               if (message.partition === undefined) continue;
               const key = baseKey(topic, message.partition);
               const at = next.get(key);
               if (at === undefined) continue;
-              if (!bases.has(key)) bases.set(key, at);
+              done.add(topic, message as Message & { partition: number }, at);
               next.set(key, at + 1);
             }
-          submission.resolve(bases);
+          submission.resolve(done);
         }
         this.flush();
       },

@@ -63,13 +63,13 @@ const ACCESSES = 'radar.accesses';
  * A batch's repartition output as it goes out: its accesses (keyed by actor) packed per partition of the
  * actor, and behind them that partition's progress markers, in the order they came.
  */
-export function packRepartition(
-  onward: readonly Message[],
+export function packRepartition<M extends Message>(
+  onward: readonly M[],
   partitions: number,
   /** Told each pack, with the onward messages it holds, in order. */
-  packed?: (pack: Message, sources: readonly Message[]) => void,
+  packed?: (pack: Message, sources: readonly M[]) => void,
 ): Message[] {
-  const accesses = new Map<number, { numbers: never[]; key: null; value: Buffer; source: Message }[]>();
+  const accesses = new Map<number, { numbers: never[]; key: null; value: Buffer; source: M }[]>();
   const markers = new Map<number, Message[]>();
   for (const message of onward) {
     if (message.key === null || message.key === undefined) {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RecordMetadata, TopicMessages } from 'kafkajs';
-import { CoalescingSender, baseKey } from '../../src/kafka/coalescing-sender.js';
+import { CoalescingSender } from '../../src/kafka/coalescing-sender.js';
 
 /**
  * A log per (topic, partition) standing in for the broker's answer (the class only sees the send function
@@ -49,13 +49,15 @@ test('what comes while a request is in flight goes, merged and in order, as the 
     { topic: 'log', messages: msgs(0, 2, 'b') },
     { topic: 'rep', messages: msgs(1, 1, 'b') },
   ]);
+  const cLog = msgs(0, 4, 'c');
+  const cOther = msgs(2, 1, 'c');
   const c = sender.submit([
-    { topic: 'log', messages: msgs(0, 4, 'c') },
-    { topic: 'log', messages: msgs(2, 1, 'c') },
+    { topic: 'log', messages: cLog },
+    { topic: 'log', messages: cOther },
   ]);
   assert.equal(requests.length, 1, 'one request in flight at a time');
   await answer();
-  assert.deepEqual((await a).get(baseKey('log', 0)), 0);
+  assert.deepEqual((await a).base('log', 0), 0);
   assert.equal(requests.length, 2, 'b and c go together');
   assert.deepEqual(
     requests[1]!.map((t) => [t.topic, t.messages.map((m) => String(m.value))]),
@@ -66,10 +68,17 @@ test('what comes while a request is in flight goes, merged and in order, as the 
   );
   await answer();
   const [bb, cc] = await Promise.all([b, c]);
-  assert.equal(bb.get(baseKey('log', 0)), 3, "b's entries follow a's");
-  assert.equal(bb.get(baseKey('rep', 1)), 0);
-  assert.equal(cc.get(baseKey('log', 0)), 5, "c's follow b's in the same request");
-  assert.equal(cc.get(baseKey('log', 2)), 0);
+  assert.equal(bb.base('log', 0), 3, "b's entries follow a's");
+  assert.equal(bb.base('rep', 1), 0);
+  assert.equal(cc.base('log', 0), 5, "c's follow b's in the same request");
+  assert.equal(cc.base('log', 2), 0);
+  assert.deepEqual(
+    cLog.map((m) => cc.offsetOf(m)),
+    [5, 6, 7, 8],
+    'each message its own offset',
+  );
+  assert.equal(cc.offsetOf(cOther[0]!), 0);
+  assert.equal(bb.offsetOf(cLog[0]!), undefined, "another submission's message");
   assert.equal(requests.length, 2, 'three submissions, two requests');
 });
 
@@ -101,6 +110,6 @@ test('a failed request fails each submission it carried; the next request still 
   const b = sender.submit([{ topic: 'log', messages: msgs(0, 1, 'b') }]);
   fail(new Error('broker gone'));
   await assert.rejects(a, /broker gone/);
-  assert.equal((await b).get(baseKey('log', 0)), 7);
+  assert.equal((await b).base('log', 0), 7);
   assert.equal(calls, 2);
 });
