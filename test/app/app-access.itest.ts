@@ -6,17 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
-import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
+import { kafkaFor } from '../support/stack.js';
 import { fullActivity, minutes } from '../support/records.js';
 import {
-  allTopics,
   freePort,
   metric,
   pipelineEnv,
+  pipelineTopics,
   produceActivity,
   readAlerts,
   startPipeline,
-  uniqueTopics,
   waitFor,
   waitReady,
 } from '../support/pipeline.js';
@@ -45,11 +44,9 @@ function appRead(app: string, n: number, time: number): ExchangeMailboxActivity 
 }
 
 test('14: app reads in run — app_mailbox_sweep behind the repartition; first_app_access state survives kill -9', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { admin, cleanup } = await createTopics(stack, allTopics(topics), 3);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 3);
+  if (!given) return;
+  const { stack, topics, admin } = given;
   const env = pipelineEnv(stack, topics, await freePort(), {
     MAILBOX_RADAR_DETECTION__RULES__FIRST_APP_ACCESS__LEARN_FOR: '30m',
     MAILBOX_RADAR_PIPELINE__PARTITION_IDLE_MS: '2000',

@@ -9,18 +9,17 @@ import assert from 'node:assert/strict';
 import { LEARNING_STORE, SEEN_STORE } from '../../src/detect/first-access.js';
 import { changelogTopic } from '../../src/kafka/changelog.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
-import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
+import { kafkaFor } from '../support/stack.js';
 import { fullActivity, minutes } from '../support/records.js';
 import {
-  allTopics,
   freePort,
   metric,
   pipelineEnv,
+  pipelineTopics,
   produceActivity,
   readAlerts,
   readTopics,
   startPipeline,
-  uniqueTopics,
   waitFor,
   waitReady,
 } from '../support/pipeline.js';
@@ -44,11 +43,9 @@ function open(actor: string, n: number, time: number): ExchangeMailboxActivity {
 }
 
 test('10.2: first_access in run — state survives kill -9, expiry tombstones its own partition; policies apply', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { admin, cleanup } = await createTopics(stack, allTopics(topics), 3);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 3);
+  if (!given) return;
+  const { stack, topics, admin } = given;
   const env = pipelineEnv(stack, topics, await freePort(), {
     MAILBOX_RADAR_DETECTION__RULES__FIRST_ACCESS__LEARN_FOR: '30m',
     MAILBOX_RADAR_DETECTION__RULES__FIRST_ACCESS__LOOKBACK: '3h',

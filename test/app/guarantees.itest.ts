@@ -14,19 +14,18 @@ import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import { activitySchema } from '../../src/model/schemas.js';
 import { startRegistryProxy } from '../support/registry-proxy.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
-import { createTopics, kafkaFor, requireStack, type Stack } from '../support/stack.js';
+import { kafkaFor, type Stack } from '../support/stack.js';
 import { burst, minutes, ownerNoise } from '../support/records.js';
 import {
-  allTopics,
   freePort,
   metric,
   pipelineEnv,
+  pipelineTopics,
   produceActivity,
   readAlerts,
   readTopics,
   sleep,
   startPipeline,
-  uniqueTopics,
   waitFor,
   waitReady,
   type Topics,
@@ -44,11 +43,9 @@ async function commits(
 }
 
 test('8.1: no commit passes a record an unacknowledged alert was built from; kill -9 then loses nothing', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics, admin } = given;
   const env = pipelineEnv(stack, topics, await freePort());
   const start = Date.now() - minutes(200);
   const records = burst('unacked', 20, start, 5_000, {
@@ -105,11 +102,9 @@ test('8.1: no commit passes a record an unacknowledged alert was built from; kil
 });
 
 test('8.3: a record dropped as late before a crash is dropped after it too (stream time restored from the commit)', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics, admin } = given;
   const env = pipelineEnv(stack, topics, await freePort());
   const start = Date.now() - minutes(300);
   // Offset 0: a non-owner read 3 h after the burst; its window stays open, so the commit stays at 0.
@@ -177,11 +172,9 @@ test('8.3: a record dropped as late before a crash is dropped after it too (stre
 });
 
 test('8.5: members join and leave repeatedly while commits run: no exit, alerts exact', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 3);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 3);
+  if (!given) return;
+  const { stack, topics } = given;
   // Commits once a second, from batches and from the timer alike (the timer's commit was the fatal one).
   const env = pipelineEnv(stack, topics, await freePort(), {
     MAILBOX_RADAR_PIPELINE__COMMIT_INTERVAL_MS: '1000',
@@ -248,11 +241,9 @@ test('8.5: members join and leave repeatedly while commits run: no exit, alerts 
 });
 
 test('8.5: a timed commit refused because the group moved on (stale member) is skipped; the process rejoins', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 2);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 2);
+  if (!given) return;
+  const { stack, topics } = given;
   const env = pipelineEnv(stack, topics, await freePort(), {
     MAILBOX_RADAR_KAFKA__TOPIC_PARTITIONS: '2',
     MAILBOX_RADAR_PIPELINE__PARTITION_IDLE_MS: '2000',
@@ -326,11 +317,9 @@ async function produceFramed(
 }
 
 test('8.4: the registry gone mid-burst: consumption waits, /readyz says why, then the alert comes once', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const { proxy, url } = TcpProxy.forUrl(stack.registryUrl);
   await proxy.start();
   t.after(() => proxy.stop());
@@ -380,11 +369,9 @@ test('8.4: the registry gone mid-burst: consumption waits, /readyz says why, the
 });
 
 test('8.4: the registry gone for good: exit 1 with REGISTRY_UNAVAILABLE within registry.maxOutage', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const { proxy, url } = TcpProxy.forUrl(stack.registryUrl);
   await proxy.start();
   t.after(() => proxy.stop());
@@ -408,11 +395,9 @@ test('8.4: the registry gone for good: exit 1 with REGISTRY_UNAVAILABLE within r
 });
 
 test('8.2: a record dated 2099 is dead-lettered as RECORD_FROM_FUTURE and does not silence detection', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const p = startPipeline(pipelineEnv(stack, topics, await freePort()));
   t.after(() => p.process.kill('SIGKILL'));
   await waitReady(p);
@@ -447,11 +432,9 @@ test('8.2: a record dated 2099 is dead-lettered as RECORD_FROM_FUTURE and does n
 });
 
 test('8.6: the registry refusing us (403) mid-run stops consumption like an outage: no dead letter, no loss', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const proxy = await startRegistryProxy(stack.registryUrl);
   t.after(() => proxy.close());
   const encodeV2 = await v2Writer(stack, topics.activity);

@@ -4,16 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
+import { kafkaFor } from '../support/stack.js';
 import { burst, minutes } from '../support/records.js';
 import {
-  allTopics,
   freePort,
   metric,
   pipelineEnv,
+  pipelineTopics,
   produceActivity,
   startPipeline,
-  uniqueTopics,
   waitFor,
   waitReady,
 } from '../support/pipeline.js';
@@ -28,11 +27,9 @@ function lateLines(output: string): Record<string, unknown>[] {
 }
 
 test('15.4: records dropped as late are counted and told in a log line: how many, how far behind', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const env = pipelineEnv(stack, topics, await freePort(), { MAILBOX_RADAR_LOG__FORMAT: 'json' });
   const start = Date.now() - minutes(300);
   // One read 3 h after the burst moves the partition's stream time there: its bound is start + 1 h.

@@ -14,17 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import {
-  allTopics,
   freePort,
   pipelineEnv,
+  pipelineTopics,
   sleep,
   startPipeline,
-  uniqueTopics,
   waitFor,
   waitReady,
   type RunningPipeline,
 } from '../support/pipeline.js';
-import { createTopics, requireStack } from '../support/stack.js';
+import { requireStack } from '../support/stack.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -199,11 +198,9 @@ test("a missing CA file (the README's cluster example): exit 2, one line naming 
 });
 
 test('SIGTERM while the group rejoins (a member frozen, the join waiting for it): exit within shutdownTimeoutMs', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 3);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 3);
+  if (!given) return;
+  const { stack, topics } = given;
   const instance = async () => {
     const p = startPipeline(
       pipelineEnv(stack, topics, await freePort(), {

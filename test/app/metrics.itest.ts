@@ -8,16 +8,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { repartitionTopic } from '../../src/kafka/repartition.js';
 import { decodeCommitMetadata } from '../../src/kafka/watermarks.js';
-import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
+import { kafkaFor } from '../support/stack.js';
 import { burst, minutes, ownerNoise } from '../support/records.js';
 import {
-  allTopics,
   freePort,
   metric,
   pipelineEnv,
+  pipelineTopics,
   produceActivity,
   startPipeline,
-  uniqueTopics,
   waitFor,
   waitReady,
   type RunningPipeline,
@@ -38,11 +37,9 @@ async function series(
 }
 
 test('15.5: fetch lag 0 once caught up; commit lag = high watermark − committed offset: 0 on the activity topic (the open window is in the changelog), held back on the repartition topic', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics, admin } = given;
   const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
   t.after(() => pipeline.process.kill('SIGKILL'));
   await waitReady(pipeline);
@@ -111,11 +108,9 @@ test('15.5: fetch lag 0 once caught up; commit lag = high watermark − committe
 });
 
 test('12: the actor side takes the accesses its own mailbox side wrote as that side holds them, not decoding them again', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
   t.after(() => pipeline.process.kill('SIGKILL'));
   await waitReady(pipeline);

@@ -10,18 +10,17 @@ import { DeadLetterHeaders } from '../../src/kafka/dead-letter.js';
 import { RegistryClient } from '../../src/kafka/registry.js';
 import { decodeCommitMetadata } from '../../src/kafka/watermarks.js';
 import { activitySchema } from '../../src/model/schemas.js';
-import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
+import { kafkaFor } from '../support/stack.js';
 import { burst, fullActivity, minutes, ownerNoise, sweep } from '../support/records.js';
 import {
-  allTopics,
   freePort,
   metric,
   pipelineEnv,
+  pipelineTopics,
   produceActivity,
   readAlerts,
   readTopics,
   startPipeline,
-  uniqueTopics,
   waitFor,
   waitReady,
 } from '../support/pipeline.js';
@@ -31,11 +30,9 @@ const ROOT = new URL('../../', import.meta.url).pathname;
 const base = () => Date.now() - minutes(40); // well inside the 2 h lateness
 
 test('bursts of all three rules plus noise give exactly the expected alerts on the right topics', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 3);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 3);
+  if (!given) return;
+  const { stack, topics } = given;
   const start = base();
   const records = [
     ...ownerNoise('noise', 300, start),
@@ -84,11 +81,9 @@ test('bursts of all three rules plus noise give exactly the expected alerts on t
 });
 
 test('poison records of each kind go to the dead-letter topic with headers; good records still alert', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const registry = new RegistryClient({ url: stack.registryUrl });
   const goodId = await registry.registerValueSchema(topics.activity, activitySchema);
   // A schema the reader cannot resolve (no field in common with the mandatory ones).
@@ -173,11 +168,9 @@ test('poison records of each kind go to the dead-letter topic with headers; good
 });
 
 test('SIGKILL in the middle of a burst: after a restart the alert is there, duplicates share alert_id', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics, admin } = given;
   const port = await freePort();
   const env = pipelineEnv(stack, topics, port);
   const records = burst('kill', 25, base(), 5_000, {
@@ -229,11 +222,9 @@ test('SIGKILL in the middle of a burst: after a restart the alert is there, dupl
 });
 
 test('records written with a v2 writer schema (an extra field) are decoded and detected', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const registry = new RegistryClient({ url: stack.registryUrl });
   await registry.registerValueSchema(topics.activity, activitySchema);
   const v2Schema = {
@@ -292,11 +283,9 @@ test('a bad config value stops start-up with exit code 2 and one clear message',
 });
 
 test('SIGTERM finishes cleanly and commits the offsets of records no window needs', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { admin, cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics, admin } = given;
   const pipeline = startPipeline(
     pipelineEnv(stack, topics, await freePort(), { MAILBOX_RADAR_PIPELINE__COMMIT_INTERVAL_MS: '60000' }),
   );
@@ -318,11 +307,9 @@ test('SIGTERM finishes cleanly and commits the offsets of records no window need
 });
 
 test('an unreachable registry is retried with backoff, then start-up stops with a clear error and exit 1', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const env = pipelineEnv(stack, topics, await freePort(), {
     SCHEMA_REGISTRY_URL: `http://127.0.0.1:${await freePort()}`, // nothing listens there
     MAILBOX_RADAR_REGISTRY__RETRIES: '2',

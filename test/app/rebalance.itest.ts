@@ -1,26 +1,23 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
+import { kafkaFor } from '../support/stack.js';
 import { burst, minutes } from '../support/records.js';
 import {
-  allTopics,
   freePort,
   metric,
   pipelineEnv,
+  pipelineTopics,
   produceActivity,
   readAlerts,
   startPipeline,
-  uniqueTopics,
   waitFor,
   waitReady,
 } from '../support/pipeline.js';
 
 test('a rebalance hands partitions over: the new owner rebuilds state from committed offsets and alerts', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 3);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 3);
+  if (!given) return;
+  const { stack, topics } = given;
   const start = Date.now() - minutes(30);
   // Six mailboxes, so that each of the two instances owns some of them.
   const bursts = Array.from({ length: 6 }, (_, i) =>

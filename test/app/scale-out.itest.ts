@@ -13,13 +13,13 @@ import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import { partitionOfKey } from '../../src/kafka/murmur2.js';
 import { windowsChangelogTopic } from '../../src/kafka/record-log.js';
 import { repartitionTopic } from '../../src/kafka/repartition.js';
-import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
+import { kafkaFor } from '../support/stack.js';
 import { burst, minutes, ownerNoise, sweep } from '../support/records.js';
 import {
-  allTopics,
   freePort,
   metric,
   pipelineEnv,
+  pipelineTopics,
   produceActivity,
   readAlerts,
   sleep,
@@ -98,11 +98,9 @@ function compare(got: { alert: { rule: string; alert_id: string } }[], want: str
 }
 
 test('9: three instances over six partitions raise exactly the alerts (and ids) one core gives', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), PARTITIONS);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, PARTITIONS);
+  if (!given) return;
+  const { stack, topics } = given;
   const records = scenario(Date.now() - minutes(110));
   const want = await expected(records);
   assert.equal(want.filter((a) => a.startsWith('mailbox_sweep')).length, 8);
@@ -118,11 +116,9 @@ test('9: three instances over six partitions raise exactly the alerts (and ids) 
 });
 
 test('9: kill -9 of one of three instances in the middle of the sweeps: every alert arrives, duplicates share ids', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), PARTITIONS);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, PARTITIONS);
+  if (!given) return;
+  const { stack, topics } = given;
   const records = scenario(Date.now() - minutes(110));
   const want = await expected(records);
   const pipelines = await instances(t, 3, (port) => env(stack, topics, port));
@@ -139,11 +135,9 @@ test('9: kill -9 of one of three instances in the middle of the sweeps: every al
 });
 
 test('9: scaling 1 → 3 → 1 while traffic flows loses nothing and adds nothing', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), PARTITIONS);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, PARTITIONS);
+  if (!given) return;
+  const { stack, topics } = given;
   const records = scenario(Date.now() - minutes(110));
   const want = await expected(records);
   const kafka = kafkaFor(stack);
@@ -179,11 +173,9 @@ function mailboxesOn(wanted: readonly number[], count: number): string[] {
 }
 
 test("9: mailbox partitions resuming after idleness are waited for: a sweep read back out of order across partitions gets the core's id", async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), PARTITIONS);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, PARTITIONS);
+  if (!given) return;
+  const { stack, topics } = given;
   // One actor reads 12 mailboxes 10 s apart: the first 6 on partitions 0–4, the last 6 on partition 5.
   const start = Date.now() - minutes(30);
   const mailboxes = [...mailboxesOn([0, 1, 2, 3, 4], 6), ...mailboxesOn([5], 6)];
@@ -220,11 +212,9 @@ test("9: mailbox partitions resuming after idleness are waited for: a sweep read
 });
 
 test('9/15: what nothing will read again is deleted: committed repartition records, expired changelog entries', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { admin, cleanup } = await createTopics(stack, allTopics(topics), PARTITIONS);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, PARTITIONS);
+  if (!given) return;
+  const { stack, topics, admin } = given;
   // Two hours of event time, the scenario in the first and in the last 40 minutes: with one minute of
   // lateness the windows (the longest an hour) let go of the first part once the watermark is past it.
   const start = Date.now() - minutes(150);

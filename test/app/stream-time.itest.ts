@@ -4,26 +4,23 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTopics, kafkaFor, requireStack } from '../support/stack.js';
+import { kafkaFor } from '../support/stack.js';
 import { minutes, ownerNoise } from '../support/records.js';
 import {
-  allTopics,
   freePort,
   metric,
   pipelineEnv,
+  pipelineTopics,
   produceActivity,
   startPipeline,
-  uniqueTopics,
   waitFor,
   waitReady,
 } from '../support/pipeline.js';
 
 test("a partition's stream time is its largest event time read, in seconds", async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
   t.after(() => pipeline.process.kill('SIGKILL'));
   await waitReady(pipeline);

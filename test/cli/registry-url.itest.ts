@@ -11,15 +11,8 @@ import { parseConfig } from '../../src/config/load.js';
 import { ErrorCodes, RadarError } from '../../src/errors.js';
 import { resolveRegistryUrl } from '../../src/kafka/registry-url.js';
 import { deleteSubjects, runCli, stackEnv } from '../simulate/support.js';
-import {
-  allTopics,
-  freePort,
-  pipelineEnv,
-  startPipeline,
-  uniqueTopics,
-  waitReady,
-} from '../support/pipeline.js';
-import { createTopics, requireStack, uniqueName } from '../support/stack.js';
+import { freePort, pipelineEnv, startPipeline, waitReady, pipelineTopics } from '../support/pipeline.js';
+import { requireStack, uniqueName } from '../support/stack.js';
 
 /** A web server that is not a schema registry: every path answers `status` with an HTML page. */
 async function notARegistry(t: TestContext, status: number): Promise<string> {
@@ -104,11 +97,9 @@ test('schemas register with the bare base URL of the real registry: the Confluen
 });
 
 test('run with the bare base URL of the real registry gets ready and stops cleanly', async (t) => {
-  const stack = await requireStack(t);
-  if (!stack) return;
-  const topics = uniqueTopics();
-  const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-  t.after(cleanup);
+  const given = await pipelineTopics(t, 1);
+  if (!given) return;
+  const { stack, topics } = given;
   const pipeline = startPipeline(
     pipelineEnv(stack, topics, await freePort(), {
       SCHEMA_REGISTRY_URL: new URL(stack.registryUrl).origin,
@@ -122,11 +113,9 @@ test('run with the bare base URL of the real registry gets ready and stops clean
 
 for (const status of [404, 200]) {
   test(`a registry.url that answers ${status} with an HTML page: one line saying so and what to try, exit 2`, async (t) => {
-    const stack = await requireStack(t);
-    if (!stack) return;
-    const topics = uniqueTopics();
-    const { cleanup } = await createTopics(stack, allTopics(topics), 1);
-    t.after(cleanup);
+    const given = await pipelineTopics(t, 1);
+    if (!given) return;
+    const { stack, topics } = given;
     const url = await notARegistry(t, status);
     const env = pipelineEnv(stack, topics, await freePort(), { SCHEMA_REGISTRY_URL: url });
     const expected = new RegExp(

@@ -13,7 +13,9 @@ import { RegistryClient } from '../../src/kafka/registry.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import type { MailboxAccessAlert, RuleName } from '../../src/model/alert.js';
 import { activitySchema, activityType, alertType } from '../../src/model/schemas.js';
-import { kafkaFor, uniqueName, type Stack } from './stack.js';
+import type { TestContext } from 'node:test';
+import type { Admin } from 'kafkajs';
+import { createTopics, kafkaFor, requireStack, uniqueName, type Stack } from './stack.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -40,6 +42,23 @@ export function uniqueTopics(): Topics {
     },
     groupId: `${base}.group`,
   };
+}
+
+/**
+ * A test's start: the stack, and a fresh set of the pipeline's topics with `partitions` partitions each,
+ * deleted when the test ends. Undefined when there is no stack (the test was marked skipped, or failed
+ * under CI); the test then returns.
+ */
+export async function pipelineTopics(
+  t: TestContext,
+  partitions: number,
+): Promise<{ stack: Stack; topics: Topics; admin: Admin } | undefined> {
+  const stack = await requireStack(t);
+  if (!stack) return undefined;
+  const topics = uniqueTopics();
+  const { admin, cleanup } = await createTopics(stack, allTopics(topics), partitions);
+  t.after(cleanup);
+  return { stack, topics, admin };
 }
 
 /** Every topic a test's pipeline uses, the internal repartition topic included. */
