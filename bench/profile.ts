@@ -4,10 +4,13 @@
  * functions with the most self time, as shares of the busy time (everything but idle). Node's own functions
  * (Buffer allocation and copies, sockets, module loading) are charged to the nearest caller outside them.
  *
+ * `--timeline` prints instead how busy the thread was in each quarter second (% of the samples not idle), to see
+ * whether a phase waits (on the broker, say) or computes.
+ *
  * `--from S` and `--to S` keep only the samples taken between S seconds after the profile began (a late phase of
  * a long run, when the held state is large).
  *
- *   node --import tsx bench/profile.ts <file.cpuprofile>… [--top 25] [--from S] [--to S]
+ *   node --import tsx bench/profile.ts <file.cpuprofile>… [--top 25] [--from S] [--to S] [--timeline]
  */
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -89,6 +92,29 @@ function summarise(file: string, top: number, fromS: number, toS: number): void 
     console.log(`    ${pct(us).padStart(6)}  ${name}`);
 }
 
+/** Busy share per quarter second: `seconds:percent`, 16 to a line. */
+function timeline(file: string): void {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const idleIds = new Set(
+    profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id),
+  );
+  const quarters: { busy: number; all: number }[] = [];
+  let at = 0;
+  profile.samples.forEach((id, i) => {
+    const delta = profile.timeDeltas[i] ?? 0;
+    at += delta;
+    const q = (quarters[Math.floor(at / 250_000)] ??= { busy: 0, all: 0 });
+    q.all += delta;
+    if (!idleIds.has(id)) q.busy += delta;
+  });
+  const cells = quarters.map(
+    (q, i) =>
+      `${(i / 4).toFixed(2)}:${q === undefined || q.all === 0 ? '-' : Math.round((100 * q.busy) / q.all)}`,
+  );
+  console.log(`\n${basename(file)}: busy % per quarter second`);
+  for (let i = 0; i < cells.length; i += 16) console.log(`  ${cells.slice(i, i + 16).join(' ')}`);
+}
+
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
   const i = args.indexOf(name);
@@ -97,4 +123,6 @@ const option = (name: string, fallback: number): number => {
 const top = option('--top', 25);
 const fromS = option('--from', 0);
 const toS = option('--to', Number.POSITIVE_INFINITY);
-for (const file of args.filter((a) => a.endsWith('.cpuprofile'))) summarise(file, top, fromS, toS);
+for (const file of args.filter((a) => a.endsWith('.cpuprofile')))
+  if (args.includes('--timeline')) timeline(file);
+  else summarise(file, top, fromS, toS);
