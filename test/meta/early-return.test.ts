@@ -11,19 +11,32 @@ import ts from 'typescript';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
+/** The functions a file declares that go through requireStack (set-ups that give undefined without a stack). */
+function guardsIn(file: ts.SourceFile): string[] {
+  return file.statements.flatMap((statement) =>
+    ts.isFunctionDeclaration(statement) && statement.name && /\brequireStack\(/.test(statement.getText(file))
+      ? [statement.name.text]
+      : [],
+  );
+}
+
+/** test/support's set-ups that go through requireStack (e.g. pipelineTopics). */
+const SUPPORT_GUARDS = readdirSync(join(ROOT, 'test/support'))
+  .filter((name) => name.endsWith('.ts'))
+  .flatMap((name) => {
+    const path = join(ROOT, 'test/support', name);
+    return guardsIn(ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.ES2022, true));
+  });
+
 /** The early returns in a test's own body that would read as a pass, as `line: text`. */
-function passingReturns(source: string, fileName = 'x.test.ts'): string[] {
+function passingReturns(
+  source: string,
+  fileName = 'x.test.ts',
+  supportGuards: readonly string[] = SUPPORT_GUARDS,
+): string[] {
   const file = ts.createSourceFile(fileName, source, ts.ScriptTarget.ES2022, true);
-  // requireStack itself, and this file's own set-up functions that go through it.
-  const guards = new Set(['requireStack']);
-  for (const statement of file.statements) {
-    if (
-      ts.isFunctionDeclaration(statement) &&
-      statement.name &&
-      /\brequireStack\(/.test(statement.getText(file))
-    )
-      guards.add(statement.name.text);
-  }
+  // requireStack itself, test/support's set-ups and this file's own that go through it.
+  const guards = new Set(['requireStack', ...supportGuards, ...guardsIn(file)]);
   const fromRequireStack = new Set<string>();
   const found: string[] = [];
   const visit = (node: ts.Node): void => {
@@ -117,6 +130,22 @@ test('the detector flags returns that read as a pass and allows the requireStack
     flagged.map((line) => Number(line.split(':')[0])),
     [7, 9, 10, 11, 20],
     flagged.join('\n'),
+  );
+});
+
+test("test/support's set-ups that go through requireStack guard as requireStack does", () => {
+  assert.ok(SUPPORT_GUARDS.includes('pipelineTopics'), SUPPORT_GUARDS.join(', '));
+  const source = `
+    test('c', async (t) => {
+      const given = await pipelineTopics(t, 1);
+      if (!given) return;
+    });
+  `;
+  assert.deepEqual(passingReturns(source, 'x.test.ts', ['pipelineTopics']), []);
+  assert.deepEqual(
+    passingReturns(source, 'x.test.ts', []).map((line) => Number(line.split(':')[0])),
+    [4],
+    'without it, the same return reads as a pass',
   );
 });
 
