@@ -22,6 +22,8 @@
  *                                      [--adopt <base>,<pid>,<port>]
  *                                      [--built]   (the compiled CLI, dist/, as the image runs it: no tsx
  *                                                   compiling the sources at each start, about 1.5 s)
+ *                                      [--instances N]   (N `run`s in the group, started and stopped together;
+ *                                                   their metrics summed: each restores its partitions)
  *
  * `--adopt` takes over the first `run` of an earlier invocation that gave up waiting for its drain (that
  * process goes on draining; `<base>` is its topics' prefix, `bench-restart-<rate>-<ms>`, and `<port>` its
@@ -56,6 +58,33 @@ const ALERT_RULES = [
   'FIRST_APP_ACCESS',
   'FIRST_ACCESS',
 ];
+
+/** --instances N: every step runs N instances of `run` in its group (one by default). */
+const instances = Number(arg('--instances') ?? '1');
+
+/** Instances of `run` in one group seen as one: their pages together (so sums add up), stopped together. */
+function together(drainers: Drainer[]): Drainer & { pids: number[] } {
+  const each = async <T>(f: (d: Drainer) => Promise<T>) => Promise.all(drainers.map(f));
+  return {
+    pid: drainers[0]!.pid,
+    pids: drainers.map((d) => d.pid),
+    scrape: async () => (await each((d) => d.scrape())).join('\n'),
+    metric: async (name) => (await each((d) => d.metric(name))).reduce((a, b) => a + b, 0),
+    total: async (names) => (await each((d) => d.total(names))).reduce((a, b) => a + b, 0),
+    stop: async () => {
+      await each((d) => d.stop());
+    },
+  };
+}
+
+/** `instances` spawns of `run` (each on a free port of its own), as one. */
+async function spawnTogether(
+  spawnOne: (port: number) => Drainer,
+): Promise<{ drainer: ReturnType<typeof together>; ports: number[] }> {
+  const ports: number[] = [];
+  for (let i = 0; i < instances; i++) ports.push(await freePort());
+  return { drainer: together(ports.map(spawnOne)), ports };
+}
 
 /** --built: every `run` is the compiled CLI (dist/, built here first for each checkout), as the image runs it. */
 const built = process.argv.includes('--built');
@@ -136,13 +165,12 @@ async function restartOnce(
   base: string,
   groupId: string,
   cwd: string | undefined,
-): Promise<{ drainer: Drainer; port: number; step: Step }> {
+): Promise<{ drainer: ReturnType<typeof together>; step: Step }> {
   const activity = `${base}.activity`;
   const alerts = `${base}.alerts`;
   const mustRead = await backlog(admin, groupId, activity);
   const mustReadRepartition = await backlog(admin, groupId, repartitionTopic(groupId));
   const alertsBefore = await alertMessages(kafka, admin, alerts);
-  const port = await freePort();
   const started = performance.now();
   // --profile DIR: the restarted processes write a CPU profile there when they stop (not when killed).
   const profile = arg('--profile');
@@ -151,10 +179,12 @@ async function restartOnce(
   if (profile) mkdirSync(profile, { recursive: true });
   const logFd = profile ? openSync(`${profile}/restart-${Date.now()}.log`, 'w') : undefined;
   const env = { ...runEnv(base), ...(profile ? { MAILBOX_RADAR_LOG__LEVEL: 'info' } : {}) };
-  const drainer = spawnPipeline(stack, base, port, { groupId, cwd, env, nodeArgs, logFd, built });
+  const { drainer, ports } = await spawnTogether((port) =>
+    spawnPipeline(stack, base, port, { groupId, cwd, env, nodeArgs, logFd, built }),
+  );
   for (;;) {
     await sleep(50);
-    if (!(await ready(port))) continue;
+    if (!(await Promise.all(ports.map(ready))).every(Boolean)) continue;
     // The two counters alone (a checkout without /metrics?name[]= serves its whole page: the same sums).
     const read = await drainer.total(['mailbox_radar_records_consumed_total']);
     const readRepartition = await drainer.total(['mailbox_radar_repartition_records_consumed_total']);
@@ -175,7 +205,6 @@ async function restartOnce(
   }
   return {
     drainer,
-    port,
     step: {
       seconds: Math.round(seconds * 100) / 100,
       activityReRead: sum(page, 'mailbox_radar_records_consumed_total'),
@@ -287,15 +316,19 @@ async function runCase(
       `${records} records (${rate}/s over ${hours} h) produced in ${Math.round((performance.now() - producedAt) / 1_000)} s`,
     );
   }
-  const result: Record<string, unknown> = { rate, hours, records };
+  const result: Record<string, unknown> = { rate, hours, records, instances };
   for (const [name, cwd] of [['run', undefined], ...(before ? [['before', before]] : [])] as [
     string,
     string | undefined,
   ][]) {
     const groupId = `${base}.${name}.group`;
-    const port = await freePort();
     const first =
-      adopt?.drainer ?? spawnPipeline(stack, base, port, { groupId, cwd, env: runEnv(base), built });
+      adopt?.drainer ??
+      (
+        await spawnTogether((port) =>
+          spawnPipeline(stack, base, port, { groupId, cwd, env: runEnv(base), built }),
+        )
+      ).drainer;
     const drainStart = performance.now();
     const memoryAfterDrain = await drained(
       first,
@@ -309,7 +342,7 @@ async function runCase(
     await first.stop();
     const clean = await restartOnce(stack, kafka, admin, base, groupId, cwd);
     await sleep(2_000);
-    process.kill(clean.drainer.pid, 'SIGKILL');
+    for (const pid of clean.drainer.pids) process.kill(pid, 'SIGKILL');
     await clean.drainer.stop();
     const killed = await restartOnce(stack, kafka, admin, base, groupId, cwd);
     await killed.drainer.stop();
