@@ -202,7 +202,7 @@ export const DONE_METRICS = ['mailbox_radar_records_decoded_total', 'mailbox_rad
  * the records finished in between, so start-up (connect, group join) counts for none of them.
  */
 export async function timeDrain(drainer: Drainer, records: number) {
-  let first: { at: number; done: number } | undefined;
+  let first: { at: number; done: number; cpu: CpuReading } | undefined;
   for (let polls = 0; ; polls++) {
     let done = 0;
     try {
@@ -213,18 +213,72 @@ export async function timeDrain(drainer: Drainer, records: number) {
       // not listening yet
     }
     const at = performance.now();
-    if (done > 0 && first === undefined) first = { at, done };
+    if (done > 0 && first === undefined) first = { at, done, cpu: cpuReading(drainer.pid) };
     if (first !== undefined && done >= records) {
       const seconds = (at - first.at) / 1_000;
+      const counted = done - first.done;
+      const cpu = cpuReading(drainer.pid);
+      // CPU time per record over the same span: the consumer process (every thread), the broker's JVM, and
+      // the machine's cores as a whole (busy = not idle), so a ratio can be read against what the cores had.
+      const perRecord = (a: number, b: number) => Math.round(((b - a) / counted) * 1e6 * 100) / 100;
       return {
         seconds,
-        recordsPerSecond: Math.round((done - first.done) / seconds),
+        recordsPerSecond: Math.round(counted / seconds),
         peakRssMb: vmHwmMb(drainer.pid),
+        cpuUsPerRecord: {
+          consumer: perRecord(first.cpu.process, cpu.process),
+          broker: perRecord(first.cpu.broker, cpu.broker),
+          machineBusy: perRecord(first.cpu.machineBusy, cpu.machineBusy),
+        },
+        machineBusyCores: Math.round(((cpu.machineBusy - first.cpu.machineBusy) / seconds) * 100) / 100,
       };
     }
     if (polls > 20 * 600) throw new Error(`${records} records not drained within 10 minutes`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+interface CpuReading {
+  /** CPU seconds of the process, all its threads (user + system). */
+  process: number;
+  /** CPU seconds of the local broker (the stack's pid file), 0 when there is none. */
+  broker: number;
+  /** CPU seconds the machine's cores were not idle, all processes. */
+  machineBusy: number;
+}
+
+const TICK = 100; // USER_HZ: /proc counts CPU time in hundredths of a second on Linux
+
+function processCpu(pid: number): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th of them.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICK;
+  } catch {
+    return 0;
+  }
+}
+
+function brokerPid(): number | undefined {
+  const file = `${ROOT}.stack/pids/kafka.pid`;
+  return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : undefined;
+}
+
+function cpuReading(pid: number): CpuReading {
+  // cpu  user nice system idle iowait irq softirq steal …: busy is all but idle and iowait.
+  const all = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '')
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = all.slice(0, 8).reduce((a, b) => a + b, 0);
+  const broker = brokerPid();
+  return {
+    process: processCpu(pid),
+    broker: broker === undefined ? 0 : processCpu(broker),
+    machineBusy: (total - (all[3] ?? 0) - (all[4] ?? 0)) / TICK,
+  };
 }
 
 export function vmHwmMb(pid: number): number {

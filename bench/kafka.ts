@@ -19,11 +19,13 @@
  *
  *   node --import tsx bench/kafka.ts [--hot-records 1000000] [--long-records 10000000]
  *        [--broker-records 500000] [--rate 5000] [--latency-seconds 30] [--only hot|classify|long|broker|latency]
- *        [--runs 3] [--before <checkout>] [--profile <dir>] [--env NAME=value …]
+ *        [--runs 3] [--before <checkout>] [--profile <dir>] [--env NAME=value …] [--rule-sets all,nonOwnerBurst,none]
  *
- * broker: `run` twice, all rules and non_owner_burst alone; with `--before <dir>` (a checkout of another
- * commit, node_modules linked in) that checkout's `run` too, alternating with this one's, each case with its
- * own group and alert topic: the alerts of before and after are compared message by message (key, value,
+ * broker: `run` twice, all rules and non_owner_burst alone (`--rule-sets` chooses: `none` times `run` with every
+ * rule off, the floor of decode, classification and commits). Every drain reports the CPU time per record of the
+ * consumer process, of the local broker's JVM and of the whole machine, and the cores the machine kept busy.
+ * With `--before <dir>` (a checkout of another commit, node_modules linked in) that checkout's `run` too,
+ * alternating with this one's, each case with its own group and alert topic: the alerts of before and after are compared message by message (key, value,
  * headers). `--profile <dir>` writes a CPU profile of every `run` there (bench/profile.ts summarises them);
  * `--env` adds configuration to this checkout's `run` only.
  */
@@ -218,7 +220,11 @@ function child<T>(kind: string, args: string[]): Promise<T> {
 /** `run`'s configuration for each case: all rules (the default), or non_owner_burst alone. */
 const RULE_KEYS = Object.keys(defaultConfig().detection.rules);
 const snake = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
-function rulesEnv(rules: 'all' | 'nonOwnerBurst'): Record<string, string> {
+/** The rules a broker case runs: all of them, non_owner_burst alone, or none (the floor: decode, classify, commit). */
+type RuleSet = 'all' | 'nonOwnerBurst' | 'none';
+const RULE_SETS: readonly RuleSet[] = ['all', 'nonOwnerBurst', 'none'];
+
+function rulesEnv(rules: RuleSet): Record<string, string> {
   if (rules === 'all') return {};
   return Object.fromEntries(
     RULE_KEYS.filter((rule) => rule !== rules).map((rule) => [
@@ -239,6 +245,8 @@ function alertEnv(topic: string): Record<string, string> {
 
 interface BrokerOptions {
   records: number;
+  /** The rule sets timed, in this order (default all, then non_owner_burst alone). */
+  ruleSets: readonly RuleSet[];
   /** A checkout of another commit (e.g. main), whose `run` is timed beside this one's, case for case. */
   before: string | undefined;
   /** Where `run`'s CPU profiles go (node --cpu-prof), one per case; none when undefined. */
@@ -265,8 +273,8 @@ async function broker(stack: Stack, options: BrokerOptions) {
   const bare = await drain(spawnBare(stack, topic, false, await freePort(), `${base}.bare`));
   const bareDecode = await drain(spawnBare(stack, topic, true, await freePort(), `${base}.bare-decode`));
   // Before and after alternate, all rules then non_owner_burst alone, so drift hits both alike.
-  const cases: { name: string; cwd: string | undefined; rules: 'all' | 'nonOwnerBurst' }[] = [];
-  for (const rules of ['all', 'nonOwnerBurst'] as const) {
+  const cases: { name: string; cwd: string | undefined; rules: RuleSet }[] = [];
+  for (const rules of options.ruleSets) {
     if (options.before !== undefined) cases.push({ name: `before-${rules}`, cwd: options.before, rules });
     cases.push({ name: `run-${rules}`, cwd: undefined, rules });
   }
@@ -316,7 +324,7 @@ async function broker(stack: Stack, options: BrokerOptions) {
   const sameAlerts: Record<string, boolean> = {};
   const differences: Record<string, { onlyBefore: unknown[]; onlyRun: unknown[] }> = {};
   if (options.before !== undefined)
-    for (const rules of ['all', 'nonOwnerBurst']) {
+    for (const rules of options.ruleSets) {
       const before = alertsOf[`before-${rules}`]!;
       const after = alertsOf[`run-${rules}`]!;
       sameAlerts[rules] = JSON.stringify(before) === JSON.stringify(after);
@@ -344,6 +352,14 @@ async function broker(stack: Stack, options: BrokerOptions) {
     }
   await deleteBenchTopics(stack, `${base}.`);
   return { records, produceSeconds, bare, bareDecode, cases: results, sameAlerts, differences };
+}
+
+type DrainTiming = Awaited<ReturnType<typeof timeDrain>>;
+
+/** CPU time per record of the consumer, the broker and the whole machine, and the cores the machine kept busy. */
+function cpuText(t: DrainTiming): string {
+  const c = t.cpuUsPerRecord;
+  return `CPU µs a record: consumer ${c.consumer}, broker ${c.broker}, machine ${c.machineBusy}; ${t.machineBusyCores} cores busy`;
 }
 
 async function latency(stack: Stack, rate: number, seconds: number) {
@@ -546,6 +562,13 @@ async function main() {
     const runs = arg('runs', 1);
     const beforeAt = process.argv.indexOf('--before');
     const profileAt = process.argv.indexOf('--profile');
+    const setsAt = process.argv.indexOf('--rule-sets');
+    const ruleSets = (
+      setsAt > 0 ? process.argv[setsAt + 1]!.split(',') : ['all', 'nonOwnerBurst']
+    ) as RuleSet[];
+    const unknown = ruleSets.filter((set) => !RULE_SETS.includes(set));
+    if (unknown.length > 0)
+      throw new Error(`--rule-sets: unknown ${unknown.join(', ')} (known: ${RULE_SETS.join(', ')})`);
     const env: Record<string, string> = {};
     for (let at = process.argv.indexOf('--env'); at > 0; at = process.argv.indexOf('--env', at + 1)) {
       const [key, ...value] = process.argv[at + 1]!.split('=');
@@ -555,17 +578,18 @@ async function main() {
     for (let run = 1; run <= runs; run++) {
       const b = await broker(stack, {
         records: arg('broker-records', 500_000),
+        ruleSets,
         before: beforeAt > 0 ? process.argv[beforeAt + 1] : undefined,
         profileDir: profileAt > 0 ? process.argv[profileAt + 1] : undefined,
         env,
       });
       all.push(b);
       console.log(
-        `broker run ${run} (${b.records} records): bare kafkajs ${b.bare.recordsPerSecond}/s, kafkajs + avsc decode ${b.bareDecode.recordsPerSecond}/s`,
+        `broker run ${run} (${b.records} records): bare kafkajs ${b.bare.recordsPerSecond}/s (${cpuText(b.bare)}), kafkajs + avsc decode ${b.bareDecode.recordsPerSecond}/s (${cpuText(b.bareDecode)})`,
       );
-      for (const [name, c] of Object.entries(b.cases) as [string, Record<string, number>][])
+      for (const [name, c] of Object.entries(b.cases) as [string, DrainTiming & Record<string, number>][])
         console.log(
-          `  ${name}: ${c.recordsPerSecond}/s, ÷ bare ${c.ratio}, ÷ bare + decode ${c.ratioVsBareDecode}, alerts ${c.alerts} (${c.alertMessages} messages), classified on bytes ${c.classifiedOnBytes}, repartition shared ${c.repartitionShared} of ${c.repartitionProduced}, peak RSS ${c.peakRssMb} MB`,
+          `  ${name}: ${c.recordsPerSecond}/s, ÷ bare ${c.ratio}, ÷ bare + decode ${c.ratioVsBareDecode}, alerts ${c.alerts} (${c.alertMessages} messages), classified on bytes ${c.classifiedOnBytes}, repartition shared ${c.repartitionShared} of ${c.repartitionProduced}, peak RSS ${c.peakRssMb} MB; ${cpuText(c)}`,
         );
       if (Object.keys(b.sameAlerts).length > 0)
         console.log(`  alerts identical to before: ${JSON.stringify(b.sameAlerts)}`);
