@@ -1,8 +1,8 @@
 import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
 import { buildAlert, episodeAlert } from './build-alert.js';
-import { KeyedWindows, type WindowState } from './keyed-windows.js';
+import { KeyedWindows, windowedEngineParts, type WindowState } from './keyed-windows.js';
 import { lowerBound } from './sorted.js';
-import type { Access, CheckpointMark, RuleSettings } from './types.js';
+import type { Access, RuleSettings } from './types.js';
 import type { RuleEngine } from './rule-operator.js';
 
 /**
@@ -70,20 +70,7 @@ export function createBurstEngine(
       return alert;
     },
 
-    advance(watermark: number): void {
-      windows.advance(watermark);
-    },
-
-    take(): MailboxAccessAlert[] {
-      return windows.take();
-    },
-
-    report(mark: CheckpointMark): void {
-      mark.stats.alerts[rule] = alerts;
-      mark.stats.openKeys += windows.states.size;
-      mark.stats.retainedRecords += windows.retained;
-      mark.neededFrom = Math.min(mark.neededFrom, windows.neededFrom());
-    },
+    ...windowedEngineParts(rule, windows, () => alerts),
 
     clear(): void {
       windows.clear();

@@ -1,10 +1,11 @@
-import type { MailboxAccessAlert } from '../model/alert.js';
+import type { MailboxAccessAlert, RuleName } from '../model/alert.js';
 import type { Episode } from './episode.js';
 import { absorb, expireEpisodes, findEpisode, openEpisode } from './episode.js';
 import type { EpisodeAlert } from './lifecycle.js';
 import { insertSorted, lowerBound, removeRange } from './sorted.js';
 import { TimeHeap } from './time-heap.js';
-import type { Access } from './types.js';
+import type { RuleEngine } from './rule-operator.js';
+import type { Access, CheckpointMark } from './types.js';
 
 /** The window state of one key: held records (sorted by event time) and open episodes. */
 export interface WindowState {
@@ -177,4 +178,32 @@ export class KeyedWindows<S extends WindowState> {
     this.needs.clear();
     this.retained = 0;
   }
+}
+
+/**
+ * The part of a windowed rule's engine that is the windows' alone: the watermark frees state (and closes
+ * episodes), their revisions leave through `take`, and a checkpoint gets the rule's alert count (`alerts()`)
+ * with the windows' size and needs.
+ */
+export function windowedEngineParts<S extends WindowState>(
+  rule: RuleName,
+  windows: KeyedWindows<S>,
+  alerts: () => number,
+): Pick<RuleEngine, 'advance' | 'take' | 'report'> {
+  return {
+    advance(watermark: number): void {
+      windows.advance(watermark);
+    },
+
+    take(): MailboxAccessAlert[] {
+      return windows.take();
+    },
+
+    report(mark: CheckpointMark): void {
+      mark.stats.alerts[rule] = alerts();
+      mark.stats.openKeys += windows.states.size;
+      mark.stats.retainedRecords += windows.retained;
+      mark.neededFrom = Math.min(mark.neededFrom, windows.neededFrom());
+    },
+  };
 }

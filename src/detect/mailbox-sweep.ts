@@ -1,10 +1,10 @@
 import type { OperatorFunction } from 'rxjs';
 import type { MailboxAccessAlert } from '../model/alert.js';
 import { buildAlert, episodeAlert } from './build-alert.js';
-import { KeyedWindows, type WindowState } from './keyed-windows.js';
+import { KeyedWindows, windowedEngineParts, type WindowState } from './keyed-windows.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import { lowerBound } from './sorted.js';
-import type { Access, AccessFlow, CheckpointMark, RuleConfig, RuleOutput, RuleSettings } from './types.js';
+import type { Access, AccessFlow, RuleConfig, RuleOutput, RuleSettings } from './types.js';
 
 /**
  * A sweep key's window state. `bound`, when set: every held record at or after `from` is a read of one of
@@ -142,20 +142,7 @@ export function createSweepEngine(
       return alert;
     },
 
-    advance(watermark: number): void {
-      windows.advance(watermark);
-    },
-
-    take(): MailboxAccessAlert[] {
-      return windows.take();
-    },
-
-    report(mark: CheckpointMark): void {
-      mark.stats.alerts[rule] = alerts;
-      mark.stats.openKeys += windows.states.size;
-      mark.stats.retainedRecords += windows.retained;
-      mark.neededFrom = Math.min(mark.neededFrom, windows.neededFrom());
-    },
+    ...windowedEngineParts(rule, windows, () => alerts),
 
     clear(): void {
       windows.clear();
