@@ -15,9 +15,8 @@ import {
   pipelineTopics,
   produceActivity,
   readAlerts,
-  startPipeline,
   waitFor,
-  waitReady,
+  startReady,
 } from '../support/pipeline.js';
 
 /** An app-only read of mailbox n (UserType 5, LogonType 0, the owner's ids in UserId and the SIDs). */
@@ -61,9 +60,7 @@ test('14: app reads in run — app_mailbox_sweep behind the repartition; first_a
     appRead(sweeper, i + 1, start + minutes(40) + i * 30_000),
   );
 
-  const first = startPipeline(env);
-  t.after(() => first.process.kill('SIGKILL'));
-  await waitReady(first);
+  const first = await startReady(t, env);
   // The known app again 200 minutes in: event time moves 2 h 20 min past the sweep, so the commits pass
   // every record so far and a restart re-reads none of them — only the changelog can bring the state back.
   const onward = appRead(known, 9, start + minutes(200));
@@ -85,9 +82,7 @@ test('14: app reads in run — app_mailbox_sweep behind the repartition; first_a
   await first.exit;
 
   // After the restart: the known app again (silent), the sweeper again (silent), and a new app (alert).
-  const second = startPipeline(env);
-  t.after(() => second.process.kill('SIGKILL'));
-  await waitReady(second, 60_000);
+  const second = await startReady(t, env, [], 60_000);
   const after = [
     appRead(known, 3, start + minutes(210)),
     appRead(sweeper, 7, start + minutes(211)),

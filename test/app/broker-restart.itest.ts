@@ -11,10 +11,9 @@ import {
   pipelineEnv,
   produceActivity,
   readAlerts,
-  startPipeline,
   uniqueTopics,
   waitFor,
-  waitReady,
+  startReady,
 } from '../support/pipeline.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -33,9 +32,7 @@ test('the pipeline rides out a broker restart in the middle of a burst and still
     owner: 'ceo@contoso.com',
     mailbox: 'mbx-restart',
   });
-  const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
+  const pipeline = await startReady(t, pipelineEnv(stack, topics, await freePort()));
   await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 10));
   await waitFor(
     'the first part consumed',

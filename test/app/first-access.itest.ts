@@ -19,9 +19,8 @@ import {
   produceActivity,
   readAlerts,
   readTopics,
-  startPipeline,
   waitFor,
-  waitReady,
+  startReady,
 } from '../support/pipeline.js';
 
 const mailboxOf = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -66,9 +65,7 @@ test('10.2: first_access in run — state survives kill -9, expiry tombstones it
   const start = Date.now() - minutes(360);
   const learner = open('learner@contoso.com', 0, start);
 
-  const first = startPipeline(env);
-  t.after(() => first.process.kill('SIGKILL'));
-  await waitReady(first);
+  const first = await startReady(t, env);
   // The deployment's first access: learning starts here (before the rest is read, whatever the partitions).
   await produceActivity(stack, kafkaFor(stack), topics.activity, [learner]);
   await waitFor(
@@ -130,9 +127,7 @@ test('10.2: first_access in run — state survives kill -9, expiry tombstones it
   await first.exit;
 
   // After the restart: known pairs again (silent), a new pair (alert), the forgotten learner (new again).
-  const second = startPipeline(env);
-  t.after(() => second.process.kill('SIGKILL'));
-  await waitReady(second, 60_000);
+  const second = await startReady(t, env, [], 60_000);
   const after = [
     open('eve@contoso.com', 1, start + minutes(320)), // last seen at 200: known
     open('carol@contoso.com', 3, start + minutes(321)), // last seen at 200: known

@@ -29,6 +29,7 @@ import {
   waitFor,
   waitReady,
   type Topics,
+  startReady,
 } from '../support/pipeline.js';
 
 /** Per activity partition: the committed offset and where its metadata says the windows' state begins. */
@@ -56,9 +57,7 @@ test('8.1: no commit passes a record an unacknowledged alert was built from; kil
   // One owner record 2 h 20 min later: event time moves past the episode (lateness 2 h + T 5 min).
   const later = ownerNoise('unacked-later', 1, start + minutes(140));
 
-  const first = startPipeline(env);
-  t.after(() => first.process.kill('SIGKILL'));
-  await waitReady(first);
+  const first = await startReady(t, env);
   // The broker cannot acknowledge the alert: its topic is gone (auto-creation is off), so the idempotent
   // producer retries the send for minutes. A restart's start-up creates the topic again.
   await admin.deleteTopics({ topics: [topics.alerts.non_owner_burst] });
@@ -86,9 +85,7 @@ test('8.1: no commit passes a record an unacknowledged alert was built from; kil
     `the windows' state begins at ${committed?.restoreFrom}, past the burst's first record`,
   );
 
-  const second = startPipeline(env);
-  t.after(() => second.process.kill('SIGKILL'));
-  await waitReady(second); // its start-up creates the alert topic again
+  const second = await startReady(t, env); // its start-up creates the alert topic again
   // The open, and its close (event time is 2 h 20 min past the burst): one alert, two revisions.
   const alerts = await readAlerts(stack, topics, { want: 2, timeoutMs: 60_000, quietMs: 3_000 });
   assert.deepEqual(
@@ -120,9 +117,7 @@ test('8.3: a record dropped as late before a crash is dropped after it too (stre
     mailbox: 'mbx-late',
   });
 
-  const first = startPipeline(env);
-  t.after(() => first.process.kill('SIGKILL'));
-  await waitReady(first);
+  const first = await startReady(t, env);
   await produceActivity(stack, kafkaFor(stack), topics.activity, ahead);
   await waitFor(
     'the record ahead consumed',
@@ -146,9 +141,7 @@ test('8.3: a record dropped as late before a crash is dropped after it too (stre
 
   // Issue 15: the restart replays the window from its changelog and reads on from the commit; the
   // stream time restored from the commit makes the same burst's other records late as well.
-  const second = startPipeline(env);
-  t.after(() => second.process.kill('SIGKILL'));
-  await waitReady(second);
+  const second = await startReady(t, env);
   const reRead = committed.offset >= 21 ? 0 : 21 - committed.offset;
   const more = burst('late-burst-more', 5, start + 1_000, 5_000, {
     actor: 'eve@contoso.com',
@@ -187,9 +180,7 @@ test('8.5: members join and leave repeatedly while commits run: no exit, alerts 
       mailbox: `mbx-churn-${i}`,
     }),
   );
-  const main = startPipeline(env);
-  t.after(() => main.process.kill('SIGKILL'));
-  await waitReady(main);
+  const main = await startReady(t, env);
 
   let producing = true;
   let round = 0;
@@ -268,9 +259,7 @@ test('8.5: a timed commit refused because the group moved on (stale member) is s
       mailbox: 'mbx-c',
     }),
   ];
-  const p = startPipeline(env);
-  t.after(() => p.process.kill('SIGKILL'));
-  await waitReady(p);
+  const p = await startReady(t, env);
   await produceActivity(stack, kafkaFor(stack), topics.activity, records);
   await waitFor(
     'records consumed',
@@ -334,9 +323,7 @@ test('8.4: the registry gone mid-burst: consumption waits, /readyz says why, the
     owner: 'ceo@contoso.com',
     mailbox: 'mbx-outage',
   });
-  const p = startPipeline(env);
-  t.after(() => p.process.kill('SIGKILL'));
-  await waitReady(p);
+  const p = await startReady(t, env);
   await produceActivity(stack, kafkaFor(stack), topics.activity, records.slice(0, 10));
   await waitFor(
     'half the burst',
@@ -381,9 +368,7 @@ test('8.4: the registry gone for good: exit 1 with REGISTRY_UNAVAILABLE within r
     MAILBOX_RADAR_REGISTRY__RETRIES: '1',
     MAILBOX_RADAR_REGISTRY__MAX_OUTAGE: '10s',
   });
-  const p = startPipeline(env);
-  t.after(() => p.process.kill('SIGKILL'));
-  await waitReady(p);
+  const p = await startReady(t, env);
   await proxy.stop();
   const stopped = Date.now();
   await produceFramed(stack, topics.activity, ownerNoise('gone', 5, Date.now() - minutes(5)), encodeV2);
@@ -398,9 +383,7 @@ test('8.2: a record dated 2099 is dead-lettered as RECORD_FROM_FUTURE and does n
   const given = await pipelineTopics(t, 1);
   if (!given) return;
   const { stack, topics } = given;
-  const p = startPipeline(pipelineEnv(stack, topics, await freePort()));
-  t.after(() => p.process.kill('SIGKILL'));
-  await waitReady(p);
+  const p = await startReady(t, pipelineEnv(stack, topics, await freePort()));
   const future = burst('future', 1, Date.UTC(2099, 0, 1), 0, {
     actor: 'clock@contoso.com',
     owner: 'someone@contoso.com',
@@ -438,14 +421,13 @@ test('8.6: the registry refusing us (403) mid-run stops consumption like an outa
   const proxy = await startRegistryProxy(stack.registryUrl);
   t.after(() => proxy.close());
   const encodeV2 = await v2Writer(stack, topics.activity);
-  const p = startPipeline(
+  const p = await startReady(
+    t,
     pipelineEnv(stack, topics, await freePort(), {
       SCHEMA_REGISTRY_URL: proxy.url,
       MAILBOX_RADAR_REGISTRY__MAX_OUTAGE: '2m',
     }),
   );
-  t.after(() => p.process.kill('SIGKILL'));
-  await waitReady(p);
   const records = burst('refused', 20, Date.now() - minutes(30), 5_000, {
     actor: 'eve@contoso.com',
     owner: 'ceo@contoso.com',

@@ -12,9 +12,8 @@ import {
   pipelineEnv,
   pipelineTopics,
   produceActivity,
-  startPipeline,
   waitFor,
-  waitReady,
+  startReady,
 } from '../support/pipeline.js';
 
 /** The pipeline's JSON log entries that tell records dropped as late. */
@@ -45,9 +44,7 @@ test('15.4: records dropped as late are counted and told in a log line: how many
     mailbox: 'mbx-late',
   });
 
-  const pipeline = startPipeline(env);
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
+  const pipeline = await startReady(t, env);
   await produceActivity(stack, kafkaFor(stack), topics.activity, ahead);
   await waitFor(
     'the record ahead consumed',

@@ -16,10 +16,9 @@ import {
   pipelineEnv,
   pipelineTopics,
   produceActivity,
-  startPipeline,
   waitFor,
-  waitReady,
   type RunningPipeline,
+  startReady,
 } from '../support/pipeline.js';
 
 /** One series of a metric, by its topic and partition labels (undefined when the series is absent). */
@@ -40,9 +39,7 @@ test('15.5: fetch lag 0 once caught up; commit lag = high watermark − committe
   const given = await pipelineTopics(t, 1);
   if (!given) return;
   const { stack, topics, admin } = given;
-  const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
+  const pipeline = await startReady(t, pipelineEnv(stack, topics, await freePort()));
 
   // Offset 0: a non-owner read whose windows stay open (2 h of lateness); then 10 owners' reads.
   const start = Date.now() - minutes(10);
@@ -111,9 +108,7 @@ test('12: the actor side takes the accesses its own mailbox side wrote as that s
   const given = await pipelineTopics(t, 1);
   if (!given) return;
   const { stack, topics } = given;
-  const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
+  const pipeline = await startReady(t, pipelineEnv(stack, topics, await freePort()));
   const start = Date.now() - minutes(30);
   // Five batches of non-owner reads, each written to the repartition topic and read back by this instance.
   for (let round = 0; round < 5; round++) {

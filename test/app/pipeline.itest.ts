@@ -22,7 +22,7 @@ import {
   readTopics,
   startPipeline,
   waitFor,
-  waitReady,
+  startReady,
 } from '../support/pipeline.js';
 import { withBlockCount } from '../support/corrupt-avro.js';
 
@@ -57,9 +57,7 @@ test('bursts of all three rules plus noise give exactly the expected alerts on t
       mailbox: 'mbx-alice',
     }),
   ];
-  const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
+  const pipeline = await startReady(t, pipelineEnv(stack, topics, await freePort()));
   await produceActivity(stack, kafkaFor(stack), topics.activity, records);
 
   const alerts = await readAlerts(stack, topics, { want: 3, timeoutMs: 30_000, quietMs: 3_000 });
@@ -122,11 +120,10 @@ test('poison records of each kind go to the dead-letter topic with headers; good
     },
   ];
   // maxInFlightRecords 1: the poison batch's dead letters pause the consumer until they are acknowledged.
-  const pipeline = startPipeline(
+  const pipeline = await startReady(
+    t,
     pipelineEnv(stack, topics, await freePort(), { MAILBOX_RADAR_PIPELINE__MAX_IN_FLIGHT_RECORDS: '1' }),
   );
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
   const producer = kafkaFor(stack).producer();
   await producer.connect();
   await producer.send({ topic: topics.activity, messages: poison.map(({ key, value }) => ({ key, value })) });
@@ -181,9 +178,7 @@ test('SIGKILL in the middle of a burst: after a restart the alert is there, dupl
   // Owners reading their mail half an hour before the burst: no window needs them.
   const noise = ownerNoise('kill-noise', 50, base() - minutes(30));
 
-  const first = startPipeline(env);
-  t.after(() => first.process.kill('SIGKILL'));
-  await waitReady(first);
+  const first = await startReady(t, env);
   const consumed = async () => metric(first, 'mailbox_radar_records_consumed_total');
   // Where the committed state of the windows begins (commit metadata), and the committed offset.
   const committed = async () => {
@@ -241,9 +236,7 @@ test('records written with a v2 writer schema (an extra field) are decoded and d
     owner: 'ceo@contoso.com',
     mailbox: 'mbx-v2',
   });
-  const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
+  const pipeline = await startReady(t, pipelineEnv(stack, topics, await freePort()));
   const producer = kafkaFor(stack).producer();
   await producer.connect();
   await producer.send({
@@ -286,11 +279,10 @@ test('SIGTERM finishes cleanly and commits the offsets of records no window need
   const given = await pipelineTopics(t, 1);
   if (!given) return;
   const { stack, topics, admin } = given;
-  const pipeline = startPipeline(
+  const pipeline = await startReady(
+    t,
     pipelineEnv(stack, topics, await freePort(), { MAILBOX_RADAR_PIPELINE__COMMIT_INTERVAL_MS: '60000' }),
   );
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
   // Owners only: no window holds anything, so everything read may be committed.
   await produceActivity(stack, kafkaFor(stack), topics.activity, ownerNoise('term', 120, base()));
   await waitFor(

@@ -9,9 +9,8 @@ import {
   pipelineTopics,
   produceActivity,
   readAlerts,
-  startPipeline,
   waitFor,
-  waitReady,
+  startReady,
 } from '../support/pipeline.js';
 
 test('a rebalance hands partitions over: the new owner rebuilds state from committed offsets and alerts', async (t) => {
@@ -27,12 +26,8 @@ test('a rebalance hands partitions over: the new owner rebuilds state from commi
       mailbox: `mbx-rb-${i}`,
     }),
   );
-  const a = startPipeline(pipelineEnv(stack, topics, await freePort()));
-  t.after(() => a.process.kill('SIGKILL'));
-  await waitReady(a);
-  const b = startPipeline(pipelineEnv(stack, topics, await freePort()));
-  t.after(() => b.process.kill('SIGKILL'));
-  await waitReady(b);
+  const a = await startReady(t, pipelineEnv(stack, topics, await freePort()));
+  const b = await startReady(t, pipelineEnv(stack, topics, await freePort()));
   await waitFor(
     'both instances own partitions',
     async () => (await metric(a, 'mailbox_radar_rebalances_total')) >= 2,

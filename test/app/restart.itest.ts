@@ -14,12 +14,11 @@ import {
   produceActivity,
   readAlerts,
   sleep,
-  startPipeline,
   uniqueTopics,
   waitFor,
-  waitReady,
   type RunningPipeline,
   type Topics,
+  startReady,
 } from '../support/pipeline.js';
 
 const CONSUMED = 'mailbox_radar_records_consumed_total';
@@ -44,9 +43,7 @@ async function setUp(
   t.after(cleanup);
   const env = pipelineEnv(stack, topics, await freePort(), extraEnv);
   const start = async (readyWithinMs?: number) => {
-    const p = startPipeline(env);
-    t.after(() => p.process.kill('SIGKILL'));
-    await waitReady(p, readyWithinMs);
+    const p = await startReady(t, env, [], readyWithinMs);
     return p;
   };
   return { stack, topics, env, start };

@@ -12,18 +12,15 @@ import {
   pipelineEnv,
   pipelineTopics,
   produceActivity,
-  startPipeline,
   waitFor,
-  waitReady,
+  startReady,
 } from '../support/pipeline.js';
 
 test("a partition's stream time is its largest event time read, in seconds", async (t) => {
   const given = await pipelineTopics(t, 1);
   if (!given) return;
   const { stack, topics } = given;
-  const pipeline = startPipeline(pipelineEnv(stack, topics, await freePort()));
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
+  const pipeline = await startReady(t, pipelineEnv(stack, topics, await freePort()));
 
   const records = ownerNoise('stream-time', 12, Date.now() - minutes(30));
   const latest = Math.max(...records.map((r) => r.creation_time));

@@ -11,7 +11,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { ErrorCodes, RadarError } from '../../src/errors.js';
 import { resolveRegistryUrl } from '../../src/kafka/registry-url.js';
 import { deleteSubjects, runCli, stackEnv } from '../simulate/support.js';
-import { freePort, pipelineEnv, startPipeline, waitReady, pipelineTopics } from '../support/pipeline.js';
+import { freePort, pipelineEnv, startPipeline, pipelineTopics, startReady } from '../support/pipeline.js';
 import { requireStack, uniqueName } from '../support/stack.js';
 
 /** A web server that is not a schema registry: every path answers `status` with an HTML page. */
@@ -100,13 +100,12 @@ test('run with the bare base URL of the real registry gets ready and stops clean
   const given = await pipelineTopics(t, 1);
   if (!given) return;
   const { stack, topics } = given;
-  const pipeline = startPipeline(
+  const pipeline = await startReady(
+    t,
     pipelineEnv(stack, topics, await freePort(), {
       SCHEMA_REGISTRY_URL: new URL(stack.registryUrl).origin,
     }),
   );
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
   pipeline.process.kill('SIGTERM');
   assert.equal(await pipeline.exit, 0, pipeline.output());
 });

@@ -22,11 +22,10 @@ import {
   freePort,
   pipelineEnv,
   readAlerts,
-  startPipeline,
   topicsEnv,
   uniqueTopics,
-  waitReady,
   type Topics,
+  startReady,
 } from '../support/pipeline.js';
 import { createTopics, kafkaFor, requireStack, skipOrFail, type Stack } from '../support/stack.js';
 import { deleteSubjects, runCli, stackEnv, startCli } from '../simulate/support.js';
@@ -87,15 +86,14 @@ test('dashboard: every rule of a real run appears as it is published, with the h
   });
 
   // The pipeline, for the simulated tenant (its organization's two domains, its backup app allowed).
-  const pipeline = startPipeline(
+  const pipeline = await startReady(
+    t,
     pipelineEnv(stack, topics, await freePort(), {
       MAILBOX_RADAR_DETECTION__ORGANIZATION_DOMAINS: '[[contoso.com, contoso.co.uk]]',
       MAILBOX_RADAR_DETECTION__ALLOWLIST__APPS: `[${BACKUP_APP_ID}]`,
       MAILBOX_RADAR_PIPELINE__PARTITION_IDLE_MS: '2000',
     }),
   );
-  t.after(() => pipeline.process.kill('SIGKILL'));
-  await waitReady(pipeline);
 
   // An alert published an hour before the page opens (by detection time; on the topic just now).
   const earlier = sampleAlert({

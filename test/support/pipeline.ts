@@ -155,6 +155,19 @@ export async function waitReady(p: RunningPipeline, timeoutMs = 60_000): Promise
   throw new Error(`pipeline not ready within ${timeoutMs} ms:\n${p.output()}`);
 }
 
+/** `startPipeline`, killed (SIGKILL) when the test ends, returned once /readyz answers (as `waitReady`). */
+export async function startReady(
+  t: TestContext,
+  env: NodeJS.ProcessEnv,
+  args: string[] = [],
+  timeoutMs?: number,
+): Promise<RunningPipeline> {
+  const p = startPipeline(env, args);
+  t.after(() => p.process.kill('SIGKILL'));
+  await waitReady(p, timeoutMs);
+  return p;
+}
+
 /** A metric's value from /metrics (sum over labels). */
 export async function metric(p: RunningPipeline, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${p.port}/metrics`)).text();
