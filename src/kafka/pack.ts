@@ -25,6 +25,8 @@ export function packMessages(
   items: readonly PackItem[],
   header: string,
   maxBytes = PACK_BYTES,
+  /** Told each message as it is made, with the range of `items` it holds: [from, to). */
+  made?: (message: Message, from: number, to: number) => void,
 ): Message[] {
   const messages: Message[] = [];
   for (let i = 0; i < items.length;) {
@@ -47,7 +49,9 @@ export function packMessages(
       if (item.key !== null) at += item.key.copy(value, at);
       if (item.value !== null) at += item.value.copy(value, at);
     }
-    messages.push({ partition, key: null, value, headers: { [header]: String(j - i) } });
+    const message: Message = { partition, key: null, value, headers: { [header]: String(j - i) } };
+    messages.push(message);
+    made?.(message, i, j);
     i = j;
   }
   return messages;

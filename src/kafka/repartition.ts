@@ -89,18 +89,20 @@ export function packRepartition<M extends Message>(
   for (let partition = 0; partition < partitions; partition++) {
     const items = accesses.get(partition);
     if (items !== undefined) {
-      const packs = packMessages(partition, items, ACCESSES);
+      const packs = packMessages(
+        partition,
+        items,
+        ACCESSES,
+        undefined,
+        packed === undefined
+          ? undefined
+          : (pack, from, to) =>
+              packed(
+                pack,
+                items.slice(from, to).map((item) => item.source),
+              ),
+      );
       out.push(...packs);
-      let next = 0;
-      if (packed !== undefined)
-        for (const pack of packs) {
-          const count = Number((pack.headers as Record<string, string>)[ACCESSES]);
-          packed(
-            pack,
-            items.slice(next, next + count).map((item) => item.source),
-          );
-          next += count;
-        }
     }
     const behind = markers.get(partition);
     if (behind !== undefined) out.push(...behind);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { KafkaMessage, Message } from 'kafkajs';
 import { partitionOfKey } from '../../src/kafka/murmur2.js';
+import { packMessages } from '../../src/kafka/pack.js';
 import { markerMessage, markerOf, openRepartition, packRepartition } from '../../src/kafka/repartition.js';
 
 /** Produced messages as one partition's consumer reads them back, from `offset` on. */
@@ -82,4 +83,43 @@ test('a pack that does not parse stays whole, with an error naming it; the rest 
   assert.match(opened[0]!.error!.message, /packed repartition message at offset 40 is truncated/);
   assert.equal(opened[1]!.error, undefined);
   assert.equal(opened[1]!.value!.toString(), 'bob@x record 3');
+});
+
+test('each pack is told with the onward messages it holds, in order, and packs split by size tell their ranges', () => {
+  const partitions = 3;
+  const onward: Message[] = [];
+  for (let n = 0; n < 30; n++) onward.push(access(`actor${n % 7}@x`, n));
+  const told: { pack: Message; sources: readonly Message[] }[] = [];
+  const out = packRepartition(onward, partitions, (pack, sources) => told.push({ pack, sources }));
+  assert.deepEqual(
+    told.map((t) => t.pack),
+    out.filter((m) => m.headers?.['radar.accesses'] !== undefined),
+    'every pack told, as it went out',
+  );
+  for (const { pack, sources } of told) {
+    assert.equal(
+      sources.length,
+      Number(pack.headers!['radar.accesses']),
+      'as many sources as the pack holds',
+    );
+    assert.ok(sources.every((m) => partitionOfKey(String(m.key), partitions) === pack.partition));
+  }
+  for (let p = 0; p < partitions; p++)
+    assert.deepEqual(
+      told.filter((t) => t.pack.partition === p).flatMap((t) => t.sources),
+      onward.filter((m) => partitionOfKey(String(m.key), partitions) === p),
+      `partition ${p}: the very messages, in the order they came`,
+    );
+
+  // Three items of 8 + 10 bytes each under a 40-byte bound: packs of two and one.
+  const items = [0, 1, 2].map((n) => ({ numbers: [], key: null, value: Buffer.from(`value ${n}...`) }));
+  const ranges: [number, number, string][] = [];
+  const packs = packMessages(0, items, 'n', 40, (message, from, to) =>
+    ranges.push([from, to, String(message.headers!['n'])]),
+  );
+  assert.equal(packs.length, 2);
+  assert.deepEqual(ranges, [
+    [0, 2, '2'],
+    [2, 3, '1'],
+  ]);
 });
