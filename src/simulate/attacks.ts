@@ -114,33 +114,29 @@ export function knownApps(attacks: readonly Attack[]): App[] {
 }
 
 function nonOwnerBurst(random: Random, tenant: Tenant, options: AttackPlanOptions, actor: Person): Attack {
-  const shape = ATTACK_SHAPES.non_owner_burst;
-  const mailbox = victim(random, tenant, actor);
-  const times = timesWithin(random, options, shape.spanMs, random.int(...shape.reads));
-  const records = times.map((time) =>
-    accessRecord(random, tenant, {
-      id: options.nextId(),
-      time,
-      actor,
-      owner: mailbox,
-      operation: random.chance(0.9) ? 'MailItemsAccessed' : 'MoveToDeletedItems',
-      logonType: LogonType.Delegated,
-      externalAccess: false,
-    }),
-  );
-  return {
-    rule: 'non_owner_burst',
-    actor,
-    app: null,
-    actorId: actor.upn,
-    mailbox,
-    mailboxes: [mailbox],
-    records,
-  };
+  return burstOnOneMailbox('non_owner_burst', random, tenant, options, actor, {
+    operation: () => (random.chance(0.9) ? 'MailItemsAccessed' : 'MoveToDeletedItems'),
+    externalAccess: false,
+  });
 }
 
 function crossDomainBurst(random: Random, tenant: Tenant, options: AttackPlanOptions, actor: Person): Attack {
-  const shape = ATTACK_SHAPES.cross_domain_burst;
+  return burstOnOneMailbox('cross_domain_burst', random, tenant, options, actor, {
+    operation: () => 'MailItemsAccessed',
+    externalAccess: true,
+  });
+}
+
+/** One actor's delegated reads of one victim's mailbox, within the rule's span (its shape's reads). */
+function burstOnOneMailbox(
+  rule: 'non_owner_burst' | 'cross_domain_burst',
+  random: Random,
+  tenant: Tenant,
+  options: AttackPlanOptions,
+  actor: Person,
+  reads: { operation: () => string; externalAccess: boolean },
+): Attack {
+  const shape: { reads: readonly [number, number]; spanMs: number } = ATTACK_SHAPES[rule];
   const mailbox = victim(random, tenant, actor);
   const times = timesWithin(random, options, shape.spanMs, random.int(...shape.reads));
   const records = times.map((time) =>
@@ -149,20 +145,12 @@ function crossDomainBurst(random: Random, tenant: Tenant, options: AttackPlanOpt
       time,
       actor,
       owner: mailbox,
-      operation: 'MailItemsAccessed',
+      operation: reads.operation(),
       logonType: LogonType.Delegated,
-      externalAccess: true,
+      externalAccess: reads.externalAccess,
     }),
   );
-  return {
-    rule: 'cross_domain_burst',
-    actor,
-    app: null,
-    actorId: actor.upn,
-    mailbox,
-    mailboxes: [mailbox],
-    records,
-  };
+  return { rule, actor, app: null, actorId: actor.upn, mailbox, mailboxes: [mailbox], records };
 }
 
 function mailboxSweep(random: Random, tenant: Tenant, options: AttackPlanOptions, actor: Person): Attack {
