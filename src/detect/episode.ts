@@ -13,10 +13,19 @@ import type { Access } from './types.js';
  * window around a record outside every reach cannot reach them, so they can never count again. That
  * keeps a sustained burst at constant memory — the episode is two numbers and its alert's tally
  * (lifecycle.ts), which absorbed records go into.
+ *
+ * Backwards, absorbing stops at the episode's `floor`: T before the first record of the window that opened
+ * it. Without it a chain of records each within T of the next would be absorbed as far back as records are
+ * still held — and how far back they are held follows the watermark, which other keys' records move: the
+ * same records would give an alert other counts (and severity) with other traffic beside them, on one
+ * instance or several, live or replayed. KeyedWindows holds a record until the watermark passes it by 2T,
+ * so everything at or above a floor is still there when an episode opens.
  */
 export interface Episode {
   start: number;
   end: number;
+  /** No held record before this is absorbed (see above); −∞: no bound. */
+  floor: number;
   /** The alert the episode opened, which grows with it and closes when it ends. */
   alert?: EpisodeAlert;
 }
@@ -32,8 +41,13 @@ export function findEpisode(episodes: readonly Episode[], time: number, gapMs: n
 }
 
 /** Adds an episode over [start, end], keeping the list sorted by start; returns it. */
-export function openEpisode(episodes: Episode[], start: number, end: number): Episode {
-  const episode: Episode = { start, end };
+export function openEpisode(
+  episodes: Episode[],
+  start: number,
+  end: number,
+  floor = Number.NEGATIVE_INFINITY,
+): Episode {
+  const episode: Episode = { start, end, floor };
   let at = episodes.length;
   while (at > 0 && (episodes[at - 1] as Episode).start > start) at--;
   episodes.splice(at, 0, episode);
@@ -41,7 +55,7 @@ export function openEpisode(episodes: Episode[], start: number, end: number): Ep
 }
 
 /**
- * Grows `episode` over every held record chained to it (gaps ≤ gapMs), removes those records from
+ * Grows `episode` over every held record chained to it (gaps ≤ gapMs; backwards, none before its floor), removes those records from
  * `records` (sorted by time) into its alert's tally, and merges neighbouring episodes that come within
  * gapMs (the later alert closes into the earlier one's; its close goes to `outbox`). Returns the number of
  * records removed.
@@ -59,7 +73,11 @@ export function absorb<T extends Timed>(
     hi++;
   }
   let lo = lowerBound(records, episode.start);
-  while (lo > 0 && episode.start - (records[lo - 1] as T).time <= gapMs) {
+  while (
+    lo > 0 &&
+    episode.start - (records[lo - 1] as T).time <= gapMs &&
+    (records[lo - 1] as T).time >= episode.floor
+  ) {
     lo--;
     episode.start = (records[lo] as T).time;
   }
@@ -71,6 +89,7 @@ export function absorb<T extends Timed>(
   while (index + 1 < episodes.length && (episodes[index + 1] as Episode).start - episode.end <= gapMs) {
     const next = episodes[index + 1] as Episode;
     episode.end = Math.max(episode.end, next.end);
+    episode.floor = Math.min(episode.floor, next.floor);
     mergeAlerts(episode, next, gapMs, outbox);
     episodes.splice(index + 1, 1);
   }
@@ -78,6 +97,7 @@ export function absorb<T extends Timed>(
     const previous = episodes[index - 1] as Episode;
     episode.start = Math.min(episode.start, previous.start);
     episode.end = Math.max(episode.end, previous.end);
+    episode.floor = Math.min(episode.floor, previous.floor);
     // The earlier episode's alert goes on; the one that started later closes into it.
     const kept = previous.alert ?? episode.alert;
     const gone = previous.alert === undefined ? undefined : episode.alert;

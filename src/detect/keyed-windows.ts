@@ -33,8 +33,11 @@ function neededBy(state: WindowState): number {
 /**
  * Per-key window state with an expiry schedule on event time. A record at time r can share a window
  * with a record on time (≥ watermark) only while r ≥ watermark − T, and an episode can be extended only
- * while end + T ≥ watermark; past that they are freed, and a key with nothing left is deleted. A min-heap
- * holds at most a few entries per key, so freeing costs O(log keys) per key, not a scan.
+ * while end + T ≥ watermark. An episode that a record on time opens may still absorb records down to its
+ * floor (episode.ts), T before its window, so ≥ watermark − 2T: a record is held until the watermark passes
+ * r + 2T, so that what an episode takes in never depends on how far the watermark has moved. Past that
+ * they are freed, and a key with nothing left is deleted. A min-heap holds at most a few entries per key,
+ * so freeing costs O(log keys) per key, not a scan.
  */
 export class KeyedWindows<S extends WindowState> {
   readonly states = new Map<string, S>();
@@ -90,7 +93,7 @@ export class KeyedWindows<S extends WindowState> {
     }
     const at = insertSorted(state.records, access);
     this.retained++;
-    this.expireAfter(state, time + this.windowMs);
+    this.expireAfter(state, time + 2 * this.windowMs);
     return at;
   }
 
@@ -100,10 +103,12 @@ export class KeyedWindows<S extends WindowState> {
    * the episode can end.
    */
   openEpisode(state: S, window: readonly Access[], life: EpisodeAlert): void {
+    const start = (window[0] as Access).time;
     const episode = openEpisode(
       state.episodes,
-      (window[0] as Access).time,
+      start,
       (window[window.length - 1] as Access).time,
+      start - this.windowMs,
     );
     episode.alert = life;
     this.retained -= absorb(state.episodes, episode, state.records, this.windowMs, this.outbox);
@@ -120,7 +125,7 @@ export class KeyedWindows<S extends WindowState> {
 
   /** Frees what the watermark has passed. */
   advance(watermark: number): void {
-    const horizon = watermark - this.windowMs;
+    const horizon = watermark - 2 * this.windowMs; // records held until then: see the class
     while (this.schedule.peekTime() < watermark) {
       const due = this.schedule.peekTime();
       const state = this.schedule.pop() as S;
@@ -140,7 +145,7 @@ export class KeyedWindows<S extends WindowState> {
       } else {
         const first = records.length > 0 ? (records[0] as Access).time : Infinity;
         const episodeEnd = state.episodes.length > 0 ? (state.episodes[0] as Episode).end : Infinity;
-        this.expireAfter(state, Math.min(first, episodeEnd) + this.windowMs);
+        this.expireAfter(state, Math.min(first + this.windowMs, episodeEnd) + this.windowMs);
       }
     }
   }

@@ -117,7 +117,8 @@ describe('detect', () => {
     ];
     const inputs: CoreInput[] = records.map((record) => ({ kind: 'record', record }));
     inputs.push({ kind: 'checkpoint', id: 1 });
-    inputs.push({ kind: 'watermark', time: at('12:11:00') + 11 * 60_000 });
+    // Held records stay until the watermark passes them by 2T (episode.ts, "floor"): T is 10 min.
+    inputs.push({ kind: 'watermark', time: at('12:11:00') + 21 * 60_000 });
     const { outputs, final } = run(detection(), inputs);
     const held = outputs.find((o) => o.kind === 'checkpoint' && o.id === 1);
     assert.ok(held?.kind === 'checkpoint');
@@ -130,7 +131,7 @@ describe('detect', () => {
     assert.equal(final.stats.openKeys, 0);
     assert.equal(final.stats.retainedRecords, 0);
     assert.equal(final.stats.rememberedIds, 0);
-    assert.equal(final.watermark, at('12:22:00'));
+    assert.equal(final.watermark, at('12:32:00'));
   });
 
   it('keeps neededFrom at the start of an open episode while the burst goes on', () => {
