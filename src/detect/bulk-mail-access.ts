@@ -7,7 +7,6 @@ import { normaliseClientIp } from './normalise.js';
 import type { PolicyBook } from './policies.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import { lowerBound } from './sorted.js';
-import { TimeHeap } from './time-heap.js';
 import type {
   Access,
   AccessFlow,
@@ -81,7 +80,7 @@ export interface BulkEngine extends RuleEngine {
  * One alert per episode (a gap longer than the window ends it). The owner's own records count too (a stolen
  * session reads as the owner). A throttled mailbox is blind for `blindForMs` (24 h) of event time: every
  * alert about it in that time carries `mailbox_blind_until` (detect.ts asks `blindUntil`); the blind periods
- * are state changes for a changelog (BLIND_STORE).
+ * are state changes for a changelog (BLIND_STORE), kept per mailbox (not dropped by the watermark).
  *
  * @example
  * accesses$.pipe(bulkMailAccess(config.detection.rules.bulkMailAccess))
@@ -104,13 +103,14 @@ export function createBulkMailAccessEngine(
   const create = (key: string): WindowState => ({ key, records: [], episodes: [], due: Infinity });
   const single = new KeyedWindows<WindowState>(windowMs, create); // per mailbox: throttled, operation_count
   const sync = new KeyedWindows<WindowState>(windowMs, create); // per (mailbox, context): Sync folders
+  // One number per mailbox ever throttled, kept: dropping an entry once the watermark passed it made an
+  // alert revision's mailbox_blind_until depend on how far other mailboxes had moved the watermark when it
+  // was built (test/detect/per-key.test.ts). The tenant's mailboxes bound it (the store is compacted).
   const blind = new Map<string, number>();
-  const blindExpiry = new TimeHeap<string>();
   let alerts = 0;
 
   const setBlind = (mailbox: string, until: number, announce: boolean): void => {
     blind.set(mailbox, until);
-    blindExpiry.push(until, mailbox);
     if (announce) changes.push({ kind: 'state', store: BLIND_STORE, key: mailbox, value: until });
   };
 
@@ -214,13 +214,6 @@ export function createBulkMailAccessEngine(
     advance(watermark: number): void {
       single.advance(watermark);
       sync.advance(watermark);
-      while (blindExpiry.peekTime() < watermark) {
-        const due = blindExpiry.peekTime();
-        const mailbox = blindExpiry.pop() as string;
-        if (blind.get(mailbox) !== due) continue; // extended since
-        blind.delete(mailbox);
-        changes.push({ kind: 'state', store: BLIND_STORE, key: mailbox, value: null });
-      }
     },
 
     take(): MailboxAccessAlert[] {
@@ -244,7 +237,6 @@ export function createBulkMailAccessEngine(
       single.clear();
       sync.clear();
       blind.clear();
-      blindExpiry.clear();
     },
   };
 }
