@@ -69,13 +69,27 @@ test("a mailbox's alerts are those of a core fed that mailbox's records alone, w
   assert.deepEqual(text(alone), text(together.revisions), 'every revision, byte for byte');
 });
 
+/** bulk_mail_access's other inputs, now and then: a large operation count, a Sync read of one of a few folders. */
+function bulkFields(random: () => number): Partial<ExchangeMailboxActivity> {
+  const draw = random();
+  if (draw < 0.01) return { operation_count: 150 };
+  if (draw < 0.3)
+    return {
+      mail_access_type: 'Sync',
+      folder_paths: [`/Inbox/f${Math.floor(random() * 12)}`],
+      client_info_string: 'Client=REST',
+    };
+  return {};
+}
+
 /**
  * Random streams of six mailboxes read by three actors, bunched so that windows fill, empty and fill again,
  * arriving out of order within the lateness; `throttled`: the share of reads Exchange marked throttled
- * (bulk_mail_access alerts, and the mailbox is blind for a day). Each round compares the revisions of one
+ * (bulk_mail_access alerts, and the mailbox is blind for a day); `bulk`: now and then a large operation
+ * count, and many Sync reads of a few folders (bulk_mail_access's other two cases). Each round compares the revisions of one
  * core fed everything with those of six cores fed one mailbox each.
  */
-function compareRandomStreams(rounds: number, throttled: number): number {
+function compareRandomStreams(rounds: number, throttled: number, bulk = false): number {
   const small = detection({
     allowedLateness: '2m',
     rules: {
@@ -111,6 +125,7 @@ function compareRandomStreams(rounds: number, throttled: number): number {
           user_id: actor === 2 ? 'mallory@fabrikam.com' : `reader${actor}@contoso.com`,
           logon_user_sid: `S-1-5-21-20${actor}`,
           is_throttled: random() < throttled ? true : null,
+          ...(bulk ? bulkFields(random) : {}),
         }),
       );
     }
@@ -139,5 +154,10 @@ test('the same over random streams whose reads straddle the windows, arriving ou
 
 test("the same with throttled reads: an alert's mailbox_blind_until does not depend on the watermark either", () => {
   const compared = compareRandomStreams(100, 0.01);
+  assert.ok(compared > 100, `revisions compared: ${compared}`);
+});
+
+test('the same with large operation counts and Sync reads of many folders (bulk_mail_access)', () => {
+  const compared = compareRandomStreams(100, 0, true);
   assert.ok(compared > 100, `revisions compared: ${compared}`);
 });
