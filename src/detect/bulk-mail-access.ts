@@ -7,6 +7,7 @@ import { normaliseClientIp } from './normalise.js';
 import type { PolicyBook } from './policies.js';
 import { ruleOperator, type RuleEngine } from './rule-operator.js';
 import { lowerBound } from './sorted.js';
+import { TimeHeap } from './time-heap.js';
 import type {
   Access,
   AccessFlow,
@@ -80,7 +81,7 @@ export interface BulkEngine extends RuleEngine {
  * One alert per episode (a gap longer than the window ends it). The owner's own records count too (a stolen
  * session reads as the owner). A throttled mailbox is blind for `blindForMs` (24 h) of event time: every
  * alert about it in that time carries `mailbox_blind_until` (detect.ts asks `blindUntil`); the blind periods
- * are state changes for a changelog (BLIND_STORE), kept per mailbox (not dropped by the watermark).
+ * are state changes for a changelog (BLIND_STORE), one entry per period (see `createBulkMailAccessEngine`).
  *
  * @example
  * accesses$.pipe(bulkMailAccess(config.detection.rules.bulkMailAccess))
@@ -98,20 +99,44 @@ export function createBulkMailAccessEngine(
   config: BulkMailAccessConfig,
   changes: StateChange[],
   policies: PolicyBook | null = null,
+  /** The longest window of the rules whose alerts are marked blind (see `advance`). */
+  longestWindowMs = config.windowMs,
 ): BulkEngine {
   const windowMs = config.windowMs;
   const create = (key: string): WindowState => ({ key, records: [], episodes: [], due: Infinity });
   const single = new KeyedWindows<WindowState>(windowMs, create); // per mailbox: throttled, operation_count
   const sync = new KeyedWindows<WindowState>(windowMs, create); // per (mailbox, context): Sync folders
-  // One number per mailbox ever throttled, kept: dropping an entry once the watermark passed it made an
-  // alert revision's mailbox_blind_until depend on how far other mailboxes had moved the watermark when it
-  // was built (test/detect/per-key.test.ts). The tenant's mailboxes bound it (the store is compacted).
-  const blind = new Map<string, number>();
+  // Per mailbox, the end of each throttle's blind period, ascending. Each period is kept on its own (a later
+  // throttle does not replace an earlier one) and dropped only once the watermark *before* the current one
+  // is past its end by a day and the longest window, so what an alert revision says does not depend on when
+  // it was built (a close: when the watermark passed; test/detect/per-key.test.ts) — see `advance`.
+  const blind = new Map<string, number[]>();
+  const ends = new TimeHeap<string>();
+  let previousWatermark = Number.NEGATIVE_INFINITY;
   let alerts = 0;
 
   const setBlind = (mailbox: string, until: number, announce: boolean): void => {
-    blind.set(mailbox, until);
-    if (announce) changes.push({ kind: 'state', store: BLIND_STORE, key: mailbox, value: until });
+    let periods = blind.get(mailbox);
+    if (periods === undefined) blind.set(mailbox, (periods = []));
+    const at = upperBound(periods, until);
+    if (periods[at - 1] === until) return; // this period is known already
+    periods.splice(at, 0, until);
+    ends.push(until, mailbox);
+    if (announce)
+      changes.push({ kind: 'state', store: BLIND_STORE, key: blindKey(mailbox, until), value: until });
+  };
+
+  const dropBlind = (mailbox: string, until: number | null, announce: boolean): void => {
+    const periods = blind.get(mailbox);
+    if (periods === undefined) return;
+    const at = until === null ? -1 : periods.indexOf(until);
+    if (until === null)
+      periods.length = 0; // an entry of the store before periods were kept apart
+    else if (at >= 0) periods.splice(at, 1);
+    else return;
+    if (periods.length === 0) blind.delete(mailbox);
+    if (announce && until !== null)
+      changes.push({ kind: 'state', store: BLIND_STORE, key: blindKey(mailbox, until), value: null });
   };
 
   const alertOn = (
@@ -164,7 +189,7 @@ export function createBulkMailAccessEngine(
       const throttled = record.is_throttled === true;
       if (throttled) {
         const until = access.time + config.blindForMs;
-        if ((blind.get(access.mailbox) ?? -Infinity) < until) setBlind(access.mailbox, until, true);
+        setBlind(access.mailbox, until, true);
       }
       const decided = policies?.policyOf('bulkMailAccess', access);
       const override = decided?.rules.bulkMailAccess;
@@ -207,13 +232,25 @@ export function createBulkMailAccessEngine(
     },
 
     blindUntil(mailbox: string, time: number): number | null {
-      const until = blind.get(mailbox);
-      return until !== undefined && time <= until && time >= until - config.blindForMs ? until : null;
+      // The latest end among the periods [until − blindFor, until] that hold `time`.
+      const periods = blind.get(mailbox);
+      if (periods === undefined) return null;
+      const until = periods[upperBound(periods, time + config.blindForMs) - 1];
+      return until !== undefined && until >= time ? until : null;
     },
 
     advance(watermark: number): void {
       single.advance(watermark);
       sync.advance(watermark);
+      // A revision built from now on has a detected_at no earlier than the previous watermark less the
+      // longest window (an open or update: a record on time; a close: its episode was still open then), so
+      // a period that ended a day and that window before it holds none of them.
+      const past = previousWatermark - DAY_MS - longestWindowMs;
+      previousWatermark = watermark;
+      while (ends.peekTime() < past) {
+        const until = ends.peekTime();
+        dropBlind(ends.pop() as string, until, true);
+      }
     },
 
     take(): MailboxAccessAlert[] {
@@ -222,8 +259,10 @@ export function createBulkMailAccessEngine(
 
     restore(store: string, key: string, value: number | null): void {
       if (store !== BLIND_STORE) return;
-      if (value === null) blind.delete(key);
-      else setBlind(key, value, false);
+      const cut = key.indexOf('\n');
+      const mailbox = cut < 0 ? key : key.slice(0, cut);
+      if (value !== null) setBlind(mailbox, value, false);
+      else dropBlind(mailbox, cut < 0 ? null : Number(key.slice(cut + 1)), false);
     },
 
     report(mark: CheckpointMark): void {
@@ -237,6 +276,27 @@ export function createBulkMailAccessEngine(
       single.clear();
       sync.clear();
       blind.clear();
+      ends.clear();
+      previousWatermark = Number.NEGATIVE_INFINITY;
     },
   };
+}
+
+const DAY_MS = 24 * 3_600_000;
+
+/** A blind period's key in BLIND_STORE: the mailbox and the period's end. */
+function blindKey(mailbox: string, until: number): string {
+  return `${mailbox}\n${until}`;
+}
+
+/** The number of `sorted` (ascending) at or below `value`. */
+function upperBound(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

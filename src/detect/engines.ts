@@ -32,7 +32,8 @@ export function ruleEngines(config: DetectionConfig, policies: PolicyBook | null
   if (rules.bulkMailAccess.enabled)
     out.push({
       rule: 'bulk_mail_access',
-      create: (changes) => createBulkMailAccessEngine(rules.bulkMailAccess, changes, policies),
+      create: (changes) =>
+        createBulkMailAccessEngine(rules.bulkMailAccess, changes, policies, longestWindowMs(config)),
     });
   if (rules.nonOwnerBurst.enabled)
     out.push({
@@ -89,4 +90,19 @@ export function ruleEngines(config: DetectionConfig, policies: PolicyBook | null
       create: (changes) => createFirstAccessEngine(rules.firstAccess, changes, policies),
     });
   return out;
+}
+
+/**
+ * The longest window of the rules with episodes whose alerts name one mailbox (so are marked blind), their
+ * policies' included: an alert's detected_at lies at most that far before the watermark. (The sweeps name
+ * no mailbox; first_access and first_app_access alert at the record's own time.)
+ */
+function longestWindowMs(config: DetectionConfig): number {
+  const rules = ['nonOwnerBurst', 'crossDomainBurst', 'bulkMailAccess'] as const;
+  let longest = 0;
+  for (const rule of rules) {
+    longest = Math.max(longest, config.rules[rule].windowMs);
+    for (const policy of config.policies) longest = Math.max(longest, policy.rules[rule]?.windowMs ?? 0);
+  }
+  return longest;
 }

@@ -121,7 +121,12 @@ describe('bulk_mail_access', () => {
     assert.match(alert?.reason ?? '', /throttled/);
     assert.equal(alert?.mailbox_blind_until, at('12:00:00') + DAY);
     assert.deepEqual(states(outputs), [
-      { kind: 'state', store: BLIND_STORE, key: 'mbx-1', value: at('12:00:00') + DAY },
+      {
+        kind: 'state',
+        store: BLIND_STORE,
+        key: `mbx-1\n${at('12:00:00') + DAY}`,
+        value: at('12:00:00') + DAY,
+      },
     ]);
   });
 
@@ -145,6 +150,66 @@ describe('bulk_mail_access', () => {
       ['non_owner_burst', at('12:00:00') + DAY],
       ['non_owner_burst', null],
     ]);
+  });
+
+  it("a second throttle does not take the first one's period away: an episode's close keeps its mark", () => {
+    const config2 = detection({ rules: { nonOwnerBurst: { threshold: 3, window: '5m' } } });
+    const throttled = (time: number) =>
+      activity({ creation_time: time, logon_type: 0, logon_user_sid: 'S-1-5-21-100', is_throttled: true });
+    const burst = [0, 1, 2].map((i) => activity({ creation_time: at('12:30:00') + i * 1_000 }));
+    // The burst's episode closes at the end, after the second throttle; its detected_at (12:30:02 + 5 min)
+    // lies in the first period only.
+    const { revisions } = run(config2, [
+      throttled(at('12:00:00')),
+      ...burst,
+      throttled(at('13:00:00')),
+      { kind: 'watermark', time: Number.POSITIVE_INFINITY },
+    ]);
+    const burstRevisions = revisions.filter((r) => r.rule === 'non_owner_burst');
+    assert.deepEqual(
+      burstRevisions.map((r) => [r.status, r.mailbox_blind_until]),
+      [
+        ['open', at('12:00:00') + DAY],
+        ['closed', at('12:00:00') + DAY],
+      ],
+    );
+  });
+
+  it('a blind period leaves the store once the watermark before the current one is a day and the longest window past its end', () => {
+    const config2 = only('bulkMailAccess');
+    const until = at('12:00:00') + DAY;
+    const tombstone = { kind: 'state', store: BLIND_STORE, key: `mbx-1\n${until}`, value: null };
+    const late = until + DAY + 60 * MINUTE; // bulk_mail_access's window: 60 min
+    const inputs = (...watermarks: number[]): CoreInput[] => [
+      { kind: 'record', record: appRead(1, at('12:00:00'), { is_throttled: true }) },
+      ...watermarks.map((time): CoreInput => ({ kind: 'watermark', time })),
+    ];
+    assert.ok(!states(run(config2, inputs(late, late + 1)).outputs).some((c) => c.value === null));
+    assert.deepEqual(states(run(config2, inputs(late, late + 1, late + 2)).outputs).at(-1), tombstone);
+  });
+
+  it("restores a store's periods: one per key, and a key of the mailbox alone (before periods were kept apart)", () => {
+    const config2 = detection({ rules: { nonOwnerBurst: { threshold: 3, window: '5m' } } });
+    const burst = [0, 1, 2].map((i) => activity({ creation_time: at('12:30:00') + i * 1_000 }));
+    const marks = (restores: CoreInput[]) =>
+      run(config2, [...restores, ...burst]).alerts.map((a) => a.mailbox_blind_until);
+    const first = at('12:00:00') + DAY;
+    const second = at('13:00:00') + DAY;
+    assert.deepEqual(
+      marks([
+        { kind: 'restore', store: BLIND_STORE, key: `mbx-ceo\n${first}`, value: first },
+        { kind: 'restore', store: BLIND_STORE, key: `mbx-ceo\n${second}`, value: second },
+      ]),
+      [first],
+    );
+    assert.deepEqual(
+      marks([
+        { kind: 'restore', store: BLIND_STORE, key: `mbx-ceo\n${first}`, value: first },
+        { kind: 'restore', store: BLIND_STORE, key: `mbx-ceo\n${first}`, value: null },
+      ]),
+      [null],
+    );
+    assert.deepEqual(marks([{ kind: 'restore', store: BLIND_STORE, key: 'mbx-ceo', value: first }]), [first]);
   });
 
   it('one record with operation_count ≥ 100 fires; 99 does not', () => {
