@@ -173,3 +173,61 @@ test('the same when a second throttle of a mailbox comes before a close that the
   const compared = compareRandomStreams(60, 0.01, true, [4, 3]);
   assert.ok(compared > 100, `revisions compared: ${compared}`);
 });
+
+test("the sweep's side alike: an actor's alerts are those of a core fed that actor's reads alone", () => {
+  // mailbox_sweep keys by actor (behind the repartition topic in `run`): its state must depend on the
+  // actor's reads alone too. Four actors reading eight mailboxes, bunched and out of order as above.
+  const sweepOnly = detection({
+    allowedLateness: '2m',
+    rules: {
+      nonOwnerBurst: { enabled: false },
+      crossDomainBurst: { enabled: false },
+      bulkMailAccess: { enabled: false },
+      mailboxSweep: { threshold: 4, window: '1m' },
+      appMailboxSweep: { enabled: false },
+      firstAppAccess: { enabled: false },
+      firstAccess: { enabled: false },
+    },
+  });
+  let seed = 5;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed / 2_147_483_648;
+  };
+  const start = Date.UTC(2026, 10, 2, 8);
+  const end = { kind: 'watermark', time: Number.POSITIVE_INFINITY } as const;
+  let compared = 0;
+  for (let round = 0; round < 100; round++) {
+    const records: ExchangeMailboxActivity[] = [];
+    for (let i = 0; i < 400; i++) {
+      const mailbox = Math.floor(random() * 8);
+      const actor = Math.floor(random() * 4);
+      const time = start + Math.floor(random() * 40) * MINUTE + Math.floor(random() * 75_000);
+      records.push(
+        activity({
+          creation_time: time,
+          mailbox_guid: `mbx-${mailbox}`,
+          mailbox_owner_upn: `owner${mailbox}@contoso.com`,
+          mailbox_owner_sid: `S-1-5-21-10${mailbox}`,
+          user_id: `reader${actor}@contoso.com`,
+          logon_user_sid: `S-1-5-21-20${actor}`,
+        }),
+      );
+    }
+    const arriving = records
+      .map((record) => ({ record, at: record.creation_time + Math.floor(random() * 100_000) }))
+      .sort((a, b) => a.at - b.at)
+      .map((item) => item.record);
+    const together = run(sweepOnly, [...arriving, end]);
+    assert.equal(together.stats.late, 0);
+    const alone: MailboxAccessAlert[] = [];
+    for (let actor = 0; actor < 4; actor++)
+      alone.push(
+        ...run(sweepOnly, [...arriving.filter((r) => r.user_id === `reader${actor}@contoso.com`), end])
+          .revisions,
+      );
+    assert.deepEqual(text(alone), text(together.revisions), `round ${round}`);
+    compared += together.revisions.length;
+  }
+  assert.ok(compared > 1_000, `revisions compared: ${compared}`);
+});
