@@ -55,10 +55,10 @@ export function openEpisode(
 }
 
 /**
- * Grows `episode` over every held record chained to it (gaps ≤ gapMs; backwards, none before its floor), removes those records from
- * `records` (sorted by time) into its alert's tally, and merges neighbouring episodes that come within
- * gapMs (the later alert closes into the earlier one's; its close goes to `outbox`). Returns the number of
- * records removed.
+ * Grows `episode` over every held record chained to it (gaps ≤ gapMs; backwards, none before its floor),
+ * removes those records from `records` (sorted by time) into its alert's tally, and merges neighbouring
+ * episodes that come within gapMs (the later alert closes into the earlier one's; its close goes to
+ * `outbox`). Returns the number of records removed.
  */
 export function absorb<T extends Timed>(
   episodes: Episode[],
