@@ -900,7 +900,12 @@ export class Pipeline {
     log?: WindowsLogBatch,
     before?: Map<number, Position>,
   ): void {
-    const alerts = this.unpublished(sub.takeAlerts());
+    const raised = sub.takeAlerts();
+    const alerts = this.unpublished(raised);
+    if (alerts.length < raised.length) {
+      const sent = new Set(alerts);
+      sub.holdPublished(raised.filter((alert) => !sent.has(alert)));
+    }
     const changes = this.changelogMessages(sub);
     const logged = log !== undefined && log.entries.length > 0 ? log : undefined;
     if (

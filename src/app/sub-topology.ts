@@ -244,7 +244,9 @@ export class SubTopology {
       this.feeding = undefined;
       this.forwarded.length = 0;
     }
-    this.core.alerts.length = 0;
+    // Published before the restore, so dropped; but each still holds the commit off its episode's records
+    // once the episode has closed, as the alert did when it was published (`commitPoints`).
+    this.holdPublished(this.core.alerts.splice(0));
     this.core.changes.length = 0;
   }
 
@@ -296,6 +298,19 @@ export class SubTopology {
     const held = { from, done: false, endBound: undefined };
     this.alertSpans.push(held);
     return held;
+  }
+
+  /**
+   * Alerts raised again but published before (a restore's replay, a re-read after the last commit): not
+   * sent, yet each holds the commit like a published one (`holdAlerts`, already acknowledged). Without it a
+   * commit could land inside a closed episode's records, and the restart after that would rebuild a burst
+   * from the episode's tail: an alert under a new id. One hold per alert, from its episode's first record.
+   */
+  holdPublished(alerts: readonly MailboxAccessAlert[]): void {
+    const from = new Map<string, number>();
+    for (const alert of alerts)
+      from.set(alert.alert_id, Math.min(from.get(alert.alert_id) ?? Infinity, alert.first_seen));
+    for (const first of from.values()) this.alertSpans.push({ from: first, done: true, endBound: undefined });
   }
 
   /** Holds the commit at these positions until `done` (mailbox side). */

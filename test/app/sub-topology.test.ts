@@ -63,6 +63,48 @@ test('9/8.11: an alert whose episode has closed keeps a commit from landing insi
   assert.equal(sub.commitPoints()?.get(0)?.offset, 25);
 });
 
+test('chaos seed mx0ccn9s: an episode rebuilt by a restore keeps a commit from landing inside its records, as a live one does', () => {
+  // An instance restored a burst's 21 reads from the windows' changelog; the alert it rebuilt had been
+  // published by the instance before, so the replay dropped it, and with it the hold a published alert
+  // puts on the commit. Its next commit landed on the fifth read (where a chunk of replayed entries began,
+  // after the episode had closed): the next instance rebuilt a burst from the other 17 and published it
+  // under a new id.
+  const sub = new SubTopology('mailbox', 'activity', defaultConfig().detection, 30_000, hooks);
+  sub.reset([0]);
+  const t = Date.UTC(2026, 10, 1, 8);
+  sub.watermarks.assign(0, 0, t + 100_000);
+  const reads = burst('episode', 21, t, 5_000, {
+    actor: 'eve@contoso.com',
+    owner: 'ceo@contoso.com',
+    mailbox: 'mbx-ceo',
+  });
+  const stray = burst('stray', 1, t + 50_000, 0, {
+    actor: 'x@fabrikam.com',
+    owner: 'cfo@contoso.com',
+    mailbox: 'mbx-cfo',
+  });
+  const entries = [...reads, ...stray].sort((a, b) => a.creation_time - b.creation_time);
+  sub.replay(
+    entries.map((record) => ({ partition: 0, watermark: t - minutes(120), record })),
+    0,
+  );
+  sub.checkpoint(0, 1);
+  // As applyRestore books the replayed entries: one tracker segment per chunk (here, per entry).
+  entries.forEach((record, offset) =>
+    sub.tracker.track(0, offset, offset + 1, record.creation_time, t, t, record.creation_time, 0),
+  );
+  sub.tracker.track(0, entries.length, entries.length, Number.NEGATIVE_INFINITY, t + 100_000);
+  assert.deepEqual(sub.takeAlerts(), [], 'published before the restore: dropped');
+  batch(sub, entries.length, ownerNoise('later', 1, t + minutes(128)), 2);
+  assert.equal(
+    sub.commitPoints()?.get(0)?.offset,
+    0,
+    'a commit inside the episode would make the next restart rebuild a burst from its tail: a new alert',
+  );
+  batch(sub, entries.length + 1, ownerNoise('much-later', 1, t + minutes(150)), 3);
+  assert.equal(sub.commitPoints()?.get(0)?.offset, entries.length + 2);
+});
+
 test('8.11: a restore replays entries with the watermark they met, not past what the partitions now assigned allow', () => {
   // A chaos run: the instance before held partition 0 only (partition 1 sat with a killed member), so its
   // watermark left partition 1 out and its changelog entries carry 10:00. Its successor takes both; its
