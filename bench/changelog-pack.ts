@@ -58,6 +58,8 @@ for (const record of generateActivity({ records: total })) {
   writes.push({
     offset: offset++,
     watermark: record.creation_time - 7_200_000,
+    time: record.creation_time,
+    mailbox: record.mailbox_guid ?? '',
     key: Buffer.from(record.mailbox_guid ?? ''), // the one-record format keeps it as the message key
     value: frame(1, activityType.toBuffer(record)),
   });

@@ -173,7 +173,12 @@ export function createMetrics() {
     }),
     restoredRecords: new Counter({
       name: 'mailbox_radar_restored_records_total',
-      help: 'Records replayed from the windows changelog at a restore (instead of re-reading the activity topic)',
+      help: 'Records restored from the windows changelog at a restore (instead of re-reading the activity topic): replayed at once, or left waiting for their mailbox',
+      registers: [registry],
+    }),
+    restoreWaiting: new Gauge({
+      name: 'mailbox_radar_restore_waiting_records',
+      help: 'Restored records of mailboxes not replayed yet: a mailbox is replayed when a record of it arrives or the watermark reaches its earliest record',
       registers: [registry],
     }),
     restoreSeconds: new Gauge({

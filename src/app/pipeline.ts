@@ -80,6 +80,7 @@ import { LagMetrics } from './lag.js';
 import { HeapWatch } from './heap-watch.js';
 import { inSlices } from './in-slices.js';
 import { LateLog } from './late-log.js';
+import type { WaitingEntry } from './lazy-restore.js';
 import { MemberSlot, removeMember } from './member-slot.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { SubTopology, needsActorSide, type Position, type Role } from './sub-topology.js';
@@ -609,7 +610,7 @@ export class Pipeline {
     const { topic, partition, messages } = batch;
     // Records are judged against the watermark as it stands (restored after a join), never a blank one.
     const watermark = sub.watermarks.watermark(now);
-    sub.core.input.next({ kind: 'watermark', time: watermark });
+    sub.feedWatermark(watermark);
     const streamTimeBefore = sub.watermarks.streamTime(partition);
     // Where processing stood before this batch: its output holds the commit there until acknowledged.
     const before = sub.tracker.positions();
@@ -672,6 +673,7 @@ export class Pipeline {
       }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
       if (record.creation_time < minEventTime) minEventTime = record.creation_time;
+      sub.wake(record); // its mailbox's state first, if a lazy restore has not replayed it yet
       sub.feeding = partition;
       sub.core.input.next({ kind: 'record', record });
       sub.feeding = undefined;
@@ -679,7 +681,13 @@ export class Pipeline {
         // The rules took it: into the windows' changelog, for a restart to replay.
         const offset = Number(message.offset);
         log.offsets.push(offset);
-        log.entries.push({ offset, watermark, value: message.value });
+        log.entries.push({
+          offset,
+          watermark,
+          value: message.value,
+          time: record.creation_time,
+          mailbox: sub.forwarded[0]!.mailbox,
+        });
         if (this.repartition)
           for (const access of sub.forwarded)
             if (!access.owner)
@@ -1202,6 +1210,7 @@ export class Pipeline {
     }
     this.metrics.openKeys.set(openKeys);
     this.metrics.retained.set(retained);
+    this.metrics.restoreWaiting.set(this.mailbox.waiting.entries);
     this.heapWatch.retainedRecords = retained;
   }
 
@@ -1295,7 +1304,10 @@ export class Pipeline {
         ms,
         readMs,
         applyMs,
-        replayedRecords: replayed,
+        restoredRecords: replayed,
+        // Lazy restore: mailboxes (and their records) not replayed yet, each waiting until it is needed.
+        waitingMailboxes: this.mailbox.waiting.size,
+        waitingRecords: this.mailbox.waiting.entries,
         alertsReadBack: plan.published.size,
         since: plan.since === undefined ? null : new Date(plan.since).toISOString(),
       },
@@ -1440,23 +1452,71 @@ export class Pipeline {
     // all through the collections of the whole restore, to be dropped from the old generation afterwards.
     let replayed = 0;
     const run: { partition: number; watermark: number; record: ExchangeMailboxActivity }[] = [];
+    // Entries that carry their mailbox and event time wait for their mailbox to be needed (lazy-restore.ts);
+    // a changelog with entries of the format before (an upgrade) is replayed whole, at once, as it was.
+    const lazy = [...plan.entries.values()].every((list) =>
+      list.every((entry) => entry.mailbox !== undefined && entry.time !== undefined),
+    );
+    mailbox.decodeEntry = (entry) => {
+      try {
+        // The bytes of a record that decoded when it was first processed: its blocks were checked then.
+        return parseDecoded(this.codec.decode(entry.value, true));
+      } catch (error) {
+        this.logger.warn(
+          { partition: entry.partition, offset: entry.offset, err: error },
+          "a windows' changelog entry no longer decodes; left out of the restore",
+        );
+        return undefined;
+      }
+    };
     this.baseline = true;
     try {
+      if (lazy) {
+        for (const { partition, entry } of replayOrder(plan.entries))
+          mailbox.waiting.add(entry.mailbox!, {
+            partition,
+            offset: entry.offset,
+            time: entry.time!,
+            value: entry.value,
+          });
+        // The mailboxes with an entry the watermark has passed are replayed now, a slice at a time.
+        const due: WaitingEntry[][][] = [[]];
+        let size = 0;
+        for (const entries of mailbox.waiting.takeBefore(mailbox.watermark(now))) {
+          if (size >= RESTORE_SLICE) {
+            due.push([]);
+            size = 0;
+          }
+          due[due.length - 1]!.push(entries);
+          size += entries.length;
+          replayed += entries.length;
+        }
+        const done = await inSlices(
+          due,
+          1,
+          ([slice]) => {
+            for (const entries of slice!) mailbox.replayMailbox(entries);
+          },
+          stale,
+        );
+        if (!done) return undefined;
+        mailbox.checkpoint(now, ++this.checkpointId);
+        return this.restoreBookkeeping(plan, replayed + mailbox.waiting.entries);
+      }
       const done = await inSlices(
         [...replayOrder(plan.entries)],
         RESTORE_SLICE,
         (slice) => {
           for (const { partition, entry } of slice) {
-            try {
-              // The bytes of a record that decoded when it was first processed: its blocks were checked then.
-              const record = parseDecoded(this.codec.decode(entry.value, true));
+            const record = mailbox.decodeEntry({
+              partition,
+              offset: entry.offset,
+              time: 0,
+              value: entry.value,
+            });
+            if (record !== undefined) {
               entry.time = record.creation_time;
               run.push({ partition, watermark: entry.watermark, record });
-            } catch (error) {
-              this.logger.warn(
-                { partition, offset: entry.offset, err: error },
-                "a windows' changelog entry no longer decodes; left out of the restore",
-              );
             }
             if (run.length === REPLAY_RUN) {
               mailbox.replay(run, now);
@@ -1475,7 +1535,15 @@ export class Pipeline {
     } finally {
       this.baseline = false;
     }
-    // Bookkeeping as if the replayed records had just been processed, in chunks of the tracker's segments.
+    return this.restoreBookkeeping(plan, replayed);
+  }
+
+  /**
+   * After a restore: the tracker and the changelog's positions as if the restored entries (replayed, or
+   * waiting for their mailbox) had just been processed, in chunks of the tracker's segments.
+   */
+  private restoreBookkeeping(plan: Awaited<ReturnType<Pipeline['readRestore']>>, replayed: number): number {
+    const mailbox = this.mailbox;
     const CHUNK = 256;
     for (const [partition, { offset, meta }] of plan.commits.get('mailbox') ?? []) {
       if (offset < 0) continue;

@@ -12,6 +12,7 @@
  */
 import { Subject, type Subscription } from 'rxjs';
 import type { DetectionConfig } from '../config/types.js';
+import { mailboxKey } from '../detect/classify.js';
 import { detect } from '../detect/detect.js';
 import { EventOrder } from '../detect/event-order.js';
 import { BLIND_STORE } from '../detect/bulk-mail-access.js';
@@ -21,6 +22,7 @@ import type { Access, CoreInput, CoreOutput, CoreStats } from '../detect/types.j
 import { OffsetTracker, type CommitPoint } from '../kafka/offset-tracker.js';
 import { LogPositions } from '../kafka/record-log.js';
 import { PartitionWatermarks } from '../kafka/watermarks.js';
+import { WaitingMailboxes, type WaitingEntry } from './lazy-restore.js';
 import { StatePartitions } from './state-partitions.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 import type { MailboxAccessAlert } from '../model/alert.js';
@@ -145,6 +147,13 @@ export class SubTopology {
   readonly forwarded: Access[] = [];
   /** The source partition of the record being fed, so its state changes go to that changelog partition. */
   feeding: number | undefined;
+  /**
+   * Mailbox side, after a lazy restore: the changelog entries of the mailboxes not replayed yet
+   * (lazy-restore.ts), and how to decode one (undefined: it no longer decodes, and is left out).
+   */
+  readonly waiting = new WaitingMailboxes();
+  decodeEntry: (entry: WaitingEntry) => ExchangeMailboxActivity | undefined = () => undefined;
+
   /** Mailbox side: where the changes made without a record (expiries) go (state-partitions.ts). */
   private readonly statePartitions = new StatePartitions();
   /** Actor side: the core's watermark so far (see `watermark`). */
@@ -207,6 +216,7 @@ export class SubTopology {
     this.orders.clear();
     this.actorWatermark = Number.NEGATIVE_INFINITY;
     this.statePartitions.clear();
+    this.waiting.clear();
     this.partitions = partitions;
     this.reads = new Set(partitions);
     this.awaitingFirstFetch = new Set(partitions);
@@ -238,7 +248,7 @@ export class SubTopology {
     const cap = this.watermarks.watermark(now);
     for (const item of items) {
       const watermark = Math.min(item.watermark, cap);
-      if (Number.isFinite(watermark)) input.next({ kind: 'watermark', time: watermark });
+      if (Number.isFinite(watermark)) this.feedWatermark(watermark);
       this.feeding = item.partition;
       input.next({ kind: 'record', record: item.record, replayed: true });
       this.feeding = undefined;
@@ -252,8 +262,53 @@ export class SubTopology {
 
   /** Feed the watermark and a checkpoint marker; the core answers synchronously. */
   checkpoint(now: number, id: number): void {
-    this.core.input.next({ kind: 'watermark', time: this.watermark(now) });
+    this.feedWatermark(this.watermark(now));
     this.core.input.next({ kind: 'checkpoint', id });
+  }
+
+  /**
+   * Feeds the core a watermark; first the waiting mailboxes (lazy restore) whose state it would change: those
+   * with an entry before it.
+   */
+  feedWatermark(time: number): void {
+    if (this.waiting.size > 0)
+      for (const entries of this.waiting.takeBefore(time)) this.replayMailbox(entries);
+    this.core.input.next({ kind: 'watermark', time });
+  }
+
+  /**
+   * Before a live record goes to the core: its mailbox's waiting entries (lazy restore) first. What of them
+   * the watermark has passed is freed, and the episodes it ended close, at the next watermark: the record
+   * (on time) reaches none of it, and a close says the same whenever it is built.
+   */
+  wake(record: ExchangeMailboxActivity): void {
+    if (this.waiting.size === 0) return;
+    const key = mailboxKey(record);
+    const entries = key === null ? undefined : this.waiting.take(key);
+    if (entries !== undefined) this.replayMailbox(entries);
+  }
+
+  /**
+   * One mailbox's entries through the core, all at once and never late (they were admitted the first time).
+   * What that outputs was published before the restore, as an eager replay's was: dropped, the alerts
+   * holding the commit (`holdPublished`); what the core had gathered before stays for the caller.
+   */
+  replayMailbox(entries: readonly WaitingEntry[]): void {
+    const core = this.core;
+    const alerts = core.alerts.length;
+    const changes = core.changes.length;
+    const forwarded = this.forwarded.length;
+    const feeding = this.feeding;
+    for (const entry of entries) {
+      const record = this.decodeEntry(entry);
+      if (record === undefined) continue;
+      this.feeding = entry.partition;
+      core.input.next({ kind: 'record', record, replayed: true });
+    }
+    this.feeding = feeding;
+    this.forwarded.length = forwarded;
+    this.holdPublished(core.alerts.splice(alerts));
+    core.changes.length = changes;
   }
 
   /**
@@ -351,7 +406,8 @@ export class SubTopology {
   commitPoints(): Map<number, CommitPoint> | undefined {
     const checkpoint = this.core.checkpoint;
     if (checkpoint === undefined) return undefined;
-    let neededFrom = checkpoint.neededFrom;
+    // The waiting mailboxes' entries too: a restart must find them in the changelog again.
+    let neededFrom = Math.min(checkpoint.neededFrom, this.waiting.earliest());
     for (const order of this.orders.values()) neededFrom = Math.min(neededFrom, order.heldFrom());
     type Closed = Held & { from: number; endBound: number };
     const closed: Closed[] = [];

@@ -72,7 +72,7 @@ export function createClassifier(config: DetectionConfig): Classifier {
     }
 
     const ownerUpn = normaliseUpn(record.mailbox_owner_upn);
-    const mailbox = normaliseUpn(record.mailbox_guid) ?? ownerUpn;
+    const mailbox = normaliseUpn(record.mailbox_guid) ?? ownerUpn; // = mailboxKey(record)
     const actor = normaliseUserId(userId) ?? normaliseSid(logonSid);
     if (mailbox === null || actor === null) return 'unattributable';
 
@@ -107,7 +107,7 @@ function appAccess(
   allowedApps: ReadonlySet<string>,
 ): Access | Exclude<AccessClass, 'non_owner'> {
   const ownerUpn = normaliseUpn(record.mailbox_owner_upn);
-  const mailbox = normaliseUpn(record.mailbox_guid) ?? ownerUpn;
+  const mailbox = normaliseUpn(record.mailbox_guid) ?? ownerUpn; // = mailboxKey(record)
   const actor = appActor(record);
   if (mailbox === null || actor === null) return 'unattributable';
   if (allowedApps.has(actor)) return 'allow_listed';
@@ -128,6 +128,14 @@ function appAccess(
 }
 
 /** The app behind an access: `client_app_id ?? app_id ?? user_key`, blank counting as absent, lower case. */
+/**
+ * The key of the mailbox a record is about, as every per-mailbox rule keys it: its GUID, else its owner's UPN
+ * (normalised); null when it has neither.
+ */
+export function mailboxKey(record: ExchangeMailboxActivity): string | null {
+  return normaliseUpn(record.mailbox_guid) ?? normaliseUpn(record.mailbox_owner_upn);
+}
+
 export function appActor(record: ExchangeMailboxActivity): string | null {
   for (const id of [record.client_app_id, record.app_id, record.user_key]) {
     if (id !== null && id !== undefined) {
@@ -161,7 +169,7 @@ function isNtAuthority(userId: string): boolean {
  */
 export function ownerAccess(record: ExchangeMailboxActivity): Access | null {
   const ownerUpn = normaliseUpn(record.mailbox_owner_upn);
-  const mailbox = normaliseUpn(record.mailbox_guid) ?? ownerUpn;
+  const mailbox = normaliseUpn(record.mailbox_guid) ?? ownerUpn; // = mailboxKey(record)
   const actor = normaliseUserId(record.user_id) ?? normaliseSid(record.logon_user_sid) ?? ownerUpn;
   if (mailbox === null || actor === null) return null;
   return {

@@ -47,8 +47,9 @@ export interface DetectOptions {
  * Rules with state beyond their windows (first_app_access, bulk_mail_access's blind mailboxes) report each
  * change as a `{kind: 'state'}` output, after the alert of the same record, and take `{kind: 'restore'}`
  * inputs back (before any record, after a restart): the core stays pure, the caller keeps the changelog.
- * A record input marked `replayed` (a restore feeding back records processed before the commit) skips the
- * rules whose whole state is in their stores (`storeOnly`: first_access): it would change nothing there.
+ * A record input marked `replayed` (a restore feeding back records processed before the commit) is never late
+ * (it was admitted the first time) and skips the rules whose whole state is in their stores (`storeOnly`:
+ * first_access): it would change nothing there.
  *
  * Alerts leave as soon as a threshold is reached. A `{kind: 'checkpoint', id}` input is answered, after
  * every alert its preceding records caused, with the watermark, `neededFrom` (the earliest event time any
@@ -99,7 +100,9 @@ export function detect(
           if (input.kind === 'record') {
             const record = input.record;
             const time = record.creation_time;
-            if (judged) clock.admitted();
+            // A replayed record was admitted when it was first processed, and a restore that replays one
+            // mailbox's records late (after the watermark moved on) must not drop them now.
+            if (judged || input.replayed === true) clock.admitted();
             else if (!clock.onTime(time)) return;
             const access = tally.access(record);
             if (access !== null && (access.owner || ids.admit(access))) {

@@ -25,7 +25,8 @@ export type { RuleName } from '../model/alert.js';
 export type CoreInput =
   /**
    * Already parsed and validated. `replayed`: processed before a restart, its state changes already in the
-   * stores the core was restored from (a restore's replay): rules whose whole state is in their stores skip it.
+   * stores the core was restored from (a restore's replay): never late (it was admitted then), and rules whose
+   * whole state is in their stores skip it.
    */
   | { kind: 'record'; record: ExchangeMailboxActivity; replayed?: boolean }
   | ClassifiedInput

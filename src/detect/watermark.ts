@@ -39,7 +39,9 @@ export function watermark(
         next(input) {
           if (input.kind === 'record') {
             const time = input.record.creation_time;
-            if (!clock.onTime(time)) return;
+            if (input.replayed === true)
+              clock.admitted(); // admitted when first processed (detect.ts)
+            else if (!clock.onTime(time)) return;
             subscriber.next(input);
             announce(clock.afterRecord(time));
           } else if (input.kind === 'classified') {

@@ -18,9 +18,11 @@
  * last commit (after it, before a kill -9) are superseded, since the records they came from are read again.
  *
  * A batch's entries go packed, up to 256 KiB a message (pack.ts): kafkajs spends more on the Kafka record
- * around an entry than on the entry, and a restore reads the whole changelog back. A message of the
- * earlier format (one entry, its offset and watermark in headers) is still read, so a restart after an
- * upgrade restores what the version before wrote.
+ * around an entry than on the entry, and a restore reads the whole changelog back. Each entry also carries
+ * the record's event time and its mailbox key, so a restore can group the entries by mailbox and replay a
+ * mailbox only when it is first needed (lazy-restore.ts) without decoding any. Messages of the earlier
+ * formats (packed without key and time; one entry, its offset and watermark in headers) are still read, so a
+ * restart after an upgrade restores what the version before wrote (replaying everything at once, as it did).
  */
 import type { KafkaMessage, Message } from 'kafkajs';
 import { changelogTopic } from './changelog.js';
@@ -31,18 +33,25 @@ export const WINDOWS_STORE = 'mailbox-windows';
 const OFFSET = 'radar.offset';
 const WATERMARK = 'radar.watermark';
 const RESTART = 'radar.restart';
-/** Header of a packed message: how many entries its value holds. */
+/** Header of a packed message: how many entries its value holds (offset and watermark each). */
 const ENTRIES = 'radar.entries';
+/** Header of a packed message whose entries carry their event time and mailbox key too. */
+const KEYED_ENTRIES = 'radar.entries.keyed';
 
 export function windowsChangelogTopic(groupId: string): string {
   return changelogTopic(groupId, WINDOWS_STORE);
 }
 
-/** An admitted record's entry: its original bytes, source offset and the core's watermark when fed. */
+/**
+ * An admitted record's entry: its original bytes, source offset, the core's watermark when fed, its event
+ * time and the key of its mailbox (`mailboxKey`).
+ */
 export interface LogWrite {
   offset: number;
   watermark: number;
   value: Buffer | null;
+  time: number;
+  mailbox: string;
 }
 
 /** One entry as a message of its own: the format before packing (still read; tests write it). */
@@ -60,10 +69,7 @@ export function entryMessage(
   };
 }
 
-/**
- * A partition's entries, in order, packed (each with its source offset and watermark; not the record's key,
- * which a restore does not read).
- */
+/** A partition's entries, in order, packed: each with its source offset, watermark, event time and mailbox. */
 export function packEntries(
   partition: number,
   entries: readonly LogWrite[],
@@ -71,9 +77,25 @@ export function packEntries(
 ): Message[] {
   return packMessages(
     partition,
+    entries.map((e) => ({
+      numbers: [e.offset, e.watermark, e.time],
+      key: Buffer.from(e.mailbox, 'utf8'),
+      value: e.value,
+    })),
+    KEYED_ENTRIES,
+    maxBytes,
+  );
+}
+
+/** Entries packed as the version before wrote them: no event time, no mailbox (tests of the upgrade). */
+export function packUnkeyedEntries(
+  partition: number,
+  entries: readonly Pick<LogWrite, 'offset' | 'watermark' | 'value'>[],
+): Message[] {
+  return packMessages(
+    partition,
     entries.map((e) => ({ numbers: [e.offset, e.watermark], key: null, value: e.value })),
     ENTRIES,
-    maxBytes,
   );
 }
 
@@ -90,8 +112,10 @@ export interface LogEntry {
   value: Buffer | null;
   /** Offset of the entry in the changelog. */
   logOffset: number;
-  /** The record's event time, once decoded. */
+  /** The record's event time: written with the entry, or known once decoded. */
   time?: number;
+  /** The key of the record's mailbox, written with the entry (not in the earlier formats). */
+  mailbox?: string;
 }
 
 function header(message: KafkaMessage, name: string): string | undefined {
@@ -108,6 +132,27 @@ export class LogReplay {
   readonly problems: string[] = [];
 
   add(message: KafkaMessage): void {
+    const keyed = header(message, KEYED_ENTRIES);
+    if (keyed !== undefined) {
+      try {
+        const logOffset = Number(message.offset);
+        const where = `a packed changelog message at offset ${logOffset}`;
+        for (const { numbers, key, value } of unpackMessage(message.value, Number(keyed), 3, where)) {
+          if (key === null) throw new Error(`${where} has an entry without its mailbox`);
+          this.entries.push({
+            offset: numbers[0]!,
+            watermark: numbers[1]!,
+            time: numbers[2]!,
+            mailbox: key.toString('utf8'),
+            value,
+            logOffset,
+          });
+        }
+      } catch (error) {
+        this.problems.push((error as Error).message);
+      }
+      return;
+    }
     const packed = header(message, ENTRIES);
     if (packed !== undefined) {
       try {

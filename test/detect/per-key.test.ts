@@ -1,6 +1,6 @@
 /**
- * What a restore that rebuilds each mailbox's state only when it is first needed would rely on
- * (docs/detection.md, "A restart flat in the horizon: what the core allows"): the per-mailbox rules' state
+ * What the lazy restore, which rebuilds each mailbox's state only when it is first needed, relies on
+ * (src/app/lazy-restore.ts; docs/detection.md, "A restart flat in the horizon"): the per-mailbox rules' state
  * of one mailbox depends only on that mailbox's records, and the watermark frees only what no admitted
  * record can reach, so when it freed never changes an alert.
  */

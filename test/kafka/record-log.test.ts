@@ -6,6 +6,7 @@ import {
   LogReplay,
   entryMessage,
   packEntries,
+  packUnkeyedEntries,
   type LogWrite,
   replayOrder,
   restartMessage,
@@ -113,6 +114,35 @@ const write = (offset: number, watermark: number, value: string | null): LogWrit
   offset,
   watermark,
   value: value === null ? null : Buffer.from(value),
+  time: Number.isFinite(watermark) ? watermark + offset : offset,
+  mailbox: `mailbox-${offset % 3}`,
+});
+
+test('packed entries carry their event time and mailbox: a lazy restore groups them without decoding', () => {
+  logOffset = 40;
+  const written = [write(7, 1_000, 'a'), write(8, 1_000, 'b'), write(9, 2_000, 'c')];
+  written[1]!.mailbox = 'c0000000-0000-4000-8000-00000000000é'; // not ASCII
+  const replay = new LogReplay();
+  for (const message of packEntries(0, written)) replay.add(readBack(message));
+  assert.deepEqual(
+    replay.between(0, 10).map((e) => [e.offset, e.time, e.mailbox]),
+    written.map((w) => [w.offset, w.time, w.mailbox]),
+  );
+  assert.deepEqual(replay.problems, []);
+});
+
+test('entries packed by the version before (no time, no mailbox) still restore, without either', () => {
+  logOffset = 0;
+  const replay = new LogReplay();
+  for (const message of packUnkeyedEntries(0, [write(3, 100, 'record 3')])) replay.add(readBack(message));
+  for (const message of packEntries(0, [write(4, 100, 'record 4')])) replay.add(readBack(message));
+  assert.deepEqual(
+    replay.between(0, 10).map((e) => [e.offset, e.watermark, e.time, e.mailbox, e.value!.toString()]),
+    [
+      [3, 100, undefined, undefined, 'record 3'],
+      [4, 100, 104, 'mailbox-1', 'record 4'],
+    ],
+  );
 });
 
 test('packed entries come back as written: offsets, watermarks (−∞ too), values (null too), in order', () => {
@@ -144,9 +174,9 @@ test('packing splits at the size bound, keeps the order, and sends an entry over
     write(3, 5, 'c'.repeat(400)), // over the bound by itself
     write(4, 5, 'd'.repeat(40)),
   ];
-  const messages = packEntries(3, written, 150);
+  const messages = packEntries(3, written, 200);
   assert.deepEqual(
-    messages.map((m) => [m.partition, m.headers?.['radar.entries']]),
+    messages.map((m) => [m.partition, m.headers?.['radar.entries.keyed']]),
     [
       [3, '2'],
       [3, '1'],
@@ -207,7 +237,7 @@ test('a packed message that does not parse is named and left out; the others are
   const [good] = packEntries(0, [write(1, 1, 'kept')]);
   const [bad] = packEntries(0, [write(2, 1, 'lost'), write(3, 1, 'lost too')]);
   const truncated = { ...bad!, value: (bad!.value as Buffer).subarray(0, 30) };
-  const miscounted = { ...bad!, headers: { 'radar.entries': '3' } };
+  const miscounted = { ...bad!, headers: { 'radar.entries.keyed': '3' } };
   replay.add(readBack(good!));
   replay.add(readBack(truncated));
   replay.add(readBack(miscounted));
