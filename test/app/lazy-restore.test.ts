@@ -12,7 +12,7 @@ import { WaitingMailboxes } from '../../src/app/lazy-restore.js';
 import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import type { MailboxAccessAlert } from '../../src/model/alert.js';
 import type { DetectionConfig } from '../../src/detect/types.js';
-import { activity, detection } from '../detect/helpers.js';
+import { activity, detection, numberedRead, seededRandom } from '../detect/helpers.js';
 
 const MINUTE = 60_000;
 const key = (alert: MailboxAccessAlert) => `${alert.alert_id}/${alert.revision ?? 0}`;
@@ -80,14 +80,6 @@ class Instance {
   }
 }
 
-function randomStreams(seed: number) {
-  let state = seed;
-  return () => {
-    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return state / 2_147_483_648;
-  };
-}
-
 const config = detection({
   // Long beside the windows and the stream, so that at a stop many mailboxes have all their entries within
   // it: they wait past the restore.
@@ -100,7 +92,7 @@ const config = detection({
 });
 
 test('a lazy restore publishes what an eager one does, and what no restart would have (200 random streams)', () => {
-  const random = randomStreams(23);
+  const random = seededRandom(23);
   const start = Date.UTC(2026, 10, 2, 8);
   let compared = 0;
   let waitedForRecord = 0;
@@ -118,14 +110,9 @@ test('a lazy restore publishes what an eager one does, and what no restart would
         ? quietFrom + Math.floor(random() * 5 * MINUTE)
         : start + Math.floor(random() * 20) * MINUTE + Math.floor(random() * 75_000);
       const draw = random();
+      const userId = actor === 2 ? 'mallory@fabrikam.com' : `reader${actor}@contoso.com`;
       records.push(
-        activity({
-          creation_time: time,
-          mailbox_guid: `mbx-${mailbox}`,
-          mailbox_owner_upn: `owner${mailbox}@contoso.com`,
-          mailbox_owner_sid: `S-1-5-21-10${mailbox}`,
-          user_id: actor === 2 ? 'mallory@fabrikam.com' : `reader${actor}@contoso.com`,
-          logon_user_sid: `S-1-5-21-20${actor}`,
+        numberedRead(mailbox, actor, userId, time, {
           is_throttled: draw < 0.01 ? true : null,
           ...(draw > 0.8
             ? {

@@ -28,22 +28,30 @@ function batch(sub: SubTopology, first: number, records: ExchangeMailboxActivity
   sub.checkpoint(0, id);
 }
 
-test('9/8.11: an alert whose episode has closed keeps a commit from landing inside its records', () => {
-  const sub = new SubTopology('mailbox', 'activity', defaultConfig().detection, 30_000, hooks);
-  sub.reset([0]);
-  sub.watermarks.assign(0, 0);
-  const t = Date.UTC(2026, 10, 1, 8);
+/**
+ * 21 reads of one mailbox 5 s apart from `t` (a burst: one episode), and a cross-domain read of another
+ * mailbox inside their span, which cross_domain_burst's windows hold 20 minutes (2T).
+ */
+function burstAndStray(t: number) {
   const reads = burst('episode', 21, t, 5_000, {
     actor: 'eve@contoso.com',
     owner: 'ceo@contoso.com',
     mailbox: 'mbx-ceo',
   });
-  // A cross-domain read inside the burst's time span: held 20 minutes (2T) by cross_domain_burst's windows.
   const stray = burst('stray', 1, t + 50_000, 0, {
     actor: 'x@fabrikam.com',
     owner: 'cfo@contoso.com',
     mailbox: 'mbx-cfo',
   });
+  return { reads, stray };
+}
+
+test('9/8.11: an alert whose episode has closed keeps a commit from landing inside its records', () => {
+  const sub = new SubTopology('mailbox', 'activity', defaultConfig().detection, 30_000, hooks);
+  sub.reset([0]);
+  sub.watermarks.assign(0, 0);
+  const t = Date.UTC(2026, 10, 1, 8);
+  const { reads, stray } = burstAndStray(t);
   batch(sub, 0, reads.slice(0, 1), 1);
   batch(sub, 1, [...reads.slice(1), ...stray], 2);
   const alerts = sub.takeAlerts();
@@ -73,16 +81,7 @@ test('chaos seed mx0ccn9s: an episode rebuilt by a restore keeps a commit from l
   sub.reset([0]);
   const t = Date.UTC(2026, 10, 1, 8);
   sub.watermarks.assign(0, 0, t + 100_000);
-  const reads = burst('episode', 21, t, 5_000, {
-    actor: 'eve@contoso.com',
-    owner: 'ceo@contoso.com',
-    mailbox: 'mbx-ceo',
-  });
-  const stray = burst('stray', 1, t + 50_000, 0, {
-    actor: 'x@fabrikam.com',
-    owner: 'cfo@contoso.com',
-    mailbox: 'mbx-cfo',
-  });
+  const { reads, stray } = burstAndStray(t);
   const entries = [...reads, ...stray].sort((a, b) => a.creation_time - b.creation_time);
   sub.replay(
     entries.map((record) => ({ partition: 0, watermark: t - minutes(120), record })),

@@ -15,6 +15,37 @@ export function at(clock: string): number {
 
 let sequence = 0;
 
+/** A deterministic random number generator in [0, 1) (a linear congruential one): the same seed, the same draws. */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state / 2_147_483_648;
+  };
+}
+
+/**
+ * A read of mailbox `mbx-<mailbox>` (owned by `owner<mailbox>@contoso.com`) by `userId` (actor number `actor`)
+ * at `time`: the record of the random-stream tests.
+ */
+export function numberedRead(
+  mailbox: number,
+  actor: number,
+  userId: string,
+  time: number,
+  overrides: Partial<ExchangeMailboxActivity> = {},
+): ExchangeMailboxActivity {
+  return activity({
+    creation_time: time,
+    mailbox_guid: `mbx-${mailbox}`,
+    mailbox_owner_upn: `owner${mailbox}@contoso.com`,
+    mailbox_owner_sid: `S-1-5-21-10${mailbox}`,
+    user_id: userId,
+    logon_user_sid: `S-1-5-21-20${actor}`,
+    ...overrides,
+  });
+}
+
 /** A non-owner read of ceo@contoso.com's mailbox by eve@contoso.com (same domain), unless overridden. */
 export function activity(overrides: Partial<ExchangeMailboxActivity> = {}): ExchangeMailboxActivity {
   sequence++;

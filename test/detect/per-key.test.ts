@@ -10,7 +10,7 @@ import type { ExchangeMailboxActivity } from '../../src/model/activity.js';
 import type { MailboxAccessAlert } from '../../src/model/alert.js';
 import { Simulation } from '../../src/simulate/simulation.js';
 import type { DetectionConfig } from '../../src/detect/types.js';
-import { activity, detection, run } from './helpers.js';
+import { detection, numberedRead, run, seededRandom } from './helpers.js';
 
 const MINUTE = 60_000;
 
@@ -112,11 +112,7 @@ interface RandomStreams {
  * everything with those of one core per key fed that key's reads alone; returns the revisions compared.
  */
 function compareRandomStreams(streams: RandomStreams): number {
-  let seed = streams.seed;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed / 2_147_483_648;
-  };
+  const random = seededRandom(streams.seed);
   const start = Date.UTC(2026, 10, 2, 8);
   let compared = 0;
   for (let round = 0; round < streams.rounds; round++) {
@@ -125,17 +121,7 @@ function compareRandomStreams(streams: RandomStreams): number {
       const mailbox = Math.floor(random() * streams.mailboxes);
       const actor = Math.floor(random() * streams.actors);
       const time = start + Math.floor(random() * 40) * MINUTE + Math.floor(random() * 75_000);
-      records.push(
-        activity({
-          creation_time: time,
-          mailbox_guid: `mbx-${mailbox}`,
-          mailbox_owner_upn: `owner${mailbox}@contoso.com`,
-          mailbox_owner_sid: `S-1-5-21-10${mailbox}`,
-          user_id: streams.actorId(actor),
-          logon_user_sid: `S-1-5-21-20${actor}`,
-          ...streams.extra?.(random),
-        }),
-      );
+      records.push(numberedRead(mailbox, actor, streams.actorId(actor), time, streams.extra?.(random)));
     }
     // Arrival: by event time, then each record moved up to 100 s later (within the 2 min lateness).
     const arriving = records
