@@ -119,10 +119,11 @@ function measureRepartition(chunked: boolean): number {
   let packs = 0;
   const started = process.hrtime.bigint();
   for (let i = 0; i < parsed.length; i += BATCH) {
-    const onward: Message[] = [];
+    const onward: (Message & { record: ExchangeMailboxActivity })[] = [];
     for (let j = i; j < Math.min(i + BATCH, parsed.length); j++) {
       const record = parsed[j]!;
       onward.push({
+        record,
         key: record.user_id,
         value: chunked ? writer.encode(1, record) : frame(1, activityDetectionType.toBuffer(record)),
       });

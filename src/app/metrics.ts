@@ -181,6 +181,11 @@ export function createMetrics() {
       help: 'Restored records of mailboxes not replayed yet: a mailbox is replayed when a record of it arrives or the watermark reaches its earliest record',
       registers: [registry],
     }),
+    restoreWaitingAccesses: new Gauge({
+      name: 'mailbox_radar_restore_waiting_accesses',
+      help: 'Accesses a restart read again from the repartition topic, released before it, of actors not replayed yet: an actor is replayed when a live access of it is released or the watermark reaches its earliest access',
+      registers: [registry],
+    }),
     restoreSeconds: new Gauge({
       name: 'mailbox_radar_restore_seconds',
       help: 'How long the last restore after a group join took (commit metadata, changelogs, alert read-back)',

@@ -31,7 +31,7 @@ import type { Logger } from 'pino';
 import { alertTopicOf } from '../config/alert-topics.js';
 import type { Config } from '../config/types.js';
 import { futureError } from '../detect/clock-skew.js';
-import { orderBatch, type OrderItem, type OrderState } from '../detect/event-order.js';
+import { orderBatchAt, type OrderItem, type OrderState } from '../detect/event-order.js';
 import { parseDecoded } from '../detect/parse-record.js';
 import type { ClassifiedInput, CoreStats } from '../detect/types.js';
 import { ErrorCodes, RadarError } from '../errors.js';
@@ -83,7 +83,7 @@ import { LateLog } from './late-log.js';
 import type { WaitingEntry } from './lazy-restore.js';
 import { MemberSlot, removeMember } from './member-slot.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { SubTopology, needsActorSide, type Position, type Role } from './sub-topology.js';
+import { SubTopology, needsActorSide, type OrderedAccess, type Position, type Role } from './sub-topology.js';
 
 const HEARTBEAT_EVERY = 2_000; // records between heartbeats inside a long batch
 const REGISTRY_BACKOFF_MAX_MS = 30_000; // retries of an unavailable registry back off up to this
@@ -710,7 +710,11 @@ export class Pipeline {
     this.publishInBackground(sub, { partition, first, records: messages.length }, dead, onward, log, before);
   }
 
-  /** Repartition records: progress markers, and accesses put back into event-time order for the sweep. */
+  /**
+   * Repartition records: progress markers, and accesses put back into event-time order for the sweep. On a
+   * restart's re-read, the accesses the event order released before the last commit (below `lazyUntil`)
+   * are ordered by the time and id their pack gives and wait for their actor undecoded (`SubTopology.released`).
+   */
   private async actorBatch(
     sub: SubTopology,
     { batch }: EachBatchPayload,
@@ -719,43 +723,66 @@ export class Pipeline {
   ): Promise<void> {
     const { topic, partition } = batch;
     const order = sub.order(partition);
+    const lazyUntil = sub.lazyUntil.get(partition) ?? Number.NEGATIVE_INFINITY;
     let shared = 0;
     const orderBefore = order.state();
     const streamTimeBefore = sub.watermarks.streamTime(partition);
+    // Where processing stood before this batch: its output holds `lazyUntil` there until acknowledged.
+    const before = sub.tracker.positions();
+    if (!before.has(partition))
+      before.set(partition, { offset: Number(messages[0]!.offset), streamTime: streamTimeBefore });
     const dead: Message[] = [];
     let maxEventTime = Number.NEGATIVE_INFINITY;
     let minEventTime = Number.POSITIVE_INFINITY;
-    const items: OrderItem[] = [];
+    const items: OrderItem<OrderedAccess>[] = [];
     for (const message of messages) {
+      const at = Number(message.offset);
       const progress = markerOf(message.headers, message.value);
       if (progress !== undefined) {
-        items.push({ kind: 'progress', source: progress.source, time: progress.time });
+        items.push({ kind: 'progress', source: progress.source, time: progress.time, at });
         continue;
       }
-      let record: ExchangeMailboxActivity;
+      let record: OrderedAccess;
       try {
         if (message.error !== undefined) throw message.error;
         if (message.record !== undefined) {
           record = message.record; // as the mailbox side held it (sent-packs.ts)
           shared++;
-        } else record = parseDecoded(this.codec.decode(message.value));
+        } else if (at < lazyUntil && message.time !== undefined)
+          record = {
+            lazy: true,
+            creation_time: message.time,
+            id: message.id!,
+            actor: message.actor!,
+            partition,
+            offset: at,
+            value: message.value,
+          };
+        else record = parseDecoded(this.codec.decode(message.value));
       } catch (error) {
         dead.push(this.deadLetter(topic, partition, message, error));
         continue;
       }
       if (record.creation_time > maxEventTime) maxEventTime = record.creation_time;
       if (record.creation_time < minEventTime) minEventTime = record.creation_time;
-      items.push({ kind: 'record', record });
+      items.push({ kind: 'record', record, at });
     }
     if (shared > 0) this.metrics.repartitionShared.inc(shared);
-    for (const record of orderBatch(order, items)) this.toSweep(sub, partition, record);
+    orderBatchAt(order, items, (access, at) => sub.released(partition, access, at));
     this.heldForOrder(sub);
     this.endBatch(sub, batch, { min: minEventTime, max: maxEventTime, before: streamTimeBefore }, now, {
       before: orderBefore,
       after: order.state(),
     });
     const first = Number(messages[0]!.offset);
-    this.publishInBackground(sub, { partition, first, records: messages.length }, dead, []);
+    this.publishInBackground(
+      sub,
+      { partition, first, records: messages.length },
+      dead,
+      [],
+      undefined,
+      before,
+    );
   }
 
   /**
@@ -780,13 +807,6 @@ export class Pipeline {
       this.metrics.streamTime.set({ topic: batch.topic, partition: String(partition) }, after / 1_000);
     sub.tracker.track(partition, first, next, times.max, times.before, after, times.min, now, order);
     sub.checkpoint(now, ++this.checkpointId);
-  }
-
-  private toSweep(sub: SubTopology, partition: number, record: ExchangeMailboxActivity): void {
-    sub.watermarks.observe(partition, record.creation_time);
-    sub.feeding = partition;
-    sub.core.input.next({ kind: 'record', record });
-    sub.feeding = undefined;
   }
 
   /** Accesses each repartition partition holds back for the event order (a metric). */
@@ -926,11 +946,10 @@ export class Pipeline {
       return;
     const held = sub.holdAlerts(alerts);
     const ownOutput = ownOutputOf(dead, onward, changes, logged);
-    // Mailbox side: whatever this publish holds keeps the commit where processing stood before it.
+    // Whatever this publish holds keeps the commit where processing stood before it (mailbox side), and the
+    // actor side's `lazyUntil` there.
     const positionHold =
-      sub.role === 'mailbox' && (alerts.length > 0 || ownOutput)
-        ? sub.holdPositions(before ?? sub.tracker.positions())
-        : undefined;
+      alerts.length > 0 || ownOutput ? sub.holdPositions(before ?? sub.tracker.positions()) : undefined;
     const entry = batch && ownOutput ? sub.holdBatch(batch.partition, batch.first) : undefined;
     const records = batch?.records ?? 0;
     this.inFlightRecords += records;
@@ -1091,7 +1110,8 @@ export class Pipeline {
    *   back as open windows, unacknowledged alerts and closed episodes need) and from which changelog offset
    *   the windows' state is replayed on a restore.
    * - actor: the offset is R itself (its source, the repartition topic, is already the compact share a
-   *   restore re-reads), with the stream time there.
+   *   restore re-reads), with the stream time and the event order there, and `lazyUntil`: where processing
+   *   stands short of unacknowledged output, below which the re-read's accesses wait for their actor.
    *
    * Both carry `since`, when the records from R on were first processed: a restore reads the alert topics
    * back from there, so an alert published then is not published again.
@@ -1105,7 +1125,9 @@ export class Pipeline {
     for (const sub of this.subs()) {
       const points = sub.commitPoints();
       if (points === undefined) continue;
-      const positions = sub.role === 'mailbox' ? sub.commitPositions() : undefined;
+      // Where processing stands, short of unacknowledged output: the mailbox side commits there; the actor
+      // side commits where its state begins, and says where its lazy restore may stop (`lazyUntil`).
+      const positions = sub.commitPositions();
       for (const [partition, point] of points) {
         let since = Number.isFinite(point.processedAt) ? point.processedAt : now;
         // Records a restore read again were first processed before it, by this instance or another.
@@ -1114,7 +1136,10 @@ export class Pipeline {
         let offset = point.offset;
         let meta: CommitMetadata = { streamTime: point.streamTime, since, order: point.order };
         let log: number | undefined;
-        if (positions !== undefined) {
+        if (sub.role === 'actor') {
+          const position = positions.get(partition);
+          if (position !== undefined) meta = { ...meta, lazyUntil: position.offset };
+        } else {
           const position = positions.get(partition);
           if (position === undefined) continue;
           const restoreFrom = Math.min(point.offset, position.offset);
@@ -1211,6 +1236,7 @@ export class Pipeline {
     this.metrics.openKeys.set(openKeys);
     this.metrics.retained.set(retained);
     this.metrics.restoreWaiting.set(this.mailbox.waiting.entries);
+    if (this.actor !== undefined) this.metrics.restoreWaitingAccesses.set(this.actor.waiting.entries);
     this.heapWatch.retainedRecords = retained;
   }
 
@@ -1282,8 +1308,8 @@ export class Pipeline {
     );
     if (plan === undefined || generation !== this.generation) return;
     const readMs = Date.now() - started;
-    const replayed = await this.applyRestore(plan, generation);
-    if (replayed === undefined || generation !== this.generation) return;
+    const restored = await this.applyRestore(plan, generation);
+    if (restored === undefined || generation !== this.generation) return;
     const applyMs = Date.now() - started - readMs;
     const fences = this.mailbox.partitions.map((p) =>
       restartMessage(p, plan.commits.get('mailbox')?.get(p)?.offset ?? 0),
@@ -1304,7 +1330,7 @@ export class Pipeline {
         ms,
         readMs,
         applyMs,
-        restoredRecords: replayed,
+        restoredRecords: restored,
         // Lazy restore: mailboxes (and their records) not replayed yet, each waiting until it is needed.
         waitingMailboxes: this.mailbox.waiting.size,
         waitingRecords: this.mailbox.waiting.entries,
@@ -1436,6 +1462,8 @@ export class Pipeline {
         sub.watermarks.assign(partition, now, meta.streamTime);
         // The event order as it was at the committed offset: the re-read decides as live processing did.
         if (meta.order !== undefined && sub.role === 'actor') sub.order(partition).restore(meta.order);
+        if (meta.lazyUntil !== undefined && sub.role === 'actor')
+          sub.lazyUntil.set(partition, meta.lazyUntil);
         if (meta.since !== undefined) sub.sinceFloor.set(partition, { until: high, since: meta.since });
         if (caughtUp) {
           sub.awaitingFirstFetch.delete(partition);
@@ -1469,6 +1497,18 @@ export class Pipeline {
         return undefined;
       }
     };
+    if (this.actor !== undefined)
+      this.actor.decodeEntry = (entry) => {
+        try {
+          return parseDecoded(this.codec.decode(entry.value));
+        } catch (error) {
+          this.logger.warn(
+            { topic: this.actor?.topic, partition: entry.partition, offset: entry.offset, err: error },
+            'a repartition access read again no longer decodes; left out of the sweep',
+          );
+          return undefined;
+        }
+      };
     this.baseline = true;
     try {
       if (lazy) {
@@ -1542,7 +1582,7 @@ export class Pipeline {
    * After a restore: the tracker and the changelog's positions as if the restored entries (replayed, or
    * waiting for their mailbox) had just been processed, in chunks of the tracker's segments.
    */
-  private restoreBookkeeping(plan: Awaited<ReturnType<Pipeline['readRestore']>>, replayed: number): number {
+  private restoreBookkeeping(plan: Awaited<ReturnType<Pipeline['readRestore']>>, restored: number): number {
     const mailbox = this.mailbox;
     const CHUNK = 256;
     for (const [partition, { offset, meta }] of plan.commits.get('mailbox') ?? []) {
@@ -1586,8 +1626,8 @@ export class Pipeline {
       }
       mailbox.tracker.track(partition, offset, offset, Number.NEGATIVE_INFINITY, meta.streamTime);
     }
-    this.metrics.restoredRecords.inc(replayed);
-    return replayed;
+    this.metrics.restoredRecords.inc(restored);
+    return restored;
   }
 
   private healthSource() {

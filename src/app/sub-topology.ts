@@ -12,9 +12,9 @@
  */
 import { Subject, type Subscription } from 'rxjs';
 import type { DetectionConfig } from '../config/types.js';
-import { mailboxKey } from '../detect/classify.js';
+import { actorKey, mailboxKey } from '../detect/classify.js';
 import { detect } from '../detect/detect.js';
-import { EventOrder } from '../detect/event-order.js';
+import { EventOrder, type Ordered } from '../detect/event-order.js';
 import { BLIND_STORE } from '../detect/bulk-mail-access.js';
 import * as firstAccess from '../detect/first-access.js';
 import { LEARNING_STORE, SEEN_STORE } from '../detect/first-app-access.js';
@@ -84,6 +84,23 @@ interface Core {
   reported: CoreStats | undefined;
 }
 
+/**
+ * Actor side, on a restart's re-read: an access of a keyed pack not decoded (its time, id and actor come
+ * with it, repartition.ts), as the event order holds it until it is released.
+ */
+export interface LazyAccess extends Ordered {
+  readonly lazy: true;
+  readonly actor: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly value: Buffer | null;
+}
+
+/** What the actor side's event order holds: a decoded access, or one left for later. */
+export type OrderedAccess = ExchangeMailboxActivity | LazyAccess;
+
+const isLazy = (access: OrderedAccess): access is LazyAccess => (access as LazyAccess).lazy === true;
+
 /** Where processing of a partition stands: the next offset, and the stream time there. */
 export interface Position {
   offset: number;
@@ -135,7 +152,13 @@ export class SubTopology {
   reads: ReadonlySet<number> = new Set();
   awaitingFirstFetch = new Set<number>();
   /** Actor role: per repartition partition, records waiting for every mailbox partition to pass them. */
-  readonly orders = new Map<number, EventOrder>();
+  readonly orders = new Map<number, EventOrder<OrderedAccess>>();
+  /**
+   * Actor side, after a restore: per repartition partition, the offset below which every access the event
+   * order released was processed, and its output acknowledged, before the last commit (commit metadata
+   * `lazyUntil`). The re-read lets those wait for their actor (`waiting`) instead of decoding them.
+   */
+  readonly lazyUntil = new Map<number, number>();
   private readonly detection: DetectionConfig;
   /** The stores of this side's enabled rules. */
   readonly stores: { name: string; global: boolean }[];
@@ -148,8 +171,9 @@ export class SubTopology {
   /** The source partition of the record being fed, so its state changes go to that changelog partition. */
   feeding: number | undefined;
   /**
-   * Mailbox side, after a lazy restore: the changelog entries of the mailboxes not replayed yet
-   * (lazy-restore.ts), and how to decode one (undefined: it no longer decodes, and is left out).
+   * After a lazy restore: the entries not replayed yet, by key (lazy-restore.ts) — on the mailbox side the
+   * windows' changelog entries by mailbox, on the actor side the re-read's accesses by actor — and how to
+   * decode one (undefined: it no longer decodes, and is left out).
    */
   readonly waiting = new WaitingMailboxes();
   decodeEntry: (entry: WaitingEntry) => ExchangeMailboxActivity | undefined = () => undefined;
@@ -214,6 +238,7 @@ export class SubTopology {
     this.unacked = new Map();
     this.alertSpans = [];
     this.orders.clear();
+    this.lazyUntil.clear();
     this.actorWatermark = Number.NEGATIVE_INFINITY;
     this.statePartitions.clear();
     this.waiting.clear();
@@ -222,10 +247,10 @@ export class SubTopology {
     this.awaitingFirstFetch = new Set(partitions);
   }
 
-  order(partition: number): EventOrder {
+  order(partition: number): EventOrder<OrderedAccess> {
     let order = this.orders.get(partition);
     if (order === undefined) {
-      order = new EventOrder(this.sources, this.graceMarkers);
+      order = new EventOrder<OrderedAccess>(this.sources, this.graceMarkers);
       this.orders.set(partition, order);
     }
     return order;
@@ -283,9 +308,34 @@ export class SubTopology {
    */
   wake(record: ExchangeMailboxActivity): void {
     if (this.waiting.size === 0) return;
-    const key = mailboxKey(record);
+    const key = this.role === 'mailbox' ? mailboxKey(record) : actorKey(record);
     const entries = key === null ? undefined : this.waiting.take(key);
     if (entries !== undefined) this.replayMailbox(entries);
+  }
+
+  /**
+   * Actor side: an access the event order released at offset `at` of `partition` (the marker that completed
+   * it, or its own offset when it went at once). Released below `lazyUntil`, it was released there before
+   * the restart too, and everything it caused is acknowledged: it waits for its actor, undecoded, as the
+   * mailbox side's restored entries wait for their mailbox. Otherwise it goes to the sweep, after its
+   * actor's waiting accesses.
+   */
+  released(partition: number, access: OrderedAccess, at: number): void {
+    this.watermarks.observe(partition, access.creation_time);
+    let record: ExchangeMailboxActivity | undefined;
+    if (isLazy(access)) {
+      const entry = { partition, offset: access.offset, time: access.creation_time, value: access.value };
+      if (at < (this.lazyUntil.get(partition) ?? Number.NEGATIVE_INFINITY)) {
+        this.waiting.add(access.actor, entry);
+        return;
+      }
+      record = this.decodeEntry(entry);
+      if (record === undefined) return;
+    } else record = access;
+    this.wake(record);
+    this.feeding = partition;
+    this.core.input.next({ kind: 'record', record });
+    this.feeding = undefined;
   }
 
   /**
@@ -294,6 +344,7 @@ export class SubTopology {
    * holding the commit (`holdPublished`); what the core had gathered before stays for the caller.
    */
   replayMailbox(entries: readonly WaitingEntry[]): void {
+    if (this.role === 'actor') return this.replayActor(entries);
     const core = this.core;
     const alerts = core.alerts.length;
     const changes = core.changes.length;
@@ -309,6 +360,24 @@ export class SubTopology {
     this.forwarded.length = forwarded;
     this.holdPublished(core.alerts.splice(alerts));
     core.changes.length = changes;
+  }
+
+  /**
+   * Actor side: one actor's waiting accesses through the sweep, in the order the event order released them,
+   * as the re-read would have fed them (a core fed one actor's accesses alone gives that actor's alerts,
+   * test/detect/per-key.test.ts). Their alerts and state changes go out as the re-read's would have: an
+   * alert published before is dropped by the alert topics' read-back (`Pipeline.unpublished`), holding the
+   * commit as a published one.
+   */
+  private replayActor(entries: readonly WaitingEntry[]): void {
+    const feeding = this.feeding;
+    for (const entry of entries) {
+      const record = this.decodeEntry(entry);
+      if (record === undefined) continue;
+      this.feeding = entry.partition;
+      this.core.input.next({ kind: 'record', record });
+    }
+    this.feeding = feeding;
   }
 
   /**

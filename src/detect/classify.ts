@@ -73,7 +73,7 @@ export function createClassifier(config: DetectionConfig): Classifier {
 
     const ownerUpn = normaliseUpn(record.mailbox_owner_upn);
     const mailbox = normaliseUpn(record.mailbox_guid) ?? ownerUpn; // = mailboxKey(record)
-    const actor = normaliseUserId(userId) ?? normaliseSid(logonSid);
+    const actor = normaliseUserId(userId) ?? normaliseSid(logonSid); // = actorKey(record)
     if (mailbox === null || actor === null) return 'unattributable';
 
     if (allowedActors.has(actor)) return 'allow_listed';
@@ -127,7 +127,6 @@ function appAccess(
   };
 }
 
-/** The app behind an access: `client_app_id ?? app_id ?? user_key`, blank counting as absent, lower case. */
 /**
  * The key of the mailbox a record is about, as every per-mailbox rule keys it: its GUID, else its owner's UPN
  * (normalised); null when it has neither.
@@ -136,6 +135,17 @@ export function mailboxKey(record: ExchangeMailboxActivity): string | null {
   return normaliseUpn(record.mailbox_guid) ?? normaliseUpn(record.mailbox_owner_upn);
 }
 
+/**
+ * The actor a non-owner access is keyed by behind the repartition topic (`Access.actor`): the app for an
+ * application's access, else the user id (normalised), else the logon SID.
+ */
+export function actorKey(record: ExchangeMailboxActivity): string | null {
+  const userType = record.user_type;
+  if (userType === UserType.Application || userType === UserType.ServicePrincipal) return appActor(record);
+  return normaliseUserId(record.user_id) ?? normaliseSid(record.logon_user_sid);
+}
+
+/** The app behind an access: `client_app_id ?? app_id ?? user_key`, blank counting as absent, lower case. */
 export function appActor(record: ExchangeMailboxActivity): string | null {
   for (const id of [record.client_app_id, record.app_id, record.user_key]) {
     if (id !== null && id !== undefined) {

@@ -23,8 +23,14 @@ import type { ExchangeMailboxActivity } from '../model/activity.js';
  * among the records of the partition. So what it releases, and when, follows from the partition's content
  * alone, and a restart that reads the partition again decides as the live run did (see `orderBatch`).
  */
-export class EventOrder {
-  private buffer: Held[] = [];
+/** What the buffer orders by: an event time, and an id for ties. */
+export interface Ordered {
+  readonly creation_time: number;
+  readonly id: string;
+}
+
+export class EventOrder<R extends Ordered = ExchangeMailboxActivity> {
+  private buffer: Held<R>[] = [];
   private readonly progress = new Map<number, number>();
   /** Per idle source, the sequence numbers of its latest idle markers (at most `graceMarkers`). */
   private readonly idleMarks = new Map<number, number[]>();
@@ -112,7 +118,7 @@ export class EventOrder {
   }
 
   /** Adds a record; true when it must go out at once (older than what was released). */
-  add(record: ExchangeMailboxActivity): boolean {
+  add(record: R): boolean {
     const time = record.creation_time;
     if (time < this.released) return true;
     const last = this.buffer[this.buffer.length - 1];
@@ -123,7 +129,7 @@ export class EventOrder {
   }
 
   /** The records now complete (or complete up to `upTo`, when given), in (event time, id) order. */
-  release(upTo = this.complete()): ExchangeMailboxActivity[] {
+  release(upTo = this.complete()): R[] {
     // Called at every marker: nothing to do unless the oldest held record is complete.
     if (this.buffer.length === 0 || upTo < this.minHeld) return [];
     if (!this.sorted) {
@@ -179,9 +185,13 @@ export interface OrderState {
   lastActive?: number;
 }
 
-/** One item of a repartition partition, in offset order: an access, or a source's progress marker. */
-export type OrderItem =
-  { kind: 'record'; record: ExchangeMailboxActivity } | { kind: 'progress'; source: number; time: number };
+/**
+ * One item of a repartition partition, in offset order: an access, or a source's progress marker; `at`, its
+ * offset, when the caller wants to know where each record was released (`orderBatchAt`).
+ */
+export type OrderItem<R extends Ordered = ExchangeMailboxActivity> = (
+  { kind: 'record'; record: R } | { kind: 'progress'; source: number; time: number }
+) & { at?: number };
 
 /**
  * A fetched batch of one partition, in offset order, through its buffer: returns the records to process,
@@ -191,23 +201,37 @@ export type OrderItem =
  * re-reads in a few large fetches what came live in many small ones, and must decide as live did), and not
  * from the other partitions (each releases on its own markers).
  */
-export function orderBatch(order: EventOrder, items: Iterable<OrderItem>): ExchangeMailboxActivity[] {
-  const out: ExchangeMailboxActivity[] = [];
-  for (const item of items) {
-    if (item.kind === 'progress') {
-      order.progressOf(item.source, item.time);
-      for (const record of order.release()) out.push(record);
-    } else if (order.add(item.record)) out.push(item.record);
-  }
+export function orderBatch<R extends Ordered>(order: EventOrder<R>, items: Iterable<OrderItem<R>>): R[] {
+  const out: R[] = [];
+  orderBatchAt(order, items, (record) => out.push(record));
   return out;
 }
 
-interface Held {
-  record: ExchangeMailboxActivity;
+/**
+ * `orderBatch`, telling each record released with the offset (`at`, −1 when not given) of the item that
+ * released it: the marker that completed it, or the record itself when it went at once. The marker lies
+ * where it lies whatever the fetches, so a restart re-reading the partition learns where each record was
+ * released when it was first processed.
+ */
+export function orderBatchAt<R extends Ordered>(
+  order: EventOrder<R>,
+  items: Iterable<OrderItem<R>>,
+  released: (record: R, at: number) => void,
+): void {
+  for (const item of items) {
+    if (item.kind === 'progress') {
+      order.progressOf(item.source, item.time);
+      for (const record of order.release()) released(record, item.at ?? -1);
+    } else if (order.add(item.record)) released(item.record, item.at ?? -1);
+  }
+}
+
+interface Held<R> {
+  record: R;
   /** How many markers the buffer had seen when it arrived. */
   arrived: number;
 }
 
-export function byTimeThenId(a: ExchangeMailboxActivity, b: ExchangeMailboxActivity): number {
+export function byTimeThenId(a: Ordered, b: Ordered): number {
   return a.creation_time - b.creation_time || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }

@@ -18,8 +18,18 @@ import { partitionOfKey } from './murmur2.js';
 import { packMessages, unpackMessage } from './pack.js';
 import type { ExchangeMailboxActivity } from '../model/activity.js';
 
-/** A repartition message as the actor side reads it: a pack opened, or its error; `record` when known. */
-export type OpenedAccess = KafkaMessage & { error?: Error; record?: ExchangeMailboxActivity };
+/**
+ * A repartition message as the actor side reads it: a pack opened, or its error; `record` when known. An
+ * access of a keyed pack also has what the actor side orders and groups it by, read without decoding it:
+ * its event time, its record id and its actor.
+ */
+export type OpenedAccess = KafkaMessage & {
+  error?: Error;
+  record?: ExchangeMailboxActivity;
+  time?: number;
+  id?: string;
+  actor?: string;
+};
 
 export const MARKER_HEADER = 'mailbox-radar.progress';
 
@@ -56,20 +66,29 @@ export function markerOf(headers: IHeaders | undefined, value: Buffer | null): P
   return { source: parsed.source, time };
 }
 
-/** Header of a packed message of accesses: how many its value holds. */
+/** Header of a packed message of accesses (the format before: no numbers, no key): how many its value holds. */
 const ACCESSES = 'radar.accesses';
+/**
+ * Header of a keyed pack: each access with two numbers, its event time and the byte length of its actor,
+ * and as its key the actor's bytes followed by the record id's. A restart orders and groups the accesses it
+ * reads again by these, and decodes only those it needs (lazy restore of the actor side).
+ */
+const KEYED_ACCESSES = 'radar.accesses.keyed';
 
 /**
  * A batch's repartition output as it goes out: its accesses (keyed by actor) packed per partition of the
- * actor, and behind them that partition's progress markers, in the order they came.
+ * actor, each with its event time and record id (from `record`), and behind them that partition's
+ * progress markers, in the order they came.
  */
-export function packRepartition<M extends Message>(
+export function packRepartition<
+  M extends Message & { record?: Pick<ExchangeMailboxActivity, 'creation_time' | 'id'> },
+>(
   onward: readonly M[],
   partitions: number,
   /** Told each pack, with the onward messages it holds, in order. */
   packed?: (pack: Message, sources: readonly M[]) => void,
 ): Message[] {
-  const accesses = new Map<number, { numbers: never[]; key: null; value: Buffer; source: M }[]>();
+  const accesses = new Map<number, { numbers: number[]; key: Buffer; value: Buffer; source: M }[]>();
   const markers = new Map<number, Message[]>();
   for (const message of onward) {
     if (message.key === null || message.key === undefined) {
@@ -79,8 +98,17 @@ export function packRepartition<M extends Message>(
       else list.push(message);
       continue;
     }
-    const partition = partitionOfKey(String(message.key), partitions);
-    const item = { numbers: [] as never[], key: null, value: message.value as Buffer, source: message };
+    const actor = String(message.key);
+    if (message.record === undefined)
+      throw new Error(`an access of actor ${actor} goes onward without its record`);
+    const partition = partitionOfKey(actor, partitions);
+    const actorBytes = Buffer.byteLength(actor);
+    const item = {
+      numbers: [message.record.creation_time, actorBytes],
+      key: Buffer.from(actor + message.record.id),
+      value: message.value as Buffer,
+      source: message,
+    };
     const list = accesses.get(partition);
     if (list === undefined) accesses.set(partition, [item]);
     else list.push(item);
@@ -92,7 +120,7 @@ export function packRepartition<M extends Message>(
       const packs = packMessages(
         partition,
         items,
-        ACCESSES,
+        KEYED_ACCESSES,
         undefined,
         packed === undefined
           ? undefined
@@ -125,7 +153,8 @@ export function openRepartition(
 ): OpenedAccess[] {
   const out: OpenedAccess[] = [];
   for (const message of messages) {
-    const packed = message.headers?.[ACCESSES];
+    const keyed = message.headers?.[KEYED_ACCESSES];
+    const packed = keyed ?? message.headers?.[ACCESSES];
     if (packed === undefined) {
       out.push(message);
       continue;
@@ -147,15 +176,25 @@ export function openRepartition(
     }
     try {
       const where = `a packed repartition message at offset ${message.offset}`;
-      for (const { value } of unpackMessage(message.value, count, 0, where))
-        out.push({
+      for (const { value, numbers, key } of unpackMessage(message.value, count, keyed ? 2 : 0, where)) {
+        const access: OpenedAccess = {
           key: null,
           value,
           headers: {},
           timestamp: message.timestamp,
           attributes: message.attributes,
           offset: message.offset,
-        } as KafkaMessage);
+        } as OpenedAccess;
+        if (keyed !== undefined) {
+          const actorBytes = numbers[1]!;
+          if (key === null || !(actorBytes >= 0 && actorBytes <= key.length))
+            throw new Error(`${where} has an access whose key does not hold its actor`);
+          access.time = numbers[0]!;
+          access.actor = key.toString('utf8', 0, actorBytes);
+          access.id = key.toString('utf8', actorBytes);
+        }
+        out.push(access);
+      }
     } catch (error) {
       out.push({ ...(message as KafkaMessage), error: error as Error } as KafkaMessage & { error: Error });
     }

@@ -149,6 +149,11 @@ export interface CommitMetadata {
   since?: number;
   /** Actor side: the partition's event order at the committed offset (event-order.ts). */
   order?: OrderState;
+  /**
+   * Actor side: every access the event order released at an offset below this one was processed, and what
+   * it caused acknowledged, before the commit: a restart lets those wait for their actor (lazy restore).
+   */
+  lazyUntil?: number;
 }
 
 /** Kafka's default `offset.metadata.max.bytes` is 4,096: an event order that would not fit is left out. */
@@ -192,6 +197,7 @@ export function encodeCommitMetadata(meta: CommitMetadata): string {
     ...(finite(meta.logOffset) ? { logOffset: meta.logOffset } : {}),
     ...(finite(meta.since) ? { since: meta.since } : {}),
     ...encodeOrder(meta.order),
+    ...(finite(meta.lazyUntil) ? { lazyUntil: meta.lazyUntil } : {}),
   });
 }
 
@@ -209,6 +215,7 @@ export function decodeCommitMetadata(metadata: string | null | undefined): Commi
       ...(finite(parsed.logOffset) ? { logOffset: parsed.logOffset } : {}),
       ...(finite(parsed.since) ? { since: parsed.since } : {}),
       ...(order !== undefined ? { order } : {}),
+      ...(finite(parsed.lazyUntil) ? { lazyUntil: parsed.lazyUntil } : {}),
     };
   } catch {
     return none;

@@ -82,6 +82,14 @@ test('15.1: a clean restart re-reads no activity and publishes no alert again', 
     (await metric(second, 'mailbox_radar_restored_records_total')) >= 20,
     'the windows come back from the changelog',
   );
+  await waitFor(
+    'the repartition topic read again',
+    async () => (await metric(second, 'mailbox_radar_repartition_records_consumed_total')) > 0,
+  );
+  assert.ok(
+    (await metric(second, 'mailbox_radar_restore_waiting_accesses')) >= 10,
+    'the accesses read again from the repartition topic, released before the stop, wait for their actor undecoded',
+  );
   const after = await readAlerts(stack, topics, { want: 2, timeoutMs: 30_000, quietMs: 3_000 });
   assert.deepEqual(
     after.map((a) => a.key).sort(),

@@ -20,15 +20,16 @@ function readBack(messages: Message[], offset: number): KafkaMessage[] {
   );
 }
 
-const access = (actor: string, n: number): Message => ({
+const access = (actor: string, n: number): Message & { record: { creation_time: number; id: string } } => ({
   key: actor,
   value: Buffer.from(`${actor} record ${n}`),
+  record: { creation_time: 1_795_790_000_000 + n, id: `id-${n}` },
 });
 
 test('accesses are packed on the partition their actor hashes to, in order, markers behind them', () => {
   const partitions = 3;
   const actors = ['alice@x', 'bob@x', 'carol@y', 'dave@y', 'erin@z'];
-  const onward: Message[] = [];
+  const onward: (Message & { record?: { creation_time: number; id: string } })[] = [];
   for (let n = 0; n < 40; n++) onward.push(access(actors[n % actors.length]!, n));
   for (let p = 0; p < partitions; p++) onward.push(markerMessage(p, { source: 1, time: 1_000 + p }));
   const out = packRepartition(onward, partitions);
@@ -55,7 +56,7 @@ test('accesses are packed on the partition their actor hashes to, in order, mark
     if (expected.length > 0) assert.equal(mine.length, 2, 'one pack and the marker');
   }
   assert.equal(
-    out.reduce((n, m) => n + Number(m.headers?.['radar.accesses'] ?? 0), 0),
+    out.reduce((n, m) => n + Number(m.headers?.['radar.accesses.keyed'] ?? 0), 0),
     40,
     'every access in a pack, counted by the header',
   );
@@ -64,6 +65,41 @@ test('accesses are packed on the partition their actor hashes to, in order, mark
 test('a batch with markers only passes them as they are', () => {
   const markers = [markerMessage(0, { source: 2, time: 5 }), markerMessage(1, { source: 2, time: 5 })];
   assert.deepEqual(packRepartition(markers, 2), markers);
+});
+
+test('an access of a keyed pack carries its event time, record id and actor, read without decoding it', () => {
+  const actors = ['alice@x', 'zoë@ünïcode.example', 'S-1-5-21-1', ''];
+  const onward = actors.map((actor, n) => access(actor, n));
+  const opened = openRepartition(readBack(packRepartition(onward, 1), 3));
+  assert.deepEqual(
+    opened.map((m) => ({ time: m.time, id: m.id, actor: m.actor, value: m.value!.toString() })),
+    onward.map((m) => ({
+      time: m.record.creation_time,
+      id: m.record.id,
+      actor: m.key,
+      value: (m.value as Buffer).toString(),
+    })),
+  );
+});
+
+test('packs of the format before (no numbers, no key) are still opened, without time, id or actor', () => {
+  const pack = packMessages(
+    0,
+    [{ numbers: [], key: null, value: Buffer.from('old access') }],
+    'radar.accesses',
+  )[0]!;
+  const opened = openRepartition(readBack([pack], 5));
+  assert.equal(opened.length, 1);
+  assert.equal(opened[0]!.value!.toString(), 'old access');
+  assert.equal(opened[0]!.error, undefined);
+  assert.deepEqual([opened[0]!.time, opened[0]!.id, opened[0]!.actor], [undefined, undefined, undefined]);
+});
+
+test('an access goes onward only with its record: its time and id go into the pack', () => {
+  assert.throws(
+    () => packRepartition([{ key: 'alice@x', value: Buffer.from('v') }], 1),
+    /without its record/,
+  );
 });
 
 test('records of the earlier format (one access a message, keyed by actor) are still read', () => {
@@ -87,19 +123,19 @@ test('a pack that does not parse stays whole, with an error naming it; the rest 
 
 test('each pack is told with the onward messages it holds, in order, and packs split by size tell their ranges', () => {
   const partitions = 3;
-  const onward: Message[] = [];
+  const onward: ReturnType<typeof access>[] = [];
   for (let n = 0; n < 30; n++) onward.push(access(`actor${n % 7}@x`, n));
   const told: { pack: Message; sources: readonly Message[] }[] = [];
   const out = packRepartition(onward, partitions, (pack, sources) => told.push({ pack, sources }));
   assert.deepEqual(
     told.map((t) => t.pack),
-    out.filter((m) => m.headers?.['radar.accesses'] !== undefined),
+    out.filter((m) => m.headers?.['radar.accesses.keyed'] !== undefined),
     'every pack told, as it went out',
   );
   for (const { pack, sources } of told) {
     assert.equal(
       sources.length,
-      Number(pack.headers!['radar.accesses']),
+      Number(pack.headers!['radar.accesses.keyed']),
       'as many sources as the pack holds',
     );
     assert.ok(sources.every((m) => partitionOfKey(String(m.key), partitions) === pack.partition));

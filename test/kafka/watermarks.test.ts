@@ -101,6 +101,11 @@ test('commit metadata: the actor side event order round-trips (idle +Infinity, n
   };
   const meta = decodeCommitMetadata(encodeCommitMetadata({ streamTime: 5, since: 7, order }));
   assert.deepEqual(meta, { streamTime: 5, since: 7, order });
+  assert.deepEqual(
+    decodeCommitMetadata(encodeCommitMetadata({ streamTime: 5, order, lazyUntil: 1_234 })),
+    { streamTime: 5, order, lazyUntil: 1_234 },
+    'where the lazy re-read may stop',
+  );
   const released = { progress: [[2, 10]] as [number, number][], released: 9 };
   assert.deepEqual(
     decodeCommitMetadata(encodeCommitMetadata({ streamTime: 5, order: released })).order,
