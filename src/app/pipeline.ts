@@ -1485,30 +1485,18 @@ export class Pipeline {
     const lazy = [...plan.entries.values()].every((list) =>
       list.every((entry) => entry.mailbox !== undefined && entry.time !== undefined),
     );
-    mailbox.decodeEntry = (entry) => {
-      try {
-        // The bytes of a record that decoded when it was first processed: its blocks were checked then.
-        return parseDecoded(this.codec.decode(entry.value, true));
-      } catch (error) {
-        this.logger.warn(
-          { partition: entry.partition, offset: entry.offset, err: error },
-          "a windows' changelog entry no longer decodes; left out of the restore",
-        );
-        return undefined;
-      }
-    };
+    // The bytes of a changelog entry decoded when it was first processed: its blocks were checked then.
+    mailbox.decodeEntry = this.entryDecoder(
+      mailbox,
+      true,
+      "a windows' changelog entry no longer decodes; left out of the restore",
+    );
     if (this.actor !== undefined)
-      this.actor.decodeEntry = (entry) => {
-        try {
-          return parseDecoded(this.codec.decode(entry.value));
-        } catch (error) {
-          this.logger.warn(
-            { topic: this.actor?.topic, partition: entry.partition, offset: entry.offset, err: error },
-            'a repartition access read again no longer decodes; left out of the sweep',
-          );
-          return undefined;
-        }
-      };
+      this.actor.decodeEntry = this.entryDecoder(
+        this.actor,
+        false,
+        'a repartition access read again no longer decodes; left out of the sweep',
+      );
     this.baseline = true;
     try {
       if (lazy) {
@@ -1576,6 +1564,25 @@ export class Pipeline {
       this.baseline = false;
     }
     return this.restoreBookkeeping(plan, replayed);
+  }
+
+  /** How a sub-topology's waiting entries decode when replayed; one that no longer does is logged and left out. */
+  private entryDecoder(
+    sub: SubTopology,
+    checked: boolean,
+    warning: string,
+  ): (entry: WaitingEntry) => ExchangeMailboxActivity | undefined {
+    return (entry) => {
+      try {
+        return parseDecoded(this.codec.decode(entry.value, checked));
+      } catch (error) {
+        this.logger.warn(
+          { topic: sub.topic, partition: entry.partition, offset: entry.offset, err: error },
+          warning,
+        );
+        return undefined;
+      }
+    };
   }
 
   /**
